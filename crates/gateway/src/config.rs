@@ -1,0 +1,254 @@
+//! The configuration document: what the headless binary reads from `--config FILE.toml`, and (later) what the
+//! desktop app exports and imports. Secrets are never values here, only the names of environment variables or
+//! keychain entries that hold them.
+//!
+//! ```toml
+//! [server]
+//! port = 7352
+//! [[providers]]
+//! id = "mock"
+//! kind = "openai"
+//! base_url = "http://127.0.0.1:8090/v1"
+//! key_env = "MOCK_KEY"
+//! [[aliases]]
+//! name = "general"
+//! targets = ["mock/gpt-4o-mini"]
+//! [[apps]]
+//! name = "scripts"
+//! token_env = "SCRIPTS_TOKEN"
+//! ```
+
+use std::collections::HashSet;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::Path;
+
+use serde::Deserialize;
+
+pub const DEFAULT_PORT: u16 = 7352;
+pub const DEFAULT_MAX_BODY_MB: usize = 32;
+
+/// Upstream kinds: the three wire protocols and the OpenAI-compatible presets.
+pub const PROVIDER_KINDS: &[&str] = &[
+    "openai",
+    "anthropic",
+    "gemini",
+    "openrouter",
+    "groq",
+    "deepseek",
+    "mistral",
+    "xai",
+    "together",
+    "fireworks",
+    "cerebras",
+    "perplexity",
+    "azure",
+    "ollama",
+    "lmstudio",
+];
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub server: ServerConfig,
+    #[serde(default)]
+    pub providers: Vec<ProviderConfig>,
+    #[serde(default)]
+    pub aliases: Vec<AliasConfig>,
+    #[serde(default)]
+    pub apps: Vec<AppConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub port: u16,
+    /// 127.0.0.1 unless the user opts in to another interface.
+    pub bind: IpAddr,
+    /// Host names accepted besides loopback ones (DNS-rebinding defence).
+    pub allowed_hosts: Vec<String>,
+    /// Browser origins allowed to call the endpoint; none by default.
+    pub allowed_origins: Vec<String>,
+    pub max_body_mb: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            port: DEFAULT_PORT,
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            allowed_hosts: Vec::new(),
+            allowed_origins: Vec::new(),
+            max_body_mb: DEFAULT_MAX_BODY_MB,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderConfig {
+    pub id: String,
+    pub kind: String,
+    pub base_url: Option<String>,
+    /// The environment variable holding this provider's API key (headless mode).
+    pub key_env: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AliasConfig {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// `provider-id/model`, in fallback order.
+    pub targets: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppConfig {
+    pub name: String,
+    /// The environment variable holding this app's bearer token.
+    pub token_env: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("config file {path} is not valid: {message}")]
+    Parse { path: String, message: String },
+    #[error("config file {path}: {message}")]
+    Invalid { path: String, message: String },
+}
+
+impl Config {
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: shown.clone(), source })?;
+        Config::from_toml(&text, &shown)
+    }
+
+    /// Parses and checks a document; `origin` names it in errors.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        let config: Config =
+            toml::from_str(text).map_err(|e| ConfigError::Parse { path: origin.to_owned(), message: e.to_string() })?;
+        config.validate().map_err(|message| ConfigError::Invalid { path: origin.to_owned(), message })?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if self.server.max_body_mb == 0 {
+            return Err("server.max_body_mb must be at least 1".into());
+        }
+        let mut provider_ids = HashSet::new();
+        for p in &self.providers {
+            if p.id.is_empty() || p.id.contains('/') {
+                return Err(format!("provider id {:?} must be non-empty and contain no '/'", p.id));
+            }
+            if !provider_ids.insert(p.id.as_str()) {
+                return Err(format!("provider id {:?} appears twice", p.id));
+            }
+            if !PROVIDER_KINDS.contains(&p.kind.as_str()) {
+                return Err(format!(
+                    "provider {:?} has unknown kind {:?}; use one of: {}",
+                    p.id,
+                    p.kind,
+                    PROVIDER_KINDS.join(", ")
+                ));
+            }
+        }
+        let mut alias_names = HashSet::new();
+        for a in &self.aliases {
+            if a.name.is_empty() || a.name.contains('/') {
+                return Err(format!("alias name {:?} must be non-empty and contain no '/'", a.name));
+            }
+            if !alias_names.insert(a.name.as_str()) {
+                return Err(format!("alias {:?} appears twice", a.name));
+            }
+            if a.targets.is_empty() {
+                return Err(format!("alias {:?} has no targets; add at least one \"provider/model\"", a.name));
+            }
+            for t in &a.targets {
+                let Some((provider, model)) = t.split_once('/') else {
+                    return Err(format!("alias {:?}: target {t:?} must be \"provider/model\"", a.name));
+                };
+                if model.is_empty() || !provider_ids.contains(provider) {
+                    return Err(format!(
+                        "alias {:?}: target {t:?} names no configured provider; add a [[providers]] entry with id = {provider:?}",
+                        a.name
+                    ));
+                }
+            }
+        }
+        let mut app_names = HashSet::new();
+        for app in &self.apps {
+            if !app_names.insert(app.name.as_str()) {
+                return Err(format!("app {:?} appears twice", app.name));
+            }
+            if app.token_env.is_empty() {
+                return Err(format!("app {:?} needs token_env, the variable holding its token", app.name));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ISSUE_SHAPE: &str = r#"
+        [server]
+        port = 7352
+        [[providers]]
+        id = "mock"
+        kind = "openai"
+        base_url = "http://127.0.0.1:8090/v1"
+        key_env = "MOCK_KEY"
+        [[aliases]]
+        name = "general"
+        targets = ["mock/gpt-4o-mini"]
+        [[apps]]
+        name = "scripts"
+        token_env = "SCRIPTS_TOKEN"
+    "#;
+
+    fn check_err(text: &str, expect: &str) {
+        let err = Config::from_toml(text, "test.toml").unwrap_err().to_string();
+        assert!(err.contains(expect), "error {err:?} should contain {expect:?}");
+    }
+
+    #[test]
+    fn documented_shape_parses() {
+        let config = Config::from_toml(ISSUE_SHAPE, "test.toml").unwrap();
+        assert_eq!(config.server.port, 7352);
+        assert_eq!(config.server.bind, IpAddr::V4(Ipv4Addr::LOCALHOST));
+        assert_eq!(config.providers[0].key_env.as_deref(), Some("MOCK_KEY"));
+        assert_eq!(config.aliases[0].targets, ["mock/gpt-4o-mini"]);
+        assert_eq!(config.apps[0].token_env, "SCRIPTS_TOKEN");
+    }
+
+    #[test]
+    fn empty_document_means_defaults() {
+        let config = Config::from_toml("", "test.toml").unwrap();
+        assert_eq!(config.server.port, DEFAULT_PORT);
+        assert!(config.apps.is_empty());
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        check_err("[server]\nprot = 1\n", "unknown field `prot`");
+        check_err("[server]\nport = \"x\"\n", "invalid type");
+        check_err("[[aliases]]\nname = \"general\"\ntargets = [\"nope/m\"]\n", "names no configured provider");
+        check_err("[[providers]]\nid = \"a\"\nkind = \"opneai\"\n", "unknown kind \"opneai\"");
+        check_err(
+            "[[providers]]\nid = \"a\"\nkind = \"openai\"\n[[providers]]\nid = \"a\"\nkind = \"openai\"\n",
+            "appears twice",
+        );
+        check_err(
+            "[[providers]]\nid = \"a\"\nkind = \"openai\"\n[[aliases]]\nname = \"g\"\ntargets = [\"a\"]\n",
+            "must be \"provider/model\"",
+        );
+    }
+}

@@ -1,0 +1,79 @@
+//! The one error type every route answers with, in OpenAI's shape:
+//! `{"error":{"message":…,"type":…,"code":…,"param":…}}`.
+//!
+//! Internal details are logged where they happen; what goes to the client is a clean message that says what to do.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+    /// OpenAI's `type`: `invalid_request_error`, `authentication_error`, `permission_error`, `not_found_error`, …
+    pub kind: &'static str,
+    pub code: Option<&'static str>,
+    pub param: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Self {
+        ApiError { status, message: message.into(), kind, code: None, param: None }
+    }
+
+    pub fn code(mut self, code: &'static str) -> Self {
+        self.code = Some(code);
+        self
+    }
+
+    pub fn unauthorized() -> Self {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "authentication_error",
+            "missing or invalid app token: send it as `Authorization: Bearer <token>` \
+             (create an app in Switchboard to get one)",
+        )
+        .code("invalid_api_key")
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::FORBIDDEN, "permission_error", message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found_error", message)
+    }
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: Inner<'a>,
+}
+
+#[derive(Serialize)]
+struct Inner<'a> {
+    message: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    code: Option<&'a str>,
+    param: Option<&'a str>,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Body {
+            error: Inner { message: &self.message, kind: self.kind, code: self.code, param: self.param.as_deref() },
+        };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.status.as_u16(), self.kind, self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}

@@ -1,0 +1,173 @@
+//! The HTTP server on loopback: the router, its guard chain, and starting and stopping it.
+//!
+//! `router(state)` is apart from `start` so tests can drive it with `oneshot` as well as over a real port.
+
+mod guards;
+mod routes;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::header::{AUTHORIZATION, HeaderName};
+use axum::middleware;
+use axum::serve::ListenerExt;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tower::ServiceBuilder;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::apps::AppRegistry;
+use crate::config::{Config, ServerConfig};
+use crate::models::ModelList;
+
+pub use guards::HostPolicy;
+
+/// Everything a request handler may read. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<StateInner>,
+}
+
+struct StateInner {
+    apps: AppRegistry,
+    hosts: HostPolicy,
+    allowed_origins: Vec<String>,
+    models: ModelList,
+}
+
+impl AppState {
+    pub fn new(config: &Config, apps: AppRegistry) -> AppState {
+        AppState {
+            inner: Arc::new(StateInner {
+                apps,
+                hosts: HostPolicy::new(&config.server.allowed_hosts),
+                allowed_origins: config.server.allowed_origins.clone(),
+                models: ModelList::from_config(config),
+            }),
+        }
+    }
+}
+
+static X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
+static API_KEY: HeaderName = HeaderName::from_static("api-key");
+static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The whole HTTP surface. Guards run outermost-first: Host/Origin (cheap, and no token oracle for a rebinding
+/// page), then the app token on `/v1`, then the body limit.
+pub fn router(state: AppState, server: &ServerConfig) -> Router {
+    let v1 = routes::v1().layer(middleware::from_fn_with_state(state.clone(), guards::require_app_token));
+    Router::new()
+        .merge(routes::public())
+        .nest("/v1", v1)
+        .fallback(routes::unknown_route)
+        .method_not_allowed_fallback(routes::method_not_allowed)
+        .layer(DefaultBodyLimit::max(server.max_body_mb * 1024 * 1024))
+        .layer(middleware::from_fn_with_state(state.clone(), guards::check_host_and_origin))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetSensitiveRequestHeadersLayer::new([AUTHORIZATION, X_API_KEY.clone(), API_KEY.clone()]))
+                .layer(SetRequestIdLayer::new(X_REQUEST_ID.clone(), MakeRequestUuid))
+                .layer(TraceLayer::new_for_http())
+                .layer(PropagateRequestIdLayer::new(X_REQUEST_ID.clone())),
+        )
+        .with_state(state)
+}
+
+/// Why the server could not start, with the fix a person can apply.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("port {port} on {bind} is already in use")]
+    PortInUse { bind: std::net::IpAddr, port: u16 },
+    #[error("cannot listen on {bind}:{port}: {source}")]
+    Bind { bind: std::net::IpAddr, port: u16, source: std::io::Error },
+}
+
+impl StartError {
+    /// One sentence saying what to do about it.
+    pub fn fix(&self) -> String {
+        match self {
+            StartError::PortInUse { port, .. } => format!(
+                "another program (perhaps another Switchboard) is using port {port}: quit it, or choose another \
+                 port (SWITCHBOARD_PORT=N for the app, --port N for switchboard-gateway)"
+            ),
+            StartError::Bind { bind, .. } => {
+                format!("check that {bind} is an address of this machine, or use the default 127.0.0.1")
+            }
+        }
+    }
+}
+
+/// A server that is accepting connections. Dropping it does not stop it; call `shutdown`.
+pub struct RunningServer {
+    addr: SocketAddr,
+    stop: CancellationToken,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// Binds `config.server.bind:port` (port 0 picks a free one) and starts serving.
+    pub async fn start(config: &Config, apps: AppRegistry) -> Result<RunningServer, StartError> {
+        let (bind, port) = (config.server.bind, config.server.port);
+        let listener = TcpListener::bind((bind, port)).await.map_err(|source| {
+            if source.kind() == std::io::ErrorKind::AddrInUse {
+                StartError::PortInUse { bind, port }
+            } else {
+                StartError::Bind { bind, port, source }
+            }
+        })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind { bind, port, source })?;
+        let app = router(AppState::new(config, apps), &config.server);
+        let stop = CancellationToken::new();
+        let stopped = stop.clone();
+        // Without TCP_NODELAY on accepted sockets, Nagle's algorithm meets the client's delayed ACK and adds ~40 ms
+        // to responses whose headers and body leave in separate writes.
+        let listener = listener.tap_io(|tcp| {
+            if let Err(error) = tcp.set_nodelay(true) {
+                tracing::debug!(%error, "could not set TCP_NODELAY");
+            }
+        });
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).with_graceful_shutdown(async move { stopped.cancelled().await }).await
+        });
+        tracing::info!(%addr, "gateway listening on http://{addr}/v1");
+        Ok(RunningServer { addr, stop, task })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The OpenAI-style base URL clients are given.
+    pub fn endpoint(&self) -> String {
+        endpoint_url(self.addr)
+    }
+
+    /// Stops accepting, lets requests in flight finish for up to `grace`, then returns.
+    pub async fn shutdown(self, grace: Duration) {
+        self.stop.cancel();
+        match tokio::time::timeout(grace, self.task).await {
+            Ok(Ok(Err(error))) => tracing::warn!(%error, "gateway stopped with an error"),
+            Ok(_) => tracing::info!("gateway stopped"),
+            Err(_) => tracing::warn!("gateway did not stop within {grace:?}; requests were cut off"),
+        }
+    }
+
+    /// Resolves when the server stops by itself (an accept-loop error).
+    pub async fn wait(&mut self) -> std::io::Result<()> {
+        match (&mut self.task).await {
+            Ok(result) => result,
+            Err(join) => Err(std::io::Error::other(join)),
+        }
+    }
+}
+
+/// `http://127.0.0.1:7352/v1` for a listener address; IPv6 in brackets.
+pub fn endpoint_url(addr: SocketAddr) -> String {
+    format!("http://{addr}/v1")
+}

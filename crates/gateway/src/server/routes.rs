@@ -1,0 +1,53 @@
+//! Route table. `/health` is open (guarded only by Host/Origin) so tools and the window can see the gateway is up;
+//! everything under `/v1` needs an app token.
+
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::Method;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use super::AppState;
+use crate::error::ApiError;
+use crate::models::{ModelEntry, ModelList};
+
+pub(super) fn public() -> Router<AppState> {
+    Router::new().route("/health", get(health))
+}
+
+pub(super) fn v1() -> Router<AppState> {
+    Router::new().route("/models", get(list_models)).route("/models/{*id}", get(get_model))
+}
+
+async fn health() -> Json<Value> {
+    Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
+}
+
+async fn list_models(State(state): State<AppState>) -> Json<ModelList> {
+    Json(state.inner.models.clone())
+}
+
+/// `{*id}` because direct targets contain a slash: `GET /v1/models/anthropic/claude-sonnet-4-5`.
+async fn get_model(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<ModelEntry>, ApiError> {
+    state.inner.models.get(&id).cloned().map(Json).ok_or_else(|| {
+        ApiError::not_found(format!("model {id:?} does not exist; GET /v1/models lists the aliases and models"))
+            .code("model_not_found")
+    })
+}
+
+pub(super) async fn unknown_route(method: Method, OriginalUri(uri): OriginalUri) -> ApiError {
+    ApiError::not_found(format!(
+        "no route for {method} {}; Switchboard serves the OpenAI API under /v1 (e.g. POST /v1/chat/completions)",
+        uri.path()
+    ))
+    .code("unknown_url")
+}
+
+pub(super) async fn method_not_allowed(method: Method, OriginalUri(uri): OriginalUri) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "invalid_request_error",
+        format!("{} does not accept {method}", uri.path()),
+    )
+    .code("method_not_allowed")
+}
