@@ -1,0 +1,134 @@
+//! Runs the gateway core inside the app and tells the window how it is doing.
+//!
+//! The status is a small value behind a std mutex that is never held across an await; every change is also
+//! emitted to the window as a `gateway-status` event.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Serialize;
+use switchboard_gateway::apps::AppRegistry;
+use switchboard_gateway::config::DEFAULT_PORT;
+use switchboard_gateway::server::endpoint_url;
+use switchboard_gateway::{Config, RunningServer};
+use tauri::{AppHandle, Emitter};
+
+pub const STATUS_EVENT: &str = "gateway-status";
+/// Overrides the port for this run (tests use it; a Settings page will store it).
+pub const PORT_ENV: &str = "SWITCHBOARD_PORT";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum GatewayState {
+    Starting,
+    Listening,
+    Failed,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GatewayError {
+    pub message: String,
+    pub fix: String,
+}
+
+/// What the header shows. Mirrors `GatewayStatus` in `ui/src/api/types.ts`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GatewayStatus {
+    pub state: GatewayState,
+    pub endpoint: String,
+    pub port: u16,
+    pub bind: String,
+    pub error: Option<GatewayError>,
+}
+
+/// Where the desktop gateway listens. Until the Settings page stores this, it is the default port, or
+/// `SWITCHBOARD_PORT` when set.
+pub fn settings_from_env() -> Config {
+    let mut config = Config::default();
+    match std::env::var(PORT_ENV).ok().map(|p| p.parse::<u16>()) {
+        Some(Ok(port)) => config.server.port = port,
+        Some(Err(_)) => tracing::warn!("{PORT_ENV} is not a port number; using {DEFAULT_PORT}"),
+        None => {}
+    }
+    config
+}
+
+#[derive(Clone)]
+pub struct Gateway {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    app: AppHandle,
+    config: Config,
+    status: Mutex<GatewayStatus>,
+    server: tokio::sync::Mutex<Option<RunningServer>>,
+}
+
+impl Gateway {
+    pub fn new(app: AppHandle, config: Config) -> Gateway {
+        let bind = config.server.bind;
+        let port = config.server.port;
+        let status = GatewayStatus {
+            state: GatewayState::Starting,
+            endpoint: endpoint_url(SocketAddr::new(bind, port)),
+            port,
+            bind: bind.to_string(),
+            error: None,
+        };
+        Gateway {
+            inner: Arc::new(Inner { app, config, status: Mutex::new(status), server: tokio::sync::Mutex::new(None) }),
+        }
+    }
+
+    pub fn status(&self) -> GatewayStatus {
+        self.inner.status.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Starts listening. A failure (most often: the port is taken) is shown in the window and logged with its fix;
+    /// the app keeps running either way.
+    pub async fn start(&self) {
+        // App tokens arrive with the Apps page; until then the desktop endpoint admits no app.
+        let apps = AppRegistry::default();
+        match RunningServer::start(&self.inner.config, apps).await {
+            Ok(server) => {
+                let addr = server.local_addr();
+                *self.inner.server.lock().await = Some(server);
+                self.update(|s| {
+                    s.state = GatewayState::Listening;
+                    s.endpoint = endpoint_url(addr);
+                    s.port = addr.port();
+                    s.error = None;
+                });
+            }
+            Err(error) => {
+                let fix = error.fix();
+                tracing::error!(%error, %fix, "the local endpoint could not start");
+                self.update(|s| {
+                    s.state = GatewayState::Failed;
+                    s.error = Some(GatewayError { message: error.to_string(), fix });
+                });
+            }
+        }
+    }
+
+    pub async fn stop(&self) {
+        if let Some(server) = self.inner.server.lock().await.take() {
+            server.shutdown(Duration::from_secs(2)).await;
+        }
+    }
+
+    fn update(&self, change: impl FnOnce(&mut GatewayStatus)) {
+        let status = {
+            let mut status = self.inner.status.lock().unwrap_or_else(|p| p.into_inner());
+            change(&mut status);
+            status.clone()
+        };
+        if let Err(error) = self.inner.app.emit(STATUS_EVENT, &status) {
+            tracing::warn!(%error, "could not tell the window about the gateway status");
+        }
+    }
+}

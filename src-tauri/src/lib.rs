@@ -1,0 +1,68 @@
+//! The desktop shell: a window, a tray icon, and thin commands over the gateway core. All behaviour that is not
+//! about windows lives in `switchboard-gateway`, which this crate starts in-process.
+
+mod commands;
+mod error;
+mod gateway;
+mod tray;
+
+use tauri::{Manager, RunEvent, WindowEvent};
+
+/// The label of the one main window (tauri.conf.json).
+pub const MAIN_WINDOW: &str = "main";
+
+pub fn run() {
+    let app = tauri::Builder::default()
+        // First, so a second launch hands over to the running instance before anything else starts.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| show_main_window(app)))
+        .plugin(tauri_plugin_clipboard_manager::init())
+        .setup(|app| {
+            let log_dir = app.path().app_log_dir()?;
+            let log_guard = switchboard_gateway::telemetry::init(Some(&log_dir))?;
+            app.manage(LogGuard(log_guard));
+            tracing::info!(log_dir = %log_dir.display(), "Switchboard {} starting", env!("CARGO_PKG_VERSION"));
+
+            let gateway = gateway::Gateway::new(app.handle().clone(), gateway::settings_from_env());
+            app.manage(gateway.clone());
+            tauri::async_runtime::spawn(async move { gateway.start().await });
+
+            tray::create(app.handle())?;
+            Ok(())
+        })
+        .on_window_event(|window, event| {
+            // Closing the window keeps Switchboard (and the endpoint other apps rely on) running in the tray.
+            if let WindowEvent::CloseRequested { api, .. } = event
+                && window.label() == MAIN_WINDOW
+            {
+                api.prevent_close();
+                if let Err(error) = window.hide() {
+                    tracing::warn!(%error, "could not hide the window");
+                }
+            }
+        })
+        .invoke_handler(tauri::generate_handler![commands::gateway::gateway_status, commands::gateway::copy_endpoint])
+        .build(tauri::generate_context!())
+        .unwrap_or_else(|error| {
+            eprintln!("switchboard: cannot start: {error}");
+            std::process::exit(1);
+        });
+
+    app.run(|app, event| {
+        if let RunEvent::Exit = event {
+            let gateway = app.state::<gateway::Gateway>().inner().clone();
+            tauri::async_runtime::block_on(gateway.stop());
+        }
+    });
+}
+
+/// Brings the main window back from the tray (or from behind other windows).
+pub fn show_main_window(app: &tauri::AppHandle) {
+    if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
+        let _ = window.unminimize();
+        let _ = window.show();
+        let _ = window.set_focus();
+    }
+}
+
+/// Keeps the log file writer alive (and flushed at exit) for the life of the app.
+struct LogGuard(#[allow(dead_code)] Option<switchboard_gateway::telemetry::WorkerGuard>);
