@@ -1,0 +1,13 @@
+//! Black-box tests, all in one binary. Each module starts the real processes it needs through the harness in
+//! `src/lib.rs`; none reaches beyond loopback.
+//!
+//! - `headless`: the `switchboard-gateway` binary from a config file: health, models, guards, startup errors.
+//! - `keychain`: provider keys in the real Secret Service (gnome-keyring on a private D-Bus session).
+//! - `window`: the real desktop app through tauri-driver + WebKitWebDriver under Xvfb.
+
+// A test binary: a failed unwrap is a failed test, with its message.
+#![allow(clippy::unwrap_used)]
+
+mod headless;
+mod keychain;
+mod window;
