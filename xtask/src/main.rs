@@ -1,0 +1,59 @@
+//! `cargo xtask`: Switchboard's automation as plain Rust functions.
+//!
+//! Every task returns `anyhow::Result<ExitCode>`; this file is the one place that turns errors into exit codes.
+
+mod cmd;
+mod deps;
+mod tasks;
+mod ui;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "xtask", bin_name = "cargo xtask", about = "Switchboard build automation")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Build the UI and run the desktop app (debug build, UI embedded).
+    Run {
+        /// Run only the headless gateway (no system packages or UI needed).
+        #[arg(long)]
+        headless: bool,
+        /// Arguments passed to the app, after `--`.
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
+    /// Install what is missing, then run every check and test; the last line is `N passed, N failed`.
+    Test,
+    /// Build an installable .deb with Tauri's bundler.
+    Bundle,
+    /// Run the UI dev server (port 1420) and the app pointed at it, with hot reload.
+    Dev {
+        /// Arguments passed to the app, after `--`.
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.task {
+        Task::Run { headless, args } => tasks::run::run(headless, &args),
+        Task::Test => tasks::test::test(),
+        Task::Bundle => tasks::bundle::bundle(),
+        Task::Dev { args } => tasks::dev::dev(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

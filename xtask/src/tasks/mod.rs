@@ -1,0 +1,7 @@
+//! One module per `cargo xtask` command; each is a plain function.
+
+pub mod bundle;
+pub mod dev;
+pub mod results;
+pub mod run;
+pub mod test;
