@@ -1,0 +1,102 @@
+//! Wire formats. Only this room knows what OpenAI, Anthropic and Gemini bodies and stream events look like; the
+//! server and the providers hand it JSON and SSE events and get the neutral form (`neutral.rs`) back, or the
+//! reverse.
+//!
+//! Each format module offers the same six converters, as far as the format is used in that direction:
+//! `decode_request` / `encode_request`, `decode_response` / `encode_response`, and the stateful `StreamDecoder`
+//! (upstream SSE events → `StreamEvent`s) / `StreamEncoder` (`StreamEvent`s → the client's SSE events).
+
+pub mod anthropic;
+pub mod gemini;
+pub mod neutral;
+pub mod openai_chat;
+pub mod sse;
+
+/// The wire protocols Switchboard speaks, in and out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Protocol {
+    OpenAiChat,
+    Anthropic,
+    Gemini,
+}
+
+/// A body that does not fit its protocol. `param` names the offending field (`messages[2].content`) when known.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct ProtocolError {
+    pub message: String,
+    pub param: Option<String>,
+}
+
+impl ProtocolError {
+    pub fn new(message: impl Into<String>) -> ProtocolError {
+        ProtocolError { message: message.into(), param: None }
+    }
+
+    pub fn at(param: impl Into<String>, message: impl Into<String>) -> ProtocolError {
+        ProtocolError { message: message.into(), param: Some(param.into()) }
+    }
+}
+
+/// One server-sent event as a protocol module sees it: the `event:` name (Anthropic names its events; OpenAI and
+/// Gemini do not) and the `data:` payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SseEvent {
+    pub event: Option<String>,
+    pub data: String,
+}
+
+use serde_json::Value;
+
+use neutral::{ChatRequest, ChatResponse, StreamEvent};
+
+/// The request body for an upstream of `protocol`.
+pub fn encode_request(protocol: Protocol, request: &ChatRequest) -> Value {
+    match protocol {
+        Protocol::OpenAiChat => openai_chat::encode_request(request),
+        Protocol::Anthropic => anthropic::encode_request(request),
+        Protocol::Gemini => gemini::encode_request(request),
+    }
+}
+
+/// An upstream's whole answer, in the neutral form.
+pub fn decode_response(protocol: Protocol, body: &Value) -> Result<ChatResponse, ProtocolError> {
+    match protocol {
+        Protocol::OpenAiChat => openai_chat::decode_response(body),
+        Protocol::Anthropic => anthropic::decode_response(body),
+        Protocol::Gemini => gemini::decode_response(body),
+    }
+}
+
+/// Reads an upstream's stream, whichever protocol it speaks.
+pub enum StreamDecoder {
+    OpenAiChat(openai_chat::StreamDecoder),
+    Anthropic(anthropic::StreamDecoder),
+    Gemini(gemini::StreamDecoder),
+}
+
+impl StreamDecoder {
+    pub fn new(protocol: Protocol) -> StreamDecoder {
+        match protocol {
+            Protocol::OpenAiChat => StreamDecoder::OpenAiChat(openai_chat::StreamDecoder::new()),
+            Protocol::Anthropic => StreamDecoder::Anthropic(anthropic::StreamDecoder::new()),
+            Protocol::Gemini => StreamDecoder::Gemini(gemini::StreamDecoder::new()),
+        }
+    }
+
+    pub fn decode(&mut self, event: &SseEvent) -> Result<Vec<StreamEvent>, ProtocolError> {
+        match self {
+            StreamDecoder::OpenAiChat(d) => d.decode(event),
+            StreamDecoder::Anthropic(d) => d.decode(event),
+            StreamDecoder::Gemini(d) => d.decode(event),
+        }
+    }
+
+    /// Events held back until the upstream's stream ended (Gemini reports usage on its last chunk).
+    pub fn finish(&mut self) -> Vec<StreamEvent> {
+        match self {
+            StreamDecoder::Gemini(d) => d.finish(),
+            StreamDecoder::OpenAiChat(_) | StreamDecoder::Anthropic(_) => Vec::new(),
+        }
+    }
+}
