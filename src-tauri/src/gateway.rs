@@ -10,7 +10,8 @@ use std::time::Duration;
 use serde::Serialize;
 use switchboard_gateway::apps::AppRegistry;
 use switchboard_gateway::config::DEFAULT_PORT;
-use switchboard_gateway::server::endpoint_url;
+use switchboard_gateway::secrets::EnvSecrets;
+use switchboard_gateway::server::{AppState, endpoint_url};
 use switchboard_gateway::{Config, RunningServer};
 use tauri::{AppHandle, Emitter};
 
@@ -91,9 +92,21 @@ impl Gateway {
     /// Starts listening. A failure (most often: the port is taken) is shown in the window and logged with its fix;
     /// the app keeps running either way.
     pub async fn start(&self) {
-        // App tokens arrive with the Apps page; until then the desktop endpoint admits no app.
-        let apps = AppRegistry::default();
-        match RunningServer::start(&self.inner.config, apps).await {
+        // App tokens and providers arrive with the Apps and Providers pages; until then the desktop endpoint
+        // admits no app and knows no provider.
+        let state = match AppState::build(&self.inner.config, AppRegistry::default(), &EnvSecrets::default()) {
+            Ok(state) => state,
+            Err(message) => {
+                tracing::error!(%message, "the local endpoint could not be configured");
+                let fix = "check the provider settings".to_owned();
+                self.update(|s| {
+                    s.state = GatewayState::Failed;
+                    s.error = Some(GatewayError { message, fix });
+                });
+                return;
+            }
+        };
+        match RunningServer::start(&self.inner.config, state).await {
             Ok(server) => {
                 let addr = server.local_addr();
                 *self.inner.server.lock().await = Some(server);

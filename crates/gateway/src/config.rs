@@ -24,27 +24,10 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::providers::presets;
+
 pub const DEFAULT_PORT: u16 = 7352;
 pub const DEFAULT_MAX_BODY_MB: usize = 32;
-
-/// Upstream kinds: the three wire protocols and the OpenAI-compatible presets.
-pub const PROVIDER_KINDS: &[&str] = &[
-    "openai",
-    "anthropic",
-    "gemini",
-    "openrouter",
-    "groq",
-    "deepseek",
-    "mistral",
-    "xai",
-    "together",
-    "fireworks",
-    "cerebras",
-    "perplexity",
-    "azure",
-    "ollama",
-    "lmstudio",
-];
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -92,6 +75,12 @@ pub struct ProviderConfig {
     pub base_url: Option<String>,
     /// The environment variable holding this provider's API key (headless mode).
     pub key_env: Option<String>,
+    /// Azure OpenAI's `api-version` query parameter.
+    #[serde(default)]
+    pub api_version: Option<String>,
+    /// A proxy for this provider only (`http://…` or `socks5://…`); otherwise the system settings apply.
+    #[serde(default)]
+    pub proxy: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -149,13 +138,22 @@ impl Config {
             if !provider_ids.insert(p.id.as_str()) {
                 return Err(format!("provider id {:?} appears twice", p.id));
             }
-            if !PROVIDER_KINDS.contains(&p.kind.as_str()) {
+            let Some(preset) = presets::find(&p.kind) else {
+                let kinds: Vec<&str> = presets::PRESETS.iter().map(|p| p.id).collect();
                 return Err(format!(
                     "provider {:?} has unknown kind {:?}; use one of: {}",
                     p.id,
                     p.kind,
-                    PROVIDER_KINDS.join(", ")
+                    kinds.join(", ")
                 ));
+            };
+            if preset.base_url.is_none() && p.base_url.is_none() {
+                return Err(format!("provider {:?} ({}) needs a base_url", p.id, preset.name));
+            }
+            if let Some(url) = &p.base_url
+                && !(url.starts_with("http://") || url.starts_with("https://"))
+            {
+                return Err(format!("provider {:?}: base_url {url:?} must start with http:// or https://", p.id));
             }
         }
         let mut alias_names = HashSet::new();

@@ -4,7 +4,7 @@
 //! Internal details are logged where they happen; what goes to the client is a clean message that says what to do.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -16,16 +16,30 @@ pub struct ApiError {
     pub kind: &'static str,
     pub code: Option<&'static str>,
     pub param: Option<String>,
+    /// Passed on from an upstream's 429 or 503.
+    pub retry_after: Option<Box<HeaderValue>>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, message: message.into(), kind, code: None, param: None }
+        ApiError { status, message: message.into(), kind, code: None, param: None, retry_after: None }
     }
 
     pub fn code(mut self, code: &'static str) -> Self {
         self.code = Some(code);
         self
+    }
+
+    /// A 400 for a request that does not fit the API; `param` names the field.
+    pub fn invalid(message: impl Into<String>, param: Option<&str>) -> Self {
+        let mut error = ApiError::new(StatusCode::BAD_REQUEST, "invalid_request_error", message);
+        error.param = param.map(str::to_owned);
+        error
+    }
+
+    /// Upstream trouble the client cannot fix by changing its request (502, or 504 for timeouts).
+    pub fn upstream(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError::new(status, "upstream_error", message)
     }
 
     pub fn unauthorized() -> Self {
@@ -66,7 +80,11 @@ impl IntoResponse for ApiError {
         let body = Body {
             error: Inner { message: &self.message, kind: self.kind, code: self.code, param: self.param.as_deref() },
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(retry_after) = self.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, *retry_after);
+        }
+        response
     }
 }
 

@@ -1,9 +1,9 @@
-//! The model list behind `GET /v1/models`: every alias, then every `provider/model` an alias can reach, in
-//! OpenAI's list shape. Provider model lists fetched from upstreams join this list with the Gateway core issue.
+//! The model list behind `GET /v1/models`, in OpenAI's list shape: every alias, then every `provider/model` an
+//! alias can reach, then every model the providers list.
 
 use serde::Serialize;
 
-use crate::config::Config;
+use crate::routing::Resolver;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ModelEntry {
@@ -20,25 +20,26 @@ pub struct ModelList {
 }
 
 impl ModelList {
-    pub fn from_config(config: &Config) -> ModelList {
-        let mut data: Vec<ModelEntry> = config
-            .aliases
-            .iter()
-            .map(|alias| ModelEntry {
-                id: alias.name.clone(),
-                object: "model",
-                created: 0,
-                owned_by: "switchboard".into(),
-            })
-            .collect();
-        for target in config.aliases.iter().flat_map(|a| &a.targets) {
-            if data.iter().any(|m| &m.id == target) {
-                continue;
-            }
-            let provider = target.split_once('/').map_or("", |(p, _)| p);
-            data.push(ModelEntry { id: target.clone(), object: "model", created: 0, owned_by: provider.to_owned() });
+    pub fn aliases(names: &[String], resolver: &Resolver) -> ModelList {
+        let mut list = ModelList { object: "list", data: Vec::new() };
+        for name in names {
+            list.push(name.clone(), "switchboard");
         }
-        ModelList { object: "list", data }
+        for name in names {
+            if let Ok(resolution) = resolver.resolve(name) {
+                for target in resolution.targets {
+                    list.push(target.label(), target.provider.id());
+                }
+            }
+        }
+        list
+    }
+
+    /// Adds a model unless one with that id is already listed.
+    pub fn push(&mut self, id: String, owned_by: &str) {
+        if self.data.iter().all(|m| m.id != id) {
+            self.data.push(ModelEntry { id, object: "model", created: 0, owned_by: owned_by.to_owned() });
+        }
     }
 
     pub fn get(&self, id: &str) -> Option<&ModelEntry> {

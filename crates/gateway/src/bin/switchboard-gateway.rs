@@ -11,6 +11,8 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 use switchboard_gateway::apps::AppRegistry;
+use switchboard_gateway::secrets::EnvSecrets;
+use switchboard_gateway::server::AppState;
 use switchboard_gateway::{Config, RunningServer, paths, telemetry};
 
 #[derive(Debug, Parser)]
@@ -69,7 +71,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         tracing::warn!(bind = %config.server.bind, "listening beyond this machine: anyone who can reach it and holds an app token can spend on your providers");
     }
 
-    let mut server = match RunningServer::start(&config, apps).await {
+    // Headless keys come from the environment: `key_env` where the config names one, else SWITCHBOARD_KEY_<ID>.
+    let key_vars = config.providers.iter().filter_map(|p| Some((p.id.clone(), p.key_env.clone()?))).collect();
+    let state = AppState::build(&config, apps, &EnvSecrets::new(key_vars)).map_err(anyhow::Error::msg)?;
+    let mut server = match RunningServer::start(&config, state).await {
         Ok(server) => server,
         Err(error) => anyhow::bail!("{error}; {}", error.fix()),
     };

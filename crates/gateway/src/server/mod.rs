@@ -2,11 +2,14 @@
 //!
 //! `router(state)` is apart from `start` so tests can drive it with `oneshot` as well as over a real port.
 
+mod body;
 mod guards;
+mod openai;
+mod relay;
 mod routes;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use axum::Router;
@@ -25,6 +28,9 @@ use tower_http::trace::TraceLayer;
 use crate::apps::AppRegistry;
 use crate::config::{Config, ServerConfig};
 use crate::models::ModelList;
+use crate::providers::{HttpSettings, Registry, http_client};
+use crate::routing::Resolver;
+use crate::secrets::SecretStore;
 
 pub use guards::HostPolicy;
 
@@ -38,20 +44,78 @@ struct StateInner {
     apps: AppRegistry,
     hosts: HostPolicy,
     allowed_origins: Vec<String>,
-    models: ModelList,
+    resolver: Resolver,
+    /// Each provider's model ids, as its models endpoint last listed them (filled in the background).
+    provider_models: RwLock<Vec<(String, Vec<String>)>>,
 }
 
 impl AppState {
-    pub fn new(config: &Config, apps: AppRegistry) -> AppState {
-        AppState {
+    /// The gateway's state from its configuration. Provider keys are read from `secrets` here, once; the
+    /// request path never touches the keychain.
+    pub fn build(config: &Config, apps: AppRegistry, secrets: &dyn SecretStore) -> Result<AppState, String> {
+        let settings = HttpSettings::default();
+        let http = http_client(&settings, None)?;
+        let registry = Registry::from_config(&config.providers, secrets, &http, &settings)?;
+        Ok(AppState {
             inner: Arc::new(StateInner {
                 apps,
                 hosts: HostPolicy::new(&config.server.allowed_hosts),
                 allowed_origins: config.server.allowed_origins.clone(),
-                models: ModelList::from_config(config),
+                resolver: Resolver::new(registry, &config.aliases),
+                provider_models: RwLock::new(Vec::new()),
             }),
+        })
+    }
+
+    pub fn resolver(&self) -> &Resolver {
+        &self.inner.resolver
+    }
+
+    /// Asks every provider for its models, in the background; `/v1/models` shows them as they arrive.
+    pub fn refresh_models(&self) {
+        for provider in self.inner.resolver.registry().iter() {
+            let provider = provider.clone();
+            let state = self.clone();
+            tokio::spawn(async move {
+                let id = provider.id().to_owned();
+                let models = match provider.models_request() {
+                    None => provider.preset().shipped_models.iter().map(|m| (*m).to_owned()).collect(),
+                    Some(request) => match fetch_models(request).await {
+                        Ok(body) => provider.parse_models(&body),
+                        Err(error) => {
+                            tracing::warn!(provider = %id, error = %provider.redact(&error), "could not list models");
+                            return;
+                        }
+                    },
+                };
+                let mut all = state.inner.provider_models.write().unwrap_or_else(|p| p.into_inner());
+                all.retain(|(p, _)| p != &id);
+                all.push((id, models));
+                all.sort_by(|a, b| a.0.cmp(&b.0));
+            });
         }
     }
+
+    /// Aliases, their targets, then every provider's listed models, without repeats.
+    pub fn model_list(&self) -> ModelList {
+        let mut list = ModelList::aliases(self.inner.resolver.alias_names(), &self.inner.resolver);
+        let all = self.inner.provider_models.read().unwrap_or_else(|p| p.into_inner());
+        for (provider, models) in all.iter() {
+            for model in models {
+                list.push(format!("{provider}/{model}"), provider);
+            }
+        }
+        list
+    }
+}
+
+async fn fetch_models(request: reqwest::RequestBuilder) -> Result<serde_json::Value, String> {
+    let response = request.timeout(Duration::from_secs(15)).send().await.map_err(|e| e.to_string())?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(format!("the models endpoint answered {status}"));
+    }
+    response.json().await.map_err(|e| e.to_string())
 }
 
 static X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
@@ -111,8 +175,8 @@ pub struct RunningServer {
 }
 
 impl RunningServer {
-    /// Binds `config.server.bind:port` (port 0 picks a free one) and starts serving.
-    pub async fn start(config: &Config, apps: AppRegistry) -> Result<RunningServer, StartError> {
+    /// Binds `config.server.bind:port` (port 0 picks a free one) and starts serving `state`.
+    pub async fn start(config: &Config, state: AppState) -> Result<RunningServer, StartError> {
         let (bind, port) = (config.server.bind, config.server.port);
         let listener = TcpListener::bind((bind, port)).await.map_err(|source| {
             if source.kind() == std::io::ErrorKind::AddrInUse {
@@ -122,7 +186,8 @@ impl RunningServer {
             }
         })?;
         let addr = listener.local_addr().map_err(|source| StartError::Bind { bind, port, source })?;
-        let app = router(AppState::new(config, apps), &config.server);
+        state.refresh_models();
+        let app = router(state, &config.server);
         let stop = CancellationToken::new();
         let stopped = stop.clone();
         // Without TCP_NODELAY on accepted sockets, Nagle's algorithm meets the client's delayed ACK and adds ~40 ms

@@ -3,7 +3,7 @@
 
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::Method;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
@@ -16,7 +16,12 @@ pub(super) fn public() -> Router<AppState> {
 }
 
 pub(super) fn v1() -> Router<AppState> {
-    Router::new().route("/models", get(list_models)).route("/models/{*id}", get(get_model))
+    Router::new()
+        .route("/models", get(list_models))
+        .route("/models/{*id}", get(get_model))
+        .route("/chat/completions", post(super::openai::chat_completions))
+        .route("/completions", post(super::openai::completions))
+        .route("/embeddings", post(super::openai::embeddings))
 }
 
 async fn health() -> Json<Value> {
@@ -24,12 +29,12 @@ async fn health() -> Json<Value> {
 }
 
 async fn list_models(State(state): State<AppState>) -> Json<ModelList> {
-    Json(state.inner.models.clone())
+    Json(state.model_list())
 }
 
 /// `{*id}` because direct targets contain a slash: `GET /v1/models/anthropic/claude-sonnet-4-5`.
 async fn get_model(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<ModelEntry>, ApiError> {
-    state.inner.models.get(&id).cloned().map(Json).ok_or_else(|| {
+    state.model_list().get(&id).cloned().map(Json).ok_or_else(|| {
         ApiError::not_found(format!("model {id:?} does not exist; GET /v1/models lists the aliases and models"))
             .code("model_not_found")
     })

@@ -1,0 +1,196 @@
+//! Upstream providers: one file per kind of upstream, one trait, one registry.
+//!
+//! A provider knows where its upstream lives, how it authenticates and what quirks it has; it builds HTTP
+//! requests from bodies already in its protocol. It does not translate (that is `protocol/`) and does not decide
+//! what to do with the answer (that is the relay in `server/`).
+
+mod anthropic;
+mod azure;
+mod gemini;
+mod openai;
+pub mod presets;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+
+use crate::config::ProviderConfig;
+use crate::protocol::Protocol;
+use crate::secrets::SecretStore;
+pub use presets::Preset;
+
+/// What a request asks the upstream to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Chat,
+    /// Legacy text completion (and FIM prompt + suffix).
+    Completions,
+    Embeddings,
+}
+
+impl Operation {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Operation::Chat => "chat completions",
+            Operation::Completions => "text completions",
+            Operation::Embeddings => "embeddings",
+        }
+    }
+}
+
+/// One outgoing call, its body already in the provider's protocol.
+pub struct Call<'a> {
+    pub op: Operation,
+    pub model: &'a str,
+    pub body: Bytes,
+    pub stream: bool,
+    /// Client headers a same-protocol upstream should see (`anthropic-beta`, `anthropic-version`).
+    pub forward_headers: Vec<(&'static str, String)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    #[error("{provider} does not offer {}; point this model at a provider that does", op.describe())]
+    Unsupported { provider: String, op: Operation },
+    #[error("{provider} has no API key: add one in Providers (headless: set {var})")]
+    MissingKey { provider: String, var: String },
+}
+
+pub trait Provider: Send + Sync {
+    fn id(&self) -> &str;
+    fn preset(&self) -> &'static Preset;
+    fn protocol(&self) -> Protocol {
+        self.preset().protocol
+    }
+    /// The HTTP request for `call`, ready to send.
+    fn build(&self, call: Call<'_>) -> Result<reqwest::RequestBuilder, UpstreamError>;
+    /// The request that lists the upstream's models, or `None` where the upstream has no such endpoint.
+    fn models_request(&self) -> Option<reqwest::RequestBuilder>;
+    /// Model ids from the body `models_request` returned.
+    fn parse_models(&self, body: &Value) -> Vec<String>;
+    /// Strings to scrub from anything the upstream sends back before a client sees it (the provider's key).
+    fn redact(&self, text: &str) -> String;
+}
+
+/// The pieces every provider kind shares: its id, preset, base URL, key and HTTP client.
+pub struct Endpoint {
+    pub id: String,
+    pub preset: &'static Preset,
+    pub base_url: String,
+    pub key: Option<SecretString>,
+    pub http: reqwest::Client,
+    pub api_version: Option<String>,
+}
+
+impl Endpoint {
+    /// `base_url` + `path`, with exactly one slash between.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}/{}", self.base_url.trim_end_matches('/'), path.trim_start_matches('/'))
+    }
+
+    /// The key, or the error that says where to put one. Local presets (Ollama, LM Studio) need none.
+    pub fn key(&self) -> Result<Option<&str>, UpstreamError> {
+        match &self.key {
+            Some(key) => Ok(Some(key.expose_secret())),
+            None if !self.preset.needs_key => Ok(None),
+            None => Err(UpstreamError::MissingKey {
+                provider: self.id.clone(),
+                var: crate::secrets::EnvSecrets::default().var_for(&self.id),
+            }),
+        }
+    }
+
+    pub fn redact(&self, text: &str) -> String {
+        match &self.key {
+            Some(key) if key.expose_secret().len() >= 8 => text.replace(key.expose_secret(), "[redacted]"),
+            _ => text.to_owned(),
+        }
+    }
+}
+
+/// Settings for the shared outbound HTTP client.
+pub struct HttpSettings {
+    pub connect_timeout: Duration,
+    /// The longest silence between two reads of a response (a stalled upstream).
+    pub read_timeout: Duration,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings { connect_timeout: Duration::from_secs(10), read_timeout: Duration::from_secs(300) }
+    }
+}
+
+/// One pooled client (HTTP/2 where offered, rustls, the system proxy settings). Per-provider proxies get their own.
+pub fn http_client(settings: &HttpSettings, proxy: Option<&str>) -> Result<reqwest::Client, String> {
+    let mut builder = reqwest::Client::builder()
+        .user_agent(concat!("switchboard/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(settings.connect_timeout)
+        .read_timeout(settings.read_timeout)
+        .tcp_nodelay(true)
+        .pool_idle_timeout(Duration::from_secs(90));
+    if let Some(proxy) = proxy {
+        builder = builder.proxy(reqwest::Proxy::all(proxy).map_err(|e| format!("proxy {proxy:?} is not valid: {e}"))?);
+    }
+    builder.build().map_err(|e| format!("cannot create the HTTP client: {e}"))
+}
+
+/// Every configured provider, by id.
+#[derive(Clone, Default)]
+pub struct Registry {
+    providers: HashMap<String, Arc<dyn Provider>>,
+}
+
+impl Registry {
+    /// Builds each provider from its config, reading its key once from `secrets`.
+    pub fn from_config(
+        configs: &[ProviderConfig],
+        secrets: &dyn SecretStore,
+        http: &reqwest::Client,
+        settings: &HttpSettings,
+    ) -> Result<Registry, String> {
+        let mut providers: HashMap<String, Arc<dyn Provider>> = HashMap::new();
+        for config in configs {
+            let preset =
+                presets::find(&config.kind).ok_or_else(|| format!("unknown provider kind {:?}", config.kind))?;
+            let base_url = config
+                .base_url
+                .clone()
+                .or_else(|| preset.base_url.map(str::to_owned))
+                .ok_or_else(|| format!("provider {:?} ({}) needs a base_url", config.id, preset.name))?;
+            let key = secrets.get(&config.id).map_err(|e| e.to_string())?;
+            let http = match &config.proxy {
+                Some(proxy) => http_client(settings, Some(proxy))?,
+                None => http.clone(),
+            };
+            let endpoint = Endpoint {
+                id: config.id.clone(),
+                preset,
+                base_url,
+                key,
+                http,
+                api_version: config.api_version.clone(),
+            };
+            let provider: Arc<dyn Provider> = match preset.protocol {
+                Protocol::Anthropic => Arc::new(anthropic::Anthropic::new(endpoint)),
+                Protocol::Gemini => Arc::new(gemini::Gemini::new(endpoint)),
+                Protocol::OpenAiChat if preset.id == "azure" => Arc::new(azure::Azure::new(endpoint)),
+                Protocol::OpenAiChat => Arc::new(openai::OpenAi::new(endpoint)),
+            };
+            providers.insert(config.id.clone(), provider);
+        }
+        Ok(Registry { providers })
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Arc<dyn Provider>> {
+        self.providers.get(id)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn Provider>> {
+        self.providers.values()
+    }
+}

@@ -1,0 +1,92 @@
+//! The upstreams Switchboard knows by name: where they live, which protocol they speak, and their quirks.
+//! Adding an OpenAI-compatible host is one entry here.
+
+use crate::protocol::Protocol;
+
+#[derive(Debug)]
+pub struct Preset {
+    /// The `kind` in the config.
+    pub id: &'static str,
+    pub name: &'static str,
+    pub protocol: Protocol,
+    /// `None` where every user has their own (Azure, a custom URL).
+    pub base_url: Option<&'static str>,
+    pub needs_key: bool,
+    /// Whether a stream may be sent `stream_options.include_usage` (some hosts reject unknown fields).
+    pub stream_usage_option: bool,
+    /// Models to offer where the upstream has no models endpoint.
+    pub shipped_models: &'static [&'static str],
+}
+
+const fn openai_compatible(id: &'static str, name: &'static str, base_url: &'static str) -> Preset {
+    Preset {
+        id,
+        name,
+        protocol: Protocol::OpenAiChat,
+        base_url: Some(base_url),
+        needs_key: true,
+        stream_usage_option: true,
+        shipped_models: &[],
+    }
+}
+
+pub static PRESETS: &[Preset] = &[
+    openai_compatible("openai", "OpenAI", "https://api.openai.com/v1"),
+    Preset {
+        id: "anthropic",
+        name: "Anthropic",
+        protocol: Protocol::Anthropic,
+        base_url: Some("https://api.anthropic.com"),
+        needs_key: true,
+        stream_usage_option: false,
+        shipped_models: &[],
+    },
+    Preset {
+        id: "gemini",
+        name: "Google Gemini",
+        protocol: Protocol::Gemini,
+        base_url: Some("https://generativelanguage.googleapis.com/v1beta"),
+        needs_key: true,
+        stream_usage_option: false,
+        shipped_models: &[],
+    },
+    // OpenRouter reports each request's cost in `usage.cost`, which the ledger prefers to its own price table.
+    openai_compatible("openrouter", "OpenRouter", "https://openrouter.ai/api/v1"),
+    openai_compatible("groq", "Groq", "https://api.groq.com/openai/v1"),
+    // DeepSeek's reasoner streams its thinking as `reasoning_content`, which protocol::openai_chat reads.
+    openai_compatible("deepseek", "DeepSeek", "https://api.deepseek.com/v1"),
+    // Mistral rejects fields it does not know, so no `stream_options`; it sends usage in the last chunk anyway.
+    Preset { stream_usage_option: false, ..openai_compatible("mistral", "Mistral", "https://api.mistral.ai/v1") },
+    openai_compatible("xai", "xAI", "https://api.x.ai/v1"),
+    openai_compatible("together", "Together AI", "https://api.together.xyz/v1"),
+    openai_compatible("fireworks", "Fireworks", "https://api.fireworks.ai/inference/v1"),
+    openai_compatible("cerebras", "Cerebras", "https://api.cerebras.ai/v1"),
+    // Perplexity has no models endpoint and always reports usage.
+    Preset {
+        stream_usage_option: false,
+        shipped_models: &["sonar", "sonar-pro", "sonar-reasoning", "sonar-reasoning-pro", "sonar-deep-research"],
+        ..openai_compatible("perplexity", "Perplexity", "https://api.perplexity.ai")
+    },
+    // Azure: the user's resource URL; the model is a deployment name in the path; `api-key` header.
+    Preset { base_url: None, ..openai_compatible("azure", "Azure OpenAI", "") },
+    Preset { needs_key: false, ..openai_compatible("ollama", "Ollama", "http://127.0.0.1:11434/v1") },
+    Preset { needs_key: false, ..openai_compatible("lmstudio", "LM Studio", "http://127.0.0.1:1234/v1") },
+    // Any other OpenAI-compatible URL; a key is optional.
+    Preset { base_url: None, needs_key: false, ..openai_compatible("custom", "Custom (OpenAI-compatible)", "") },
+];
+
+pub fn find(id: &str) -> Option<&'static Preset> {
+    PRESETS.iter().find(|p| p.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique() {
+        for (i, p) in PRESETS.iter().enumerate() {
+            assert!(PRESETS[i + 1..].iter().all(|q| q.id != p.id), "{} twice", p.id);
+        }
+    }
+}
