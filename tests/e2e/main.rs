@@ -8,6 +8,9 @@
 // A test binary: a failed unwrap is a failed test, with its message.
 #![allow(clippy::unwrap_used)]
 
+mod conformance;
+mod fakes;
 mod headless;
 mod keychain;
+mod sdk;
 mod window;

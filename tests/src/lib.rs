@@ -8,6 +8,8 @@
 //!
 //! Every child process is killed when its guard drops, so a failing test leaves nothing running.
 
+pub mod fake;
+
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,252 @@
+//! Fake upstream providers that speak each provider's real wire format (JSON bodies, SSE framing, error shapes,
+//! auth headers) and misbehave on request, chosen by the model name (see [`script`]).
+//!
+//! - `openai`: `/v1/chat/completions`, `/v1/completions`, `/v1/embeddings`, `/v1/models`.
+//! - `anthropic`: `/v1/messages`, `/v1/messages/count_tokens`, `/v1/models`.
+//! - `gemini`: `/v1beta/models/{model}:generateContent`, `:streamGenerateContent`, `:countTokens`, `/v1beta/models`.
+//!
+//! Every response carries `x-fake-received-model: <model>`; every request is recorded (method, path with query,
+//! headers, body) before auth is checked. A key is accepted when it is non-empty and not `bad-key`.
+
+mod anthropic;
+mod gemini;
+mod openai;
+pub mod script;
+mod wire;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::serve::ListenerExt;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// The header every response echoes the requested model in, so tests can check model rewriting.
+pub const RECEIVED_MODEL_HEADER: &str = "x-fake-received-model";
+/// The one non-empty key the fakes refuse.
+pub const BAD_KEY: &str = "bad-key";
+
+/// Bodies larger than this are refused (the providers' own limit is 32 MB).
+const BODY_LIMIT: usize = 64 * 1024 * 1024;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FakeKind {
+    OpenAi,
+    Anthropic,
+    Gemini,
+}
+
+impl FakeKind {
+    pub const ALL: [FakeKind; 3] = [FakeKind::OpenAi, FakeKind::Anthropic, FakeKind::Gemini];
+
+    /// `openai`, `anthropic` or `gemini`: the word used on the command line and in default replies.
+    pub fn name(self) -> &'static str {
+        match self {
+            FakeKind::OpenAi => "openai",
+            FakeKind::Anthropic => "anthropic",
+            FakeKind::Gemini => "gemini",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<FakeKind> {
+        FakeKind::ALL.into_iter().find(|kind| kind.name() == name)
+    }
+}
+
+/// One request as the fake received it.
+#[derive(Clone, Debug)]
+pub struct RecordedRequest {
+    pub method: String,
+    /// The path with its query string, if any: `/v1beta/models/m:streamGenerateContent?alt=sse`.
+    pub path: String,
+    /// Lowercase names; repeated headers joined with `, `.
+    pub headers: BTreeMap<String, String>,
+    /// The body when it parsed as JSON.
+    pub json: Option<Value>,
+    /// The body as text (lossy UTF-8).
+    pub text: String,
+}
+
+impl RecordedRequest {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(&name.to_ascii_lowercase()).map(String::as_str)
+    }
+}
+
+/// A fake provider on `127.0.0.1:<free port>`, served from the current tokio runtime until dropped.
+pub struct FakeUpstream {
+    pub kind: FakeKind,
+    /// `http://127.0.0.1:PORT`.
+    pub base_url: String,
+    pub addr: SocketAddr,
+    log: Arc<Mutex<Vec<RecordedRequest>>>,
+    shutdown: watch::Sender<bool>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl FakeUpstream {
+    /// Binds a free loopback port and starts serving on the current runtime.
+    pub async fn start(kind: FakeKind) -> FakeUpstream {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("binding a loopback port for the fake upstream");
+        let addr = listener.local_addr().expect("a bound listener has an address");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (shutdown, stopped) = watch::channel(false);
+        let shared = Shared { kind, log: Some(log.clone()), shutdown: stopped };
+        let server = tokio::spawn(serve_app(listener, app(shared)));
+        FakeUpstream { kind, base_url: format!("http://{addr}"), addr, log, shutdown, server }
+    }
+
+    /// What a provider config's `base_url` would be: `{base}/v1` for OpenAI, `{base}` for Anthropic (the client
+    /// appends `/v1/messages`), `{base}/v1beta` for Gemini.
+    pub fn api_base(&self) -> String {
+        match self.kind {
+            FakeKind::OpenAi => format!("{}/v1", self.base_url),
+            FakeKind::Anthropic => self.base_url.clone(),
+            FakeKind::Gemini => format!("{}/v1beta", self.base_url),
+        }
+    }
+
+    /// Every request received so far, oldest first.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.log.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Forgets the requests received so far.
+    pub fn clear_requests(&self) {
+        self.log.lock().unwrap_or_else(PoisonError::into_inner).clear();
+    }
+}
+
+impl Drop for FakeUpstream {
+    fn drop(&mut self) {
+        // Ends stalled streams (their connections break), then stops accepting.
+        let _ = self.shutdown.send(true);
+        self.server.abort();
+    }
+}
+
+/// Serves one fake on `listener` until the task is dropped, recording nothing: the benchmark's upstream.
+pub async fn serve(kind: FakeKind, listener: TcpListener) {
+    // Held for as long as this runs, so stalled streams stall for good.
+    let (_shutdown, stopped) = watch::channel(false);
+    serve_app(listener, app(Shared { kind, log: None, shutdown: stopped })).await;
+}
+
+async fn serve_app(listener: TcpListener, app: Router) {
+    let listener = listener.tap_io(|tcp| {
+        // Small SSE frames must leave at once, as they do from the real providers.
+        let _ = tcp.set_nodelay(true);
+    });
+    // axum::serve only returns on a fatal accept error; there is nobody to tell but the test that times out.
+    let _ = axum::serve(listener, app).await;
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+struct Shared {
+    kind: FakeKind,
+    log: Option<Arc<Mutex<Vec<RecordedRequest>>>>,
+    shutdown: watch::Receiver<bool>,
+}
+
+/// The request body as the observing middleware read it, for the handlers.
+struct Incoming {
+    json: Option<Value>,
+    model: Option<String>,
+}
+
+fn app(shared: Shared) -> Router {
+    let routes = match shared.kind {
+        FakeKind::OpenAi => openai::routes(),
+        FakeKind::Anthropic => anthropic::routes(),
+        FakeKind::Gemini => gemini::routes(),
+    };
+    routes.layer(middleware::from_fn_with_state(shared.clone(), observe)).with_state(shared)
+}
+
+/// Reads and records the request, checks its key the provider's way, and stamps the model on the response.
+async fn observe(State(shared): State<Shared>, request: Request, next: Next) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, BODY_LIMIT).await else {
+        return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large or unreadable").into_response();
+    };
+    let json: Option<Value> = serde_json::from_slice(&bytes).ok();
+    if let Some(log) = &shared.log {
+        let recorded = RecordedRequest {
+            method: parts.method.to_string(),
+            path: parts.uri.path_and_query().map_or_else(|| parts.uri.path().to_owned(), |pq| pq.as_str().to_owned()),
+            headers: header_map(&parts.headers),
+            json: json.clone(),
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+        };
+        log.lock().unwrap_or_else(PoisonError::into_inner).push(recorded);
+    }
+    let model = match shared.kind {
+        FakeKind::Gemini => gemini::model_in_path(parts.uri.path()).map(str::to_owned),
+        FakeKind::OpenAi | FakeKind::Anthropic => {
+            json.as_ref().and_then(|body| body.get("model")).and_then(Value::as_str).map(str::to_owned)
+        }
+    };
+    let refused = match shared.kind {
+        FakeKind::OpenAi => openai::check_auth(&parts.headers),
+        FakeKind::Anthropic => anthropic::check_auth(&parts.headers),
+        FakeKind::Gemini => gemini::check_auth(&parts.headers, parts.uri.query()),
+    };
+    let stamp = model.as_deref().and_then(|model| HeaderValue::from_str(model).ok());
+    let mut response = match refused {
+        Some(refusal) => refusal,
+        None => {
+            parts.extensions.insert(Arc::new(Incoming { json, model }));
+            next.run(Request::from_parts(parts, Body::from(bytes))).await
+        }
+    };
+    if let Some(stamp) = stamp {
+        response.headers_mut().insert(RECEIVED_MODEL_HEADER, stamp);
+    }
+    response
+}
+
+fn header_map(headers: &HeaderMap) -> BTreeMap<String, String> {
+    let mut map = BTreeMap::<String, String>::new();
+    for (name, value) in headers {
+        let value = String::from_utf8_lossy(value.as_bytes());
+        map.entry(name.as_str().to_owned())
+            .and_modify(|joined| {
+                joined.push_str(", ");
+                joined.push_str(&value);
+            })
+            .or_insert_with(|| value.into_owned());
+    }
+    map
+}
+
+/// The key a request carries, when it is one the fakes accept.
+enum Key {
+    Missing,
+    Refused,
+    Accepted,
+}
+
+fn judge_key(key: Option<&str>) -> Key {
+    match key.map(str::trim) {
+        None | Some("") => Key::Missing,
+        Some(BAD_KEY) => Key::Refused,
+        Some(_) => Key::Accepted,
+    }
+}
+
+/// The text of the last user turn: `parts` are that turn's content parts, `text_of` picks a part's text.
+fn joined_text<'a>(
+    parts: impl IntoIterator<Item = &'a Value>,
+    text_of: impl Fn(&'a Value) -> Option<&'a str>,
+) -> String {
+    parts.into_iter().filter_map(text_of).collect::<Vec<_>>().join(" ")
+}
