@@ -11,6 +11,7 @@
 mod conformance;
 mod fakes;
 mod headless;
+mod inbound;
 mod keychain;
 mod sdk;
 mod window;

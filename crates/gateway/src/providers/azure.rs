@@ -67,3 +67,47 @@ impl Provider for Azure {
         self.endpoint.redact(text)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use secrecy::SecretString;
+
+    use super::*;
+    use crate::providers::{Operation, presets};
+
+    fn azure(api_version: Option<&str>) -> Azure {
+        Azure::new(Endpoint {
+            id: "work".into(),
+            preset: presets::find("azure").unwrap(),
+            base_url: "https://contoso.openai.azure.com/".into(),
+            key: Some(SecretString::from("azure-test-key-1234")),
+            http: reqwest::Client::new(),
+            api_version: api_version.map(str::to_owned),
+        })
+    }
+
+    fn built(provider: &Azure, op: Operation) -> reqwest::Request {
+        let call = Call { op, model: "gpt4o-prod", body: Bytes::from_static(b"{}"), stream: false, forward_headers: vec![] };
+        provider.build(call).unwrap().build().unwrap()
+    }
+
+    #[test]
+    fn deployment_urls_carry_the_api_version_and_the_key_header() {
+        let request = built(&azure(None), Operation::Chat);
+        assert_eq!(
+            request.url().as_str(),
+            "https://contoso.openai.azure.com/openai/deployments/gpt4o-prod/chat/completions?api-version=2024-10-21"
+        );
+        assert_eq!(request.headers()["api-key"], "azure-test-key-1234");
+        assert!(request.headers().get("authorization").is_none());
+
+        let request = built(&azure(Some("2025-04-01-preview")), Operation::Embeddings);
+        assert!(request.url().as_str().ends_with("/deployments/gpt4o-prod/embeddings?api-version=2025-04-01-preview"));
+    }
+
+    #[test]
+    fn the_key_is_scrubbed_from_upstream_text() {
+        assert_eq!(azure(None).redact("bad key azure-test-key-1234!"), "bad key [redacted]!");
+    }
+}
