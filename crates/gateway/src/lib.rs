@@ -17,6 +17,7 @@ pub mod providers;
 pub mod routing;
 pub mod secrets;
 pub mod server;
+pub mod store;
 pub mod telemetry;
 
 pub use config::Config;

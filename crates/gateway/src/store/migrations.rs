@@ -1,0 +1,393 @@
+//! The schema, one migration per version, applied in order by `PRAGMA user_version`.
+//!
+//! A migration is SQL run once, inside the same transaction that bumps `user_version`, so a failed upgrade leaves
+//! the file as it was. Never edit a released migration: append a new one. A database whose `user_version` is higher
+//! than [`SCHEMA_VERSION`] was written by a newer build and is refused untouched.
+//!
+//! (`rusqlite_migration` does the same job, but its current release needs a newer Rust than the workspace's
+//! `rust-version` and pins the rusqlite minor version; this ladder is a screenful.)
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::{Result, StoreError};
+
+/// The schema version this build writes: the number of migrations.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Marks the file as Switchboard's (`PRAGMA application_id`, the ASCII for "SwBd").
+const APPLICATION_ID: i64 = 0x5377_4264;
+
+/// `MIGRATIONS[i]` takes the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[V1];
+
+/// Version 1: everything the first release keeps.
+const V1: &str = r#"
+-- JSON values keyed by a dotted name, e.g. 'server.port'.
+CREATE TABLE settings (
+    key   TEXT NOT NULL PRIMARY KEY,
+    value TEXT NOT NULL CHECK (json_valid(value))
+) STRICT, WITHOUT ROWID;
+
+-- Upstream accounts. The key itself is in the keychain; `key_env` is only the *name* of an environment variable
+-- (headless mode), as in the TOML config.
+CREATE TABLE providers (
+    id          TEXT NOT NULL PRIMARY KEY CHECK (id <> '' AND instr(id, '/') = 0),
+    kind        TEXT NOT NULL CHECK (kind <> ''),
+    name        TEXT,
+    base_url    TEXT,
+    api_version TEXT,
+    proxy       TEXT,
+    key_env     TEXT,
+    enabled     INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+) STRICT;
+
+-- What the UI may know about each key: a label, its turn in the rotation and at most its last four characters.
+-- Never the key.
+CREATE TABLE provider_keys (
+    provider_id TEXT NOT NULL REFERENCES providers (id) ON DELETE CASCADE ON UPDATE CASCADE,
+    label       TEXT NOT NULL CHECK (label <> ''),
+    position    INTEGER NOT NULL,
+    last4       TEXT CHECK (last4 IS NULL OR length(last4) <= 4),
+    created_at  INTEGER NOT NULL,
+    PRIMARY KEY (provider_id, label)
+) STRICT, WITHOUT ROWID;
+
+-- A model name clients may ask for, mapped to ordered targets.
+CREATE TABLE aliases (
+    name        TEXT NOT NULL PRIMARY KEY CHECK (name <> '' AND instr(name, '/') = 0),
+    description TEXT,
+    strategy    TEXT NOT NULL DEFAULT 'fallback' CHECK (strategy <> ''),
+    -- params, forced params, system prefix, timeouts: routing's to define
+    settings    TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(settings) AND json_type(settings) = 'object'),
+    -- 1 while this is a first-run default the user has not edited
+    is_default  INTEGER NOT NULL DEFAULT 0 CHECK (is_default IN (0, 1)),
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+) STRICT;
+
+-- `provider_id` is deliberately not a foreign key: deleting a provider must not silently rewrite aliases; routing
+-- reports a target whose provider is gone.
+CREATE TABLE alias_targets (
+    alias       TEXT NOT NULL REFERENCES aliases (name) ON DELETE CASCADE ON UPDATE CASCADE,
+    position    INTEGER NOT NULL CHECK (position >= 0),
+    provider_id TEXT NOT NULL CHECK (provider_id <> ''),
+    model       TEXT NOT NULL CHECK (model <> ''),
+    weight      INTEGER NOT NULL DEFAULT 1 CHECK (weight >= 0),
+    PRIMARY KEY (alias, position)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX alias_targets_by_provider ON alias_targets (provider_id);
+
+-- Who may call the endpoint. AUTOINCREMENT so a deleted app's id is never reused: ledger rows keep pointing at
+-- the app they came from.
+CREATE TABLE apps (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    name            TEXT NOT NULL UNIQUE CHECK (name <> ''),
+    token_hash      BLOB UNIQUE CHECK (token_hash IS NULL OR length(token_hash) = 32), -- SHA-256 of the token
+    builtin         INTEGER NOT NULL DEFAULT 0 CHECK (builtin IN (0, 1)),
+    enabled         INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
+    -- a JSON array of alias names, or NULL for all
+    allowed_aliases TEXT CHECK (allowed_aliases IS NULL
+                                OR (json_valid(allowed_aliases) AND json_type(allowed_aliases) = 'array')),
+    budget          TEXT CHECK (budget IS NULL OR json_valid(budget)), -- the ledger's to define
+    created_at      INTEGER NOT NULL,
+    last_used_at    INTEGER,
+    CHECK (builtin = 1 OR token_hash IS NOT NULL)
+) STRICT;
+INSERT INTO apps (name, builtin, created_at) VALUES ('Chat window', 1, CAST(unixepoch('subsec') * 1000 AS INTEGER));
+
+-- The ledger: one row per request, written once. `app_id` is not a foreign key: history outlives a deleted app,
+-- and `app_name` keeps what it was called. Token counts are NULL when the upstream did not say.
+CREATE TABLE requests (
+    id                  INTEGER PRIMARY KEY,
+    ts                  INTEGER NOT NULL,
+    app_id              INTEGER,
+    app_name            TEXT NOT NULL,
+    alias               TEXT,
+    provider_id         TEXT,
+    model               TEXT,
+    client_protocol     TEXT NOT NULL,
+    stream              INTEGER NOT NULL DEFAULT 0 CHECK (stream IN (0, 1)),
+    status              INTEGER NOT NULL,
+    error               TEXT,
+    attempts            TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(attempts) AND json_type(attempts) = 'array'),
+    input_tokens        INTEGER,
+    cached_input_tokens INTEGER,
+    cache_write_tokens  INTEGER,
+    output_tokens       INTEGER,
+    reasoning_tokens    INTEGER,
+    cost_usd            REAL,
+    cost_source         TEXT,
+    price_version       TEXT,
+    latency_ms          INTEGER,
+    ttft_ms             INTEGER
+) STRICT;
+CREATE INDEX requests_by_ts ON requests (ts);
+CREATE INDEX requests_by_app ON requests (app_id, ts);
+CREATE INDEX requests_by_alias ON requests (alias, ts);
+CREATE INDEX requests_by_model ON requests (model, ts);
+
+-- The chat window's history, kept because the user keeps it.
+CREATE TABLE conversations (
+    id            INTEGER PRIMARY KEY,
+    title         TEXT NOT NULL DEFAULT '',
+    model         TEXT,
+    system_prompt TEXT,
+    params        TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(params)),
+    pinned        INTEGER NOT NULL DEFAULT 0 CHECK (pinned IN (0, 1)),
+    created_at    INTEGER NOT NULL,
+    updated_at    INTEGER NOT NULL
+) STRICT;
+CREATE INDEX conversations_by_recency ON conversations (pinned DESC, updated_at DESC);
+
+CREATE TABLE messages (
+    id              INTEGER PRIMARY KEY,
+    conversation_id INTEGER NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+    position        INTEGER NOT NULL,
+    role            TEXT NOT NULL CHECK (role <> ''),
+    content         TEXT NOT NULL CHECK (json_valid(content)), -- a JSON string or an array of content blocks
+    model           TEXT,
+    input_tokens    INTEGER,
+    output_tokens   INTEGER,
+    cost_usd        REAL,
+    latency_ms      INTEGER,
+    created_at      INTEGER NOT NULL
+) STRICT;
+CREATE INDEX messages_by_conversation ON messages (conversation_id, position);
+
+-- Full-text search over what messages say. Contentless (the text lives in `messages` only), rowid = messages.id,
+-- kept in step by the triggers below. Indexed text: a string content as is, else every "text" field in the blocks.
+CREATE VIRTUAL TABLE messages_fts USING fts5 (
+    text,
+    content = '',
+    contentless_delete = 1,
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER messages_fts_after_insert AFTER INSERT ON messages BEGIN
+    INSERT INTO messages_fts (rowid, text)
+    SELECT new.id, group_concat(atom, char(10)) FROM json_tree(new.content)
+    WHERE type = 'text' AND (key = 'text' OR fullkey = '$');
+END;
+CREATE TRIGGER messages_fts_after_delete AFTER DELETE ON messages BEGIN
+    DELETE FROM messages_fts WHERE rowid = old.id;
+END;
+CREATE TRIGGER messages_fts_after_update AFTER UPDATE OF id, content ON messages BEGIN
+    DELETE FROM messages_fts WHERE rowid = old.id;
+    INSERT INTO messages_fts (rowid, text)
+    SELECT new.id, group_concat(atom, char(10)) FROM json_tree(new.content)
+    WHERE type = 'text' AND (key = 'text' OR fullkey = '$');
+END;
+
+-- The user's prices, USD per million tokens; NULL means "use the shipped table" for that part.
+CREATE TABLE price_overrides (
+    provider_id           TEXT NOT NULL,
+    model                 TEXT NOT NULL,
+    input_per_mtok        REAL CHECK (input_per_mtok >= 0),
+    output_per_mtok       REAL CHECK (output_per_mtok >= 0),
+    cached_input_per_mtok REAL CHECK (cached_input_per_mtok >= 0),
+    cache_write_per_mtok  REAL CHECK (cache_write_per_mtok >= 0),
+    updated_at            INTEGER NOT NULL,
+    PRIMARY KEY (provider_id, model)
+) STRICT, WITHOUT ROWID;
+"#;
+
+/// Brings `conn` up to [`SCHEMA_VERSION`]. `path` is only for messages.
+pub(super) fn migrate(conn: &mut Connection, path: &str) -> Result<()> {
+    // IMMEDIATE takes the write lock before reading the version, so two processes opening a fresh file at once
+    // cannot both run the same migration: the second waits (busy_timeout), then sees the new version.
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let version: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    let application_id: i64 = tx.pragma_query_value(None, "application_id", |row| row.get(0))?;
+    if application_id != 0 && application_id != APPLICATION_ID {
+        return Err(StoreError::NotOurs { path: path.to_owned() });
+    }
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::TooNew { found: version, supported: SCHEMA_VERSION, path: path.to_owned() });
+    }
+    if version == 0 {
+        // A fresh file has no tables; an unversioned file with tables belongs to someone else.
+        let tables: i64 = tx.query_row("SELECT count(*) FROM sqlite_schema", [], |row| row.get(0))?;
+        if tables > 0 {
+            return Err(StoreError::NotOurs { path: path.to_owned() });
+        }
+    }
+    if version == SCHEMA_VERSION {
+        return Ok(());
+    }
+    for (from, sql) in (0_i64..).zip(MIGRATIONS).skip_while(|(from, _)| *from < version) {
+        let to = from + 1;
+        tx.execute_batch(sql).map_err(|source| StoreError::Migrate { path: path.to_owned(), version: to, source })?;
+        tracing::info!(path, version = to, "database schema upgraded");
+    }
+    tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::params;
+
+    use super::*;
+    use crate::store::Store;
+    use crate::store::test_support::temp_store;
+
+    fn names(store: &Store, sql: &str) -> Vec<String> {
+        store
+            .with_conn(|conn| {
+                let mut stmt = conn.prepare(sql)?;
+                let rows = stmt.query_map([], |row| row.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
+                Ok(rows)
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn migrates_an_empty_file_to_the_current_schema() {
+        let (_dir, store) = temp_store();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        let tables = names(&store, "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name");
+        for expected in [
+            "alias_targets",
+            "aliases",
+            "apps",
+            "conversations",
+            "messages",
+            "messages_fts",
+            "price_overrides",
+            "provider_keys",
+            "providers",
+            "requests",
+            "settings",
+        ] {
+            assert!(tables.iter().any(|t| t == expected), "missing table {expected}: {tables:?}");
+        }
+        let id: i64 = store.with_conn(|c| Ok(c.pragma_query_value(None, "application_id", |r| r.get(0))?)).unwrap();
+        assert_eq!(id, APPLICATION_ID);
+    }
+
+    #[test]
+    fn migrations_apply_in_one_transaction_and_are_idempotent() {
+        let (dir, store) = temp_store();
+        drop(store);
+        let path = dir.path().join("switchboard.db");
+        // Opening again runs nothing: the built-in app is not inserted twice.
+        let store = Store::open(&path).unwrap();
+        let builtins: i64 = store
+            .with_conn(|c| Ok(c.query_row("SELECT count(*) FROM apps WHERE builtin = 1", [], |r| r.get(0))?))
+            .unwrap();
+        assert_eq!(builtins, 1);
+    }
+
+    #[test]
+    fn a_newer_database_is_refused_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("switchboard.db");
+        drop(Store::open(&path).unwrap());
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
+        }
+        let err = Store::open(&path).unwrap_err().to_string();
+        let expected = format!(
+            "this database was written by a newer Switchboard (schema {} > {}); update Switchboard, \
+             or move the file aside to start fresh: {}",
+            SCHEMA_VERSION + 1,
+            SCHEMA_VERSION,
+            path.display()
+        );
+        assert_eq!(err, expected);
+        let conn = Connection::open(&path).unwrap();
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        assert_eq!(version, SCHEMA_VERSION + 1, "a refused file is left as it was");
+    }
+
+    #[test]
+    fn someone_elses_database_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("other.db");
+        Connection::open(&path).unwrap().execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);").unwrap();
+        let err = Store::open(&path).unwrap_err().to_string();
+        assert!(err.contains("is not a Switchboard database") && err.contains("move the file aside"), "{err}");
+
+        let path = dir.path().join("garbage.db");
+        std::fs::write(&path, vec![b'x'; 4096]).unwrap();
+        let err = Store::open(&path).unwrap_err().to_string();
+        assert!(err.contains("is not a Switchboard database"), "{err}");
+    }
+
+    #[test]
+    fn the_bundled_sqlite_has_fts5_and_search_finds_a_message() {
+        let store = Store::open_in_memory().unwrap();
+        let hits = store
+            .with_conn(|conn| {
+                let now = crate::store::now_ms();
+                conn.execute(
+                    "INSERT INTO conversations (title, created_at, updated_at) VALUES ('trip', ?1, ?1)",
+                    params![now],
+                )?;
+                let conversation = conn.last_insert_rowid();
+                let insert = "INSERT INTO messages (conversation_id, position, role, content, created_at) \
+                              VALUES (?1, ?2, ?3, ?4, ?5)";
+                conn.execute(insert, params![conversation, 0, "user", r#""Which café in Zürich?""#, now])?;
+                conn.execute(
+                    insert,
+                    params![
+                        conversation,
+                        1,
+                        "assistant",
+                        r#"[{"type":"thinking","thinking":"secret plan"},{"type":"text","text":"Try the Cafe Sprungli"}]"#,
+                        now
+                    ],
+                )?;
+                let search = |q: &str| -> rusqlite::Result<Vec<i64>> {
+                    let mut stmt = conn.prepare(
+                        "SELECT m.position FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid \
+                         WHERE messages_fts MATCH ?1 ORDER BY m.position",
+                    )?;
+                    stmt.query_map([q], |r| r.get(0))?.collect()
+                };
+                let found = vec![search("sprungli")?, search("zurich")?, search("cafe")?, search("plan")?];
+                // Deleting the conversation cascades to its messages, and the trigger empties the index.
+                conn.execute("DELETE FROM conversations WHERE id = ?1", [conversation])?;
+                let left: i64 = conn.query_row("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'cafe'", [], |r| r.get(0))?;
+                Ok((found, left))
+            })
+            .unwrap();
+        let (found, left) = hits;
+        assert_eq!(found, vec![vec![1], vec![0], vec![0, 1], vec![]]);
+        assert_eq!(left, 0);
+    }
+
+    #[test]
+    fn editing_a_message_reindexes_it() {
+        let store = Store::open_in_memory().unwrap();
+        let (before, after) = store
+            .with_conn(|conn| {
+                conn.execute("INSERT INTO conversations (id, created_at, updated_at) VALUES (1, 0, 0)", [])?;
+                conn.execute(
+                    "INSERT INTO messages (id, conversation_id, position, role, content, created_at) \
+                     VALUES (7, 1, 0, 'user', '\"old words\"', 0)",
+                    [],
+                )?;
+                conn.execute("UPDATE messages SET content = '[{\"type\":\"text\",\"text\":\"new words\"}]'", [])?;
+                let count = |q: &str| -> rusqlite::Result<i64> {
+                    conn.query_row("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH ?1", [q], |r| r.get(0))
+                };
+                Ok((count("old")?, count("new")?))
+            })
+            .unwrap();
+        assert_eq!((before, after), (0, 1));
+    }
+
+    #[test]
+    fn json_columns_reject_invalid_json() {
+        let store = Store::open_in_memory().unwrap();
+        let err = store
+            .with_conn(|c| Ok(c.execute("INSERT INTO settings (key, value) VALUES ('a', 'not json')", [])?))
+            .unwrap_err();
+        assert!(err.to_string().contains("CHECK constraint failed"), "{err}");
+    }
+}
