@@ -59,6 +59,12 @@ impl ApiError {
     pub fn not_found(message: impl Into<String>) -> Self {
         ApiError::new(StatusCode::NOT_FOUND, "not_found_error", message)
     }
+
+    /// A 431 for a request whose headers are too many or too large.
+    pub fn headers_too_large(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "invalid_request_error", message)
+            .code("headers_too_large")
+    }
 }
 
 #[derive(Serialize)]
