@@ -346,15 +346,19 @@ pub async fn json_mode(kind: FakeKind) {
 
 pub async fn upstream_errors(kind: FakeKind) {
     let world = World::start(kind).await;
-    for (model, status, code) in [
-        ("up/error-500", StatusCode::INTERNAL_SERVER_ERROR, "upstream_error"),
-        ("up/error-400", StatusCode::BAD_REQUEST, "upstream_invalid_request"),
-        ("up/rate-limit", StatusCode::TOO_MANY_REQUESTS, "rate_limit_exceeded"),
-        ("up/garbage", StatusCode::BAD_GATEWAY, "upstream_malformed"),
+    // The attempts: 5xx and 429 are retried once on the same target, a 400 or garbage are not.
+    for (model, status, code, attempts) in [
+        ("up/error-500", StatusCode::INTERNAL_SERVER_ERROR, "upstream_error", "2"),
+        ("up/error-400", StatusCode::BAD_REQUEST, "upstream_invalid_request", "1"),
+        ("up/rate-limit", StatusCode::TOO_MANY_REQUESTS, "rate_limit_exceeded", "2"),
+        ("up/garbage", StatusCode::BAD_GATEWAY, "upstream_malformed", "1"),
     ] {
         let (got, headers, body) = world.post("/v1/chat/completions", &chat(model, "hi")).await;
         assert_eq!(got, status, "{model}: {body}");
         assert_eq!(body["error"]["code"], code, "{model}: {body}");
+        assert_eq!(headers["x-switchboard-attempts"], attempts, "{model}: {body}");
+        assert_eq!(headers["x-switchboard-target"], model, "{model}");
+        assert_eq!(headers["x-switchboard-alias"], "none", "{model}: addressed directly");
         let message = body["error"]["message"].as_str().unwrap();
         assert!(message.starts_with("up "), "the message names the provider: {message}");
         assert!(!message.contains(FAKE_KEY), "{message}");

@@ -10,8 +10,10 @@
 
 mod conformance;
 mod fakes;
+mod guards;
 mod headless;
 mod inbound;
 mod keychain;
+mod routing;
 mod sdk;
 mod window;

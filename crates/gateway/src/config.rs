@@ -40,6 +40,8 @@ pub struct Config {
     pub aliases: Vec<AliasConfig>,
     #[serde(default)]
     pub apps: Vec<AppConfig>,
+    #[serde(default)]
+    pub models: Vec<ModelConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -83,7 +85,7 @@ pub struct ProviderConfig {
     pub proxy: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct AliasConfig {
     pub name: String,
@@ -91,6 +93,66 @@ pub struct AliasConfig {
     pub description: Option<String>,
     /// `provider-id/model`, in fallback order.
     pub targets: Vec<String>,
+    #[serde(default)]
+    pub strategy: Strategy,
+    /// With `strategy = "weighted"`: one weight per target (default 1 each).
+    #[serde(default)]
+    pub weights: Vec<u32>,
+    /// Request fields (OpenAI names: `temperature`, `max_tokens`, `reasoning_effort`, …) applied when the client
+    /// does not set them.
+    #[serde(default)]
+    pub params: serde_json::Map<String, serde_json::Value>,
+    /// Request fields that replace whatever the client sent.
+    #[serde(default)]
+    pub forced_params: serde_json::Map<String, serde_json::Value>,
+    /// Text put before the client's own system prompt.
+    #[serde(default)]
+    pub system_prefix: Option<String>,
+    #[serde(default)]
+    pub timeouts: Timeouts,
+}
+
+/// How an alias picks among its targets.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Strategy {
+    /// The targets in order; the next one only when the one before fails.
+    #[default]
+    Fallback,
+    /// A target drawn by weight, then the others in order.
+    Weighted,
+}
+
+/// Time limits for requests through an alias, in seconds.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Timeouts {
+    /// From sending the request to the first byte of the answer (headers and first chunk).
+    pub first_token: f64,
+    /// The longest silence between two chunks of a stream.
+    pub idle: f64,
+    /// The whole request, every attempt included.
+    pub total: f64,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts { first_token: 60.0, idle: 120.0, total: 900.0 }
+    }
+}
+
+/// What is known about a model, overriding the shipped catalog (`[[models]]` in the config).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// `provider-id/model`.
+    pub id: String,
+    pub context_window: Option<u64>,
+    pub max_output: Option<u64>,
+    pub tools: Option<bool>,
+    pub vision: Option<bool>,
+    pub json_schema: Option<bool>,
+    pub reasoning: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -166,6 +228,16 @@ impl Config {
             }
             if a.targets.is_empty() {
                 return Err(format!("alias {:?} has no targets; add at least one \"provider/model\"", a.name));
+            }
+            if a.strategy == Strategy::Weighted && !a.weights.is_empty() && a.weights.len() != a.targets.len() {
+                return Err(format!("alias {:?}: weights must have one number per target", a.name));
+            }
+            for (field, value) in
+                [("first_token", a.timeouts.first_token), ("idle", a.timeouts.idle), ("total", a.timeouts.total)]
+            {
+                if !(value > 0.0 && value.is_finite()) {
+                    return Err(format!("alias {:?}: timeouts.{field} must be a positive number of seconds", a.name));
+                }
             }
             for t in &a.targets {
                 let Some((provider, model)) = t.split_once('/') else {

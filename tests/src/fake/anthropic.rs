@@ -214,6 +214,11 @@ fn fault_response(fault: Fault) -> Response {
             response
         }
         Fault::Garbage => wire::garbage(),
+        Fault::ContextLength => error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "prompt is too long: 210000 tokens > 200000 maximum",
+        ),
     }
 }
 

@@ -276,6 +276,11 @@ fn fault_response(fault: Fault) -> Response {
             response
         }
         Fault::Garbage => wire::garbage(),
+        Fault::ContextLength => error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_ARGUMENT",
+            "The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).",
+        ),
     }
 }
 

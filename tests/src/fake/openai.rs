@@ -376,6 +376,13 @@ fn fault_response(fault: Fault, model: &str) -> Response {
             response
         }
         Fault::Garbage => wire::garbage(),
+        Fault::ContextLength => error(
+            StatusCode::BAD_REQUEST,
+            "This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens. \
+             Please reduce the length of the messages.",
+            "invalid_request_error",
+            Some("context_length_exceeded"),
+        ),
     }
 }
 

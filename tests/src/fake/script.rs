@@ -46,6 +46,8 @@ pub enum Fault {
     RateLimit,
     /// 200 `application/json` carrying HTML.
     Garbage,
+    /// 400: the prompt is longer than the model's context window, in the provider's own words.
+    ContextLength,
 }
 
 /// How the (otherwise good) reply travels.
@@ -85,6 +87,7 @@ pub fn scenario(model: &str) -> Scenario {
             "overloaded" => scenario.fault = Some(Fault::Overloaded),
             "rate-limit" => scenario.fault = Some(Fault::RateLimit),
             "garbage" => scenario.fault = Some(Fault::Garbage),
+            "context-length" => scenario.fault = Some(Fault::ContextLength),
             "slow-first-byte" => scenario.delivery = Delivery::SlowFirstByte,
             "stall-mid-stream" => scenario.delivery = Delivery::StallMidStream,
             "drop-mid-stream" => scenario.delivery = Delivery::DropMidStream,

@@ -19,6 +19,7 @@ use switchboard_gateway::{Config, RunningServer, paths, telemetry};
 #[command(name = "switchboard-gateway", version, about = "Switchboard's local LLM gateway, without the window")]
 struct Cli {
     /// The configuration file (TOML): server, providers, aliases and apps. Without one, the gateway starts empty.
+    /// Send SIGHUP to apply an edited file without a restart.
     #[arg(long, short, value_name = "FILE")]
     config: Option<PathBuf>,
     /// Where Switchboard keeps its database [default: the OS data folder, or $SWITCHBOARD_DATA_DIR]
@@ -71,23 +72,61 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         tracing::warn!(bind = %config.server.bind, "listening beyond this machine: anyone who can reach it and holds an app token can spend on your providers");
     }
 
-    // Headless keys come from the environment: `key_env` where the config names one, else SWITCHBOARD_KEY_<ID>.
-    let key_vars = config.providers.iter().filter_map(|p| Some((p.id.clone(), p.key_env.clone()?))).collect();
-    let state = AppState::build(&config, apps, &EnvSecrets::new(key_vars)).map_err(anyhow::Error::msg)?;
+    let state = AppState::build(&config, apps, &env_secrets(&config)).map_err(anyhow::Error::msg)?;
+    let state_handle = state.clone();
     let mut server = match RunningServer::start(&config, state).await {
         Ok(server) => server,
         Err(error) => anyhow::bail!("{error}; {}", error.fix()),
     };
     tracing::info!(data_dir = %data_dir.display(), endpoint = %server.endpoint(), "ready");
 
+    let reload = reload_on_hangup(cli.config.clone(), state_handle);
     tokio::select! {
         result = server.wait() => result.context("the gateway stopped unexpectedly"),
+        () = reload => unreachable!("the reload loop never ends"),
         () = shutdown_signal() => {
             tracing::info!("shutting down");
             server.shutdown(Duration::from_secs(10)).await;
             Ok(())
         }
     }
+}
+
+/// On SIGHUP, reads the config file again and applies its providers, aliases, models and apps to the next request.
+/// A broken file is reported and the running configuration kept.
+async fn reload_on_hangup(path: Option<PathBuf>, state: AppState) {
+    #[cfg(unix)]
+    {
+        let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+            return std::future::pending().await;
+        };
+        while hangups.recv().await.is_some() {
+            let Some(path) = &path else {
+                tracing::warn!("SIGHUP: there is no --config file to reload");
+                continue;
+            };
+            match load(path)
+                .and_then(|(config, apps, secrets)| state.reload(&config, apps, &secrets).map_err(anyhow::Error::msg))
+            {
+                Ok(()) => tracing::info!(config = %path.display(), "configuration reloaded"),
+                Err(error) => tracing::error!("SIGHUP: kept the running configuration: {error:#}"),
+            }
+        }
+    }
+    std::future::pending().await
+}
+
+/// A config file, its apps' tokens and its providers' keys, all from the file and the environment.
+fn load(path: &std::path::Path) -> anyhow::Result<(Config, AppRegistry, EnvSecrets)> {
+    let config = Config::from_file(path)?;
+    let apps = AppRegistry::from_config(&config.apps, |var| std::env::var(var).ok())?;
+    let secrets = env_secrets(&config);
+    Ok((config, apps, secrets))
+}
+
+/// Headless keys come from the environment: `key_env` where the config names one, else SWITCHBOARD_KEY_<ID>.
+fn env_secrets(config: &Config) -> EnvSecrets {
+    EnvSecrets::new(config.providers.iter().filter_map(|p| Some((p.id.clone(), p.key_env.clone()?))).collect())
 }
 
 async fn shutdown_signal() {

@@ -88,7 +88,8 @@ mod tests {
     }
 
     fn built(provider: &Azure, op: Operation) -> reqwest::Request {
-        let call = Call { op, model: "gpt4o-prod", body: Bytes::from_static(b"{}"), stream: false, forward_headers: vec![] };
+        let call =
+            Call { op, model: "gpt4o-prod", body: Bytes::from_static(b"{}"), stream: false, forward_headers: vec![] };
         provider.build(call).unwrap().build().unwrap()
     }
 

@@ -13,7 +13,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::header::{AUTHORIZATION, HeaderName};
 use axum::middleware;
 use axum::serve::ListenerExt;
@@ -23,13 +23,13 @@ use tokio_util::sync::CancellationToken;
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::apps::AppRegistry;
 use crate::config::{Config, ServerConfig};
 use crate::models::ModelList;
 use crate::providers::{HttpSettings, Registry, http_client};
-use crate::routing::Resolver;
+use crate::routing::{Memory, Resolver};
 use crate::secrets::SecretStore;
 
 pub use guards::HostPolicy;
@@ -41,39 +41,68 @@ pub struct AppState {
 }
 
 struct StateInner {
-    apps: AppRegistry,
+    /// Swapped whole when the configuration changes; a request holds the `Arc` it started with.
+    apps: RwLock<Arc<AppRegistry>>,
     hosts: HostPolicy,
     allowed_origins: Vec<String>,
-    resolver: Resolver,
+    resolver: RwLock<Arc<Resolver>>,
+    /// Target health and sticky conversations, kept across configuration changes.
+    memory: Arc<Memory>,
     /// Each provider's model ids, as its models endpoint last listed them (filled in the background).
     provider_models: RwLock<Vec<(String, Vec<String>)>>,
+    http: reqwest::Client,
+    http_settings: HttpSettings,
 }
 
 impl AppState {
     /// The gateway's state from its configuration. Provider keys are read from `secrets` here, once; the
     /// request path never touches the keychain.
     pub fn build(config: &Config, apps: AppRegistry, secrets: &dyn SecretStore) -> Result<AppState, String> {
-        let settings = HttpSettings::default();
-        let http = http_client(&settings, None)?;
-        let registry = Registry::from_config(&config.providers, secrets, &http, &settings)?;
+        let http_settings = HttpSettings::default();
+        let http = http_client(&http_settings, None)?;
+        let registry = Registry::from_config(&config.providers, secrets, &http, &http_settings)?;
         Ok(AppState {
             inner: Arc::new(StateInner {
-                apps,
+                apps: RwLock::new(Arc::new(apps)),
                 hosts: HostPolicy::new(&config.server.allowed_hosts),
                 allowed_origins: config.server.allowed_origins.clone(),
-                resolver: Resolver::new(registry, &config.aliases),
+                resolver: RwLock::new(Arc::new(Resolver::new(registry, &config.aliases, &config.models))),
+                memory: Arc::new(Memory::default()),
                 provider_models: RwLock::new(Vec::new()),
+                http,
+                http_settings,
             }),
         })
     }
 
-    pub fn resolver(&self) -> &Resolver {
-        &self.inner.resolver
+    /// Applies a changed configuration (providers, aliases, models, apps) to the next request, without a restart.
+    /// Server settings (port, hosts, origins) need a restart.
+    pub fn reload(&self, config: &Config, apps: AppRegistry, secrets: &dyn SecretStore) -> Result<(), String> {
+        let inner = &self.inner;
+        let registry = Registry::from_config(&config.providers, secrets, &inner.http, &inner.http_settings)?;
+        let resolver = Resolver::new(registry, &config.aliases, &config.models);
+        *inner.resolver.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(resolver);
+        *inner.apps.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(apps);
+        self.refresh_models();
+        Ok(())
+    }
+
+    pub fn resolver(&self) -> Arc<Resolver> {
+        self.inner.resolver.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn memory(&self) -> Arc<Memory> {
+        self.inner.memory.clone()
+    }
+
+    pub(crate) fn apps(&self) -> Arc<AppRegistry> {
+        self.inner.apps.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Asks every provider for its models, in the background; `/v1/models` shows them as they arrive.
     pub fn refresh_models(&self) {
-        for provider in self.inner.resolver.registry().iter() {
+        let resolver = self.resolver();
+        for provider in resolver.registry().iter() {
             let provider = provider.clone();
             let state = self.clone();
             tokio::spawn(async move {
@@ -98,7 +127,8 @@ impl AppState {
 
     /// Aliases, their targets, then every provider's listed models, without repeats.
     pub fn model_list(&self) -> ModelList {
-        let mut list = ModelList::aliases(self.inner.resolver.alias_names(), &self.inner.resolver);
+        let resolver = self.resolver();
+        let mut list = ModelList::aliases(resolver.alias_names(), &resolver);
         let all = self.inner.provider_models.read().unwrap_or_else(|p| p.into_inner());
         for (provider, models) in all.iter() {
             for model in models {
@@ -120,12 +150,31 @@ async fn fetch_models(request: reqwest::RequestBuilder) -> Result<serde_json::Va
 
 static X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
 static API_KEY: HeaderName = HeaderName::from_static("api-key");
+static X_GOOG_API_KEY: HeaderName = HeaderName::from_static("x-goog-api-key");
 static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The whole HTTP surface. Guards run outermost-first: Host/Origin (cheap, and no token oracle for a rebinding
-/// page), then the app token on `/v1`, then the body limit.
+/// The whole HTTP surface. Guards run outermost-first: header bounds (a 431 before anything reads the head), then
+/// Host/Origin with CORS for allow-listed pages (cheap, and no token oracle for a rebinding page; preflights end
+/// there), then the app token on `/v1`, then the body limit.
+///
+/// Tracing never records header values: the request span carries method, path (not the query, where Gemini-style
+/// clients put `?key=`), version and request id, and responses are logged without headers. The token and key
+/// headers are also marked sensitive, so any `Debug` of them anywhere prints `Sensitive`.
 pub fn router(state: AppState, server: &ServerConfig) -> Router {
     let v1 = routes::v1().layer(middleware::from_fn_with_state(state.clone(), guards::require_app_token));
+    let sensitive = [AUTHORIZATION, X_API_KEY.clone(), API_KEY.clone(), X_GOOG_API_KEY.clone()];
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(|request: &Request| {
+            let request_id = request.headers().get(&X_REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::debug_span!(
+                "request",
+                method = %request.method(),
+                path = %request.uri().path(),
+                version = ?request.version(),
+                request_id,
+            )
+        })
+        .on_response(DefaultOnResponse::new().include_headers(false));
     Router::new()
         .merge(routes::public())
         .nest("/v1", v1)
@@ -133,11 +182,12 @@ pub fn router(state: AppState, server: &ServerConfig) -> Router {
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(server.max_body_mb * 1024 * 1024))
         .layer(middleware::from_fn_with_state(state.clone(), guards::check_host_and_origin))
+        .layer(middleware::from_fn(guards::check_header_bounds))
         .layer(
             ServiceBuilder::new()
-                .layer(SetSensitiveRequestHeadersLayer::new([AUTHORIZATION, X_API_KEY.clone(), API_KEY.clone()]))
+                .layer(SetSensitiveRequestHeadersLayer::new(sensitive))
                 .layer(SetRequestIdLayer::new(X_REQUEST_ID.clone(), MakeRequestUuid))
-                .layer(TraceLayer::new_for_http())
+                .layer(trace)
                 .layer(PropagateRequestIdLayer::new(X_REQUEST_ID.clone())),
         )
         .with_state(state)

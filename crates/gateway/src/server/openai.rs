@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use axum::Extension;
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use super::AppState;
@@ -12,28 +12,20 @@ use super::body::{self, JsonBody};
 use super::relay::{self, Ctx};
 use crate::apps::App;
 use crate::error::ApiError;
-use crate::protocol::{Protocol, openai_chat};
 use crate::providers::Operation;
 
 pub(super) async fn chat_completions(
     State(state): State<AppState>,
     Extension(app): Extension<App>,
     JsonBody(body): JsonBody,
-) -> Result<Response, ApiError> {
+) -> Response {
     let started = Instant::now();
-    let model = body::model(&body)?.to_owned();
-    let stream = body::stream_flag(&body)?;
-    let body = Value::Object(body);
-    // Decoding validates every known field (types, roles, tool shapes) before anything is spent upstream.
-    let request = openai_chat::decode_request(&body).map_err(|e| ApiError::invalid(e.message, e.param.as_deref()))?;
-    let ctx = ctx(&state, app, model, started)?;
-    let target = relay::first_target(&ctx)?;
-    match target.provider.protocol() {
-        Protocol::OpenAiChat => {
-            relay::passthrough(ctx, target, Operation::Chat, body, stream, request.stream_usage).await
-        }
-        Protocol::Anthropic | Protocol::Gemini => relay::translated(ctx, target, request).await,
-    }
+    let model = match body::model(&body).and_then(|m| body::stream_flag(&body).map(|_| m)) {
+        Ok(model) => model.to_owned(),
+        Err(error) => return error.into_response(),
+    };
+    let ctx = Ctx { app, client_model: model, started };
+    relay::openai_chat(state.resolver(), state.memory(), ctx, Value::Object(body)).await
 }
 
 /// Legacy text completion, used by editor autocomplete (`prompt` + `suffix` for fill-in-the-middle).
@@ -51,9 +43,10 @@ pub(super) async fn completions(
         Some(_) => return Err(ApiError::invalid("prompt must be a string or an array", Some("prompt"))),
     }
     let wants_usage = body.get("stream_options").is_some_and(|o| o["include_usage"] == Value::Bool(true));
-    let ctx = ctx(&state, app, model, started)?;
-    let target = relay::first_target(&ctx)?;
-    relay::passthrough(ctx, target, Operation::Completions, Value::Object(body), stream, wants_usage).await
+    let ctx = Ctx { app, client_model: model, started };
+    let body = Value::Object(body);
+    Ok(relay::openai_raw(state.resolver(), state.memory(), ctx, Operation::Completions, body, stream, wants_usage)
+        .await)
 }
 
 pub(super) async fn embeddings(
@@ -68,13 +61,7 @@ pub(super) async fn embeddings(
         None => return Err(ApiError::invalid("you must provide an input", Some("input")).code("missing_input")),
         Some(_) => return Err(ApiError::invalid("input must be a string or an array", Some("input"))),
     }
-    let ctx = ctx(&state, app, model, started)?;
-    let target = relay::first_target(&ctx)?;
-    relay::passthrough(ctx, target, Operation::Embeddings, Value::Object(body), false, false).await
-}
-
-fn ctx(state: &AppState, app: App, model: String, started: Instant) -> Result<Ctx, ApiError> {
-    let resolution =
-        state.resolver().resolve(&model).map_err(|e| ApiError::not_found(e.to_string()).code("model_not_found"))?;
-    Ok(Ctx { app, client_model: model, resolution, started })
+    let ctx = Ctx { app, client_model: model, started };
+    let body = Value::Object(body);
+    Ok(relay::openai_raw(state.resolver(), state.memory(), ctx, Operation::Embeddings, body, false, false).await)
 }
