@@ -1,7 +1,28 @@
+/// Every command the window may call; each gets an `allow-<command>` permission granted in capabilities/default.json.
+const COMMANDS: &[&str] = &[
+    "gateway_status",
+    "copy_endpoint",
+    "list_presets",
+    "list_providers",
+    "save_provider",
+    "delete_provider",
+    "set_provider_key",
+    "remove_provider_key",
+    "test_provider",
+    "list_aliases",
+    "save_alias",
+    "delete_alias",
+    "list_apps",
+    "create_app",
+    "rotate_app_token",
+    "set_app_enabled",
+    "delete_app",
+];
+
 fn main() {
     // Declaring the app's commands makes Tauri generate one permission per command (`allow-<command>`), so
     // capabilities/default.json grants the window exactly these and nothing else.
-    let manifest = tauri_build::AppManifest::new().commands(&["gateway_status", "copy_endpoint"]);
+    let manifest = tauri_build::AppManifest::new().commands(COMMANDS);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .expect("tauri-build failed: is ui/dist built? `cargo xtask run` builds it");
 }

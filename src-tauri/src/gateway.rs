@@ -10,8 +10,9 @@ use std::time::Duration;
 use serde::Serialize;
 use switchboard_gateway::apps::AppRegistry;
 use switchboard_gateway::config::DEFAULT_PORT;
-use switchboard_gateway::secrets::EnvSecrets;
+use switchboard_gateway::secrets::SecretStore;
 use switchboard_gateway::server::{AppState, endpoint_url};
+use switchboard_gateway::store::Store;
 use switchboard_gateway::{Config, RunningServer};
 use tauri::{AppHandle, Emitter};
 
@@ -43,6 +44,8 @@ pub struct GatewayStatus {
     pub port: u16,
     pub bind: String,
     pub error: Option<GatewayError>,
+    /// Set when provider keys cannot be stored or read (no OS keychain).
+    pub keychain_error: Option<GatewayError>,
 }
 
 /// Where the desktop gateway listens. Until the Settings page stores this, it is the default port, or
@@ -64,13 +67,22 @@ pub struct Gateway {
 
 struct Inner {
     app: AppHandle,
+    /// Server settings; providers, aliases and apps come from the store.
     config: Config,
+    store: Store,
+    secrets: Arc<dyn SecretStore>,
     status: Mutex<GatewayStatus>,
+    state: Mutex<Option<AppState>>,
     server: tokio::sync::Mutex<Option<RunningServer>>,
 }
 
 impl Gateway {
-    pub fn new(app: AppHandle, config: Config) -> Gateway {
+    pub fn new(
+        app: AppHandle,
+        config: Config,
+        store: Store,
+        (secrets, keychain_error): (Arc<dyn SecretStore>, Option<String>),
+    ) -> Gateway {
         let bind = config.server.bind;
         let port = config.server.port;
         let status = GatewayStatus {
@@ -79,9 +91,22 @@ impl Gateway {
             port,
             bind: bind.to_string(),
             error: None,
+            keychain_error: keychain_error.map(|message| GatewayError {
+                message,
+                fix: "start a keyring (GNOME Keyring, KWallet) in your desktop session, then restart Switchboard"
+                    .into(),
+            }),
         };
         Gateway {
-            inner: Arc::new(Inner { app, config, status: Mutex::new(status), server: tokio::sync::Mutex::new(None) }),
+            inner: Arc::new(Inner {
+                app,
+                config,
+                store,
+                secrets,
+                status: Mutex::new(status),
+                state: Mutex::new(None),
+                server: tokio::sync::Mutex::new(None),
+            }),
         }
     }
 
@@ -89,16 +114,49 @@ impl Gateway {
         self.inner.status.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn secrets(&self) -> &Arc<dyn SecretStore> {
+        &self.inner.secrets
+    }
+
+    /// The running gateway's state, once it has started.
+    pub fn state(&self) -> Option<AppState> {
+        self.inner.state.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Providers, aliases and apps from the store, keys from the keychain: blocking work, run off the async threads.
+    async fn load(&self) -> Result<(Config, AppRegistry), String> {
+        let (store, base) = (self.inner.store.clone(), self.inner.config.clone());
+        tokio::task::spawn_blocking(move || {
+            let config = store.gateway_config(&base).map_err(|e| e.to_string())?;
+            let apps = store.app_registry().map_err(|e| e.to_string())?;
+            Ok((config, apps))
+        })
+        .await
+        .map_err(|e| e.to_string())?
+    }
+
     /// Starts listening. A failure (most often: the port is taken) is shown in the window and logged with its fix;
     /// the app keeps running either way.
     pub async fn start(&self) {
-        // App tokens and providers arrive with the Apps and Providers pages; until then the desktop endpoint
-        // admits no app and knows no provider.
-        let state = match AppState::build(&self.inner.config, AppRegistry::default(), &EnvSecrets::default()) {
+        let built = match self.load().await {
+            Ok((config, apps)) => {
+                let secrets = self.inner.secrets.clone();
+                tokio::task::spawn_blocking(move || AppState::build(&config, apps, secrets.as_ref()))
+                    .await
+                    .map_err(|e| e.to_string())
+                    .and_then(|r| r)
+            }
+            Err(message) => Err(message),
+        };
+        let state = match built {
             Ok(state) => state,
             Err(message) => {
                 tracing::error!(%message, "the local endpoint could not be configured");
-                let fix = "check the provider settings".to_owned();
+                let fix = "check the provider settings, or move the data folder aside to start fresh".to_owned();
                 self.update(|s| {
                     s.state = GatewayState::Failed;
                     s.error = Some(GatewayError { message, fix });
@@ -106,6 +164,7 @@ impl Gateway {
                 return;
             }
         };
+        *self.inner.state.lock().unwrap_or_else(|p| p.into_inner()) = Some(state.clone());
         match RunningServer::start(&self.inner.config, state).await {
             Ok(server) => {
                 let addr = server.local_addr();
@@ -126,6 +185,16 @@ impl Gateway {
                 });
             }
         }
+    }
+
+    /// Applies what the user just changed (providers, keys, aliases, apps) to the next request.
+    pub async fn reload(&self) -> Result<(), String> {
+        let Some(state) = self.state() else { return Ok(()) };
+        let (config, apps) = self.load().await?;
+        let secrets = self.inner.secrets.clone();
+        tokio::task::spawn_blocking(move || state.reload(&config, apps, secrets.as_ref()))
+            .await
+            .map_err(|e| e.to_string())?
     }
 
     pub async fn stop(&self) {

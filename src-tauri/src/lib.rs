@@ -4,6 +4,7 @@
 mod commands;
 mod error;
 mod gateway;
+mod keys;
 mod tray;
 
 use tauri::{Manager, RunEvent, WindowEvent};
@@ -22,7 +23,18 @@ pub fn run() {
             app.manage(LogGuard(log_guard));
             tracing::info!(log_dir = %log_dir.display(), "Switchboard {} starting", env!("CARGO_PKG_VERSION"));
 
-            let gateway = gateway::Gateway::new(app.handle().clone(), gateway::settings_from_env());
+            let data_dir = match switchboard_gateway::paths::default_data_dir() {
+                Some(dir) if std::env::var_os(switchboard_gateway::paths::DATA_DIR_ENV).is_some() => dir,
+                _ => app.path().app_data_dir()?,
+            };
+            let db = data_dir.join("switchboard.db");
+            let store = switchboard_gateway::store::Store::open(&db).map_err(|e| {
+                tracing::error!(error = %e, "cannot open the database");
+                e
+            })?;
+            tracing::info!(database = %db.display(), "database open");
+            let gateway =
+                gateway::Gateway::new(app.handle().clone(), gateway::settings_from_env(), store, keys::open());
             app.manage(gateway.clone());
             tauri::async_runtime::spawn(async move { gateway.start().await });
 
@@ -40,7 +52,25 @@ pub fn run() {
                 }
             }
         })
-        .invoke_handler(tauri::generate_handler![commands::gateway::gateway_status, commands::gateway::copy_endpoint])
+        .invoke_handler(tauri::generate_handler![
+            commands::gateway::gateway_status,
+            commands::gateway::copy_endpoint,
+            commands::providers::list_presets,
+            commands::providers::list_providers,
+            commands::providers::save_provider,
+            commands::providers::delete_provider,
+            commands::providers::set_provider_key,
+            commands::providers::remove_provider_key,
+            commands::providers::test_provider,
+            commands::aliases::list_aliases,
+            commands::aliases::save_alias,
+            commands::aliases::delete_alias,
+            commands::apps::list_apps,
+            commands::apps::create_app,
+            commands::apps::rotate_app_token,
+            commands::apps::set_app_enabled,
+            commands::apps::delete_app,
+        ])
         .build(tauri::generate_context!())
         .unwrap_or_else(|error| {
             eprintln!("switchboard: cannot start: {error}");

@@ -2,15 +2,30 @@
 //! SHA-256 digest and compares digests in constant time, so neither the database nor a timing side channel gives a
 //! token away.
 
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::config::AppConfig;
+use crate::store::token_digest as digest;
 
 /// An app the gateway recognises; cheap to clone into request extensions.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct App {
+    /// The app's row in the database; `None` for apps from a headless config file.
+    pub id: Option<i64>,
     pub name: String,
+    /// The aliases this app may use; `None` allows every alias and direct `provider/model` names.
+    pub allowed_aliases: Option<Vec<String>>,
+}
+
+impl App {
+    pub fn named(name: impl Into<String>) -> App {
+        App { name: name.into(), ..App::default() }
+    }
+
+    /// Whether this app may use `model` (an alias, or a direct `provider/model` when it is not restricted).
+    pub fn may_use(&self, model: &str) -> bool {
+        self.allowed_aliases.as_ref().is_none_or(|allowed| allowed.iter().any(|a| a == model))
+    }
 }
 
 #[derive(Default)]
@@ -41,13 +56,18 @@ impl AppRegistry {
             let token = env(&app.token_env)
                 .filter(|t| !t.is_empty())
                 .ok_or_else(|| MissingToken { app: app.name.clone(), var: app.token_env.clone() })?;
-            registry.insert(App { name: app.name.clone() }, &token);
+            registry.insert(App::named(&app.name), &token);
         }
         Ok(registry)
     }
 
     pub fn insert(&mut self, app: App, token: &str) {
         self.apps.push((app, digest(token)));
+    }
+
+    /// Adds an app whose token is known only by its digest (apps stored in the database).
+    pub fn insert_digest(&mut self, app: App, digest: [u8; 32]) {
+        self.apps.push((app, digest));
     }
 
     pub fn is_empty(&self) -> bool {
@@ -66,10 +86,6 @@ impl AppRegistry {
         }
         found
     }
-}
-
-fn digest(token: &str) -> [u8; 32] {
-    Sha256::digest(token.as_bytes()).into()
 }
 
 #[cfg(test)]

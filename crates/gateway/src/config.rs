@@ -83,6 +83,10 @@ pub struct ProviderConfig {
     /// A proxy for this provider only (`http://…` or `socks5://…`); otherwise the system settings apply.
     #[serde(default)]
     pub proxy: Option<String>,
+    /// Keychain accounts holding this provider's keys, in rotation order (the desktop's labelled keys). Empty means
+    /// one key, under the provider's id.
+    #[serde(skip)]
+    pub key_accounts: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]

@@ -1,4 +1,7 @@
 //! Tauri commands, one file per domain; each mirrors `ui/src/api/<domain>.ts`. Commands are thin: parse, call the
-//! core, map the error.
+//! core (blocking work through `error::blocking`), map the error.
 
+pub mod aliases;
+pub mod apps;
 pub mod gateway;
+pub mod providers;

@@ -70,7 +70,7 @@ impl Provider for Anthropic {
         super::openai::list_ids(body)
     }
 
-    fn redact(&self, text: &str) -> String {
-        self.endpoint.redact(text)
+    fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
     }
 }

@@ -63,8 +63,8 @@ impl Provider for Azure {
         openai::list_ids(body)
     }
 
-    fn redact(&self, text: &str) -> String {
-        self.endpoint.redact(text)
+    fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
     }
 }
 
@@ -81,7 +81,8 @@ mod tests {
             id: "work".into(),
             preset: presets::find("azure").unwrap(),
             base_url: "https://contoso.openai.azure.com/".into(),
-            key: Some(SecretString::from("azure-test-key-1234")),
+            keys: vec![SecretString::from("azure-test-key-1234")],
+            current: Default::default(),
             http: reqwest::Client::new(),
             api_version: api_version.map(str::to_owned),
         })

@@ -64,7 +64,7 @@ impl Provider for Gemini {
             .unwrap_or_default()
     }
 
-    fn redact(&self, text: &str) -> String {
-        self.endpoint.redact(text)
+    fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
     }
 }

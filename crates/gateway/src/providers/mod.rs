@@ -12,6 +12,7 @@ pub mod presets;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -72,8 +73,19 @@ pub trait Provider: Send + Sync {
     fn models_request(&self) -> Option<reqwest::RequestBuilder>;
     /// Model ids from the body `models_request` returned.
     fn parse_models(&self, body: &Value) -> Vec<String>;
-    /// Strings to scrub from anything the upstream sends back before a client sees it (the provider's key).
-    fn redact(&self, text: &str) -> String;
+    /// Strings to scrub from anything the upstream sends back before a client sees it (the provider's keys).
+    fn redact(&self, text: &str) -> String {
+        self.endpoint().redact(text)
+    }
+    /// After a 429: moves to the provider's next key, if it has another.
+    fn rotate_key(&self) -> bool {
+        self.endpoint().rotate_key()
+    }
+    /// How many keys the provider has.
+    fn key_count(&self) -> usize {
+        self.endpoint().key_count()
+    }
+    fn endpoint(&self) -> &Endpoint;
 }
 
 /// The pieces every provider kind shares: its id, preset, base URL, key and HTTP client.
@@ -81,7 +93,10 @@ pub struct Endpoint {
     pub id: String,
     pub preset: &'static Preset,
     pub base_url: String,
-    pub key: Option<SecretString>,
+    /// One or more keys; a 429 moves to the next (`rotate_key`).
+    pub keys: Vec<SecretString>,
+    /// Which key is in use.
+    pub current: AtomicUsize,
     pub http: reqwest::Client,
     pub api_version: Option<String>,
 }
@@ -92,23 +107,44 @@ impl Endpoint {
         format!("{}/{}", self.base_url.trim_end_matches('/'), path.trim_start_matches('/'))
     }
 
-    /// The key, or the error that says where to put one. Local presets (Ollama, LM Studio) need none.
+    /// The key in use, or the error that says where to put one. Local presets (Ollama, LM Studio) need none.
     pub fn key(&self) -> Result<Option<&str>, UpstreamError> {
-        match &self.key {
-            Some(key) => Ok(Some(key.expose_secret())),
-            None if !self.preset.needs_key => Ok(None),
-            None => Err(UpstreamError::MissingKey {
-                provider: self.id.clone(),
-                var: crate::secrets::EnvSecrets::default().var_for(&self.id),
-            }),
+        if self.keys.is_empty() {
+            return if self.preset.needs_key {
+                Err(UpstreamError::MissingKey {
+                    provider: self.id.clone(),
+                    var: crate::secrets::EnvSecrets::default().var_for(&self.id),
+                })
+            } else {
+                Ok(None)
+            };
         }
+        let index = self.current.load(Ordering::Relaxed) % self.keys.len();
+        Ok(Some(self.keys[index].expose_secret()))
     }
 
-    pub fn redact(&self, text: &str) -> String {
-        match &self.key {
-            Some(key) if key.expose_secret().len() >= 8 => text.replace(key.expose_secret(), "[redacted]"),
-            _ => text.to_owned(),
+    /// Moves to the next key, if there is another; true when it did.
+    pub fn rotate_key(&self) -> bool {
+        if self.keys.len() < 2 {
+            return false;
         }
+        self.current.fetch_add(1, Ordering::Relaxed);
+        true
+    }
+
+    pub fn key_count(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// `text` with every key of this provider replaced by `[redacted]`.
+    pub fn redact(&self, text: &str) -> String {
+        let mut text = text.to_owned();
+        for key in &self.keys {
+            if key.expose_secret().len() >= 8 {
+                text = text.replace(key.expose_secret(), "[redacted]");
+            }
+        }
+        text
     }
 }
 
@@ -162,7 +198,14 @@ impl Registry {
                 .clone()
                 .or_else(|| preset.base_url.map(str::to_owned))
                 .ok_or_else(|| format!("provider {:?} ({}) needs a base_url", config.id, preset.name))?;
-            let key = secrets.get(&config.id).map_err(|e| e.to_string())?;
+            let accounts =
+                if config.key_accounts.is_empty() { vec![config.id.clone()] } else { config.key_accounts.clone() };
+            let mut keys = Vec::new();
+            for account in &accounts {
+                if let Some(key) = secrets.get(account).map_err(|e| e.to_string())? {
+                    keys.push(key);
+                }
+            }
             let http = match &config.proxy {
                 Some(proxy) => http_client(settings, Some(proxy))?,
                 None => http.clone(),
@@ -171,7 +214,8 @@ impl Registry {
                 id: config.id.clone(),
                 preset,
                 base_url,
-                key,
+                keys,
+                current: AtomicUsize::new(0),
                 http,
                 api_version: config.api_version.clone(),
             };

@@ -69,7 +69,7 @@ impl Provider for OpenAi {
         list_ids(body)
     }
 
-    fn redact(&self, text: &str) -> String {
-        self.endpoint.redact(text)
+    fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
     }
 }

@@ -28,8 +28,8 @@ impl Provider for Stub {
     fn parse_models(&self, _body: &Value) -> Vec<String> {
         Vec::new()
     }
-    fn redact(&self, text: &str) -> String {
-        text.to_owned()
+    fn endpoint(&self) -> &crate::providers::Endpoint {
+        unreachable!("routing never reads keys")
     }
 }
 

@@ -204,6 +204,16 @@ pub async fn openai_raw(
 }
 
 fn resolve(resolver: &Resolver, ctx: &Ctx) -> Result<Resolution, ApiError> {
+    if !ctx.app.may_use(&ctx.client_model) {
+        let allowed = ctx.app.allowed_aliases.as_deref().unwrap_or_default().join(", ");
+        let mut error = ApiError::forbidden(format!(
+            "app {:?} may not use {:?}; it may use: {allowed} (change this in Apps)",
+            ctx.app.name, ctx.client_model
+        ))
+        .code("model_not_allowed");
+        error.param = Some("model".into());
+        return Err(error);
+    }
     resolver.resolve(&ctx.client_model).map_err(|e| {
         let mut error = ApiError::not_found(e.to_string()).code("model_not_found");
         error.param = Some("model".into());
@@ -284,6 +294,7 @@ async fn walk(
     let mut last_error = None;
     'targets: while let Some(target) = plan.pop_front() {
         let mut retries = 0;
+        let mut rotations = 0;
         loop {
             if Instant::now() >= deadline {
                 last_error = Some(
@@ -323,6 +334,14 @@ async fn walk(
                     });
                     if failure.health {
                         memory.health.failed(&target.label(), Instant::now());
+                    }
+                    // A rate-limited key: the provider's next key is tried before any other target.
+                    if failure.error.status == StatusCode::TOO_MANY_REQUESTS
+                        && rotations + 1 < target.provider.key_count()
+                        && target.provider.rotate_key()
+                    {
+                        rotations += 1;
+                        continue;
                     }
                     match failure.next {
                         Next::Stop => return Err(Lost { error: failure.error, attempts }),

@@ -35,6 +35,7 @@ mod apps;
 mod migrations;
 mod providers;
 mod settings;
+mod snapshot;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};

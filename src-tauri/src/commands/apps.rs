@@ -1,0 +1,99 @@
+//! Apps: who may call the local endpoint. Mirrors `ui/src/api/apps.ts`. A token is returned once, when it is made.
+
+use serde::{Deserialize, Serialize};
+use switchboard_gateway::store::{AppRow, AppSpec};
+use tauri::State;
+
+use super::providers::reload;
+use crate::error::{CommandError, blocking};
+use crate::gateway::Gateway;
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppDto {
+    pub id: i64,
+    pub name: String,
+    pub builtin: bool,
+    pub enabled: bool,
+    pub allowed_aliases: Option<Vec<String>>,
+    pub has_token: bool,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+impl From<AppRow> for AppDto {
+    fn from(row: AppRow) -> AppDto {
+        AppDto {
+            id: row.id,
+            name: row.name,
+            builtin: row.builtin,
+            enabled: row.enabled,
+            allowed_aliases: row.allowed_aliases,
+            has_token: row.has_token,
+            created_at: row.created_at,
+            last_used_at: row.last_used_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppInput {
+    pub name: String,
+    pub allowed_aliases: Option<Vec<String>>,
+}
+
+/// A new token, shown once.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewToken {
+    pub app: AppDto,
+    pub token: String,
+}
+
+#[tauri::command]
+pub async fn list_apps(gateway: State<'_, Gateway>) -> Result<Vec<AppDto>, CommandError> {
+    let store = gateway.store().clone();
+    blocking(move || Ok(store.list_apps()?.into_iter().map(AppDto::from).collect())).await
+}
+
+#[tauri::command]
+pub async fn create_app(gateway: State<'_, Gateway>, app: AppInput) -> Result<NewToken, CommandError> {
+    let name = app.name.trim().to_owned();
+    if name.is_empty() {
+        return Err(CommandError::Invalid("give the app a name, e.g. \"VS Code – Continue\"".into()));
+    }
+    let spec = AppSpec { name, allowed_aliases: app.allowed_aliases, budget: None };
+    let store = gateway.store().clone();
+    let (row, token) = blocking(move || Ok(store.create_app(&spec)?)).await?;
+    reload(&gateway).await?;
+    Ok(NewToken { app: row.into(), token })
+}
+
+/// A new token for the app; the old one stops working at once. The app keeps its history.
+#[tauri::command]
+pub async fn rotate_app_token(gateway: State<'_, Gateway>, id: i64) -> Result<NewToken, CommandError> {
+    let store = gateway.store().clone();
+    let (row, token) = blocking(move || {
+        let token = store.rotate_token(id)?;
+        let row = store.app(id)?.ok_or_else(|| CommandError::Invalid(format!("there is no app {id}")))?;
+        Ok((row, token))
+    })
+    .await?;
+    reload(&gateway).await?;
+    Ok(NewToken { app: row.into(), token })
+}
+
+#[tauri::command]
+pub async fn set_app_enabled(gateway: State<'_, Gateway>, id: i64, enabled: bool) -> Result<(), CommandError> {
+    let store = gateway.store().clone();
+    blocking(move || Ok(store.set_app_enabled(id, enabled)?)).await?;
+    reload(&gateway).await
+}
+
+#[tauri::command]
+pub async fn delete_app(gateway: State<'_, Gateway>, id: i64) -> Result<(), CommandError> {
+    let store = gateway.store().clone();
+    blocking(move || Ok(store.delete_app(id)?)).await?;
+    reload(&gateway).await
+}
