@@ -8,12 +8,14 @@
 // A test binary: a failed unwrap is a failed test, with its message.
 #![allow(clippy::unwrap_used)]
 
+mod anthropic_inbound;
 mod conformance;
 mod fakes;
 mod guards;
 mod headless;
 mod inbound;
 mod keychain;
+mod responses_inbound;
 mod routing;
 mod sdk;
 mod window;

@@ -10,6 +10,7 @@ pub mod anthropic;
 pub mod gemini;
 pub mod neutral;
 pub mod openai_chat;
+pub mod responses;
 pub mod sse;
 
 /// The wire protocols Switchboard speaks, in and out.

@@ -36,15 +36,15 @@ impl Provider for Anthropic {
     }
 
     fn build(&self, call: Call<'_>) -> Result<reqwest::RequestBuilder, UpstreamError> {
-        if call.op != Operation::Chat {
-            return Err(UpstreamError::Unsupported { provider: self.endpoint.id.clone(), op: call.op });
-        }
-        let mut request = self
-            .endpoint
-            .http
-            .post(self.endpoint.url("v1/messages"))
-            .header(CONTENT_TYPE, "application/json")
-            .body(call.body);
+        let path = match call.op {
+            Operation::Chat => "v1/messages",
+            Operation::CountTokens => "v1/messages/count_tokens",
+            Operation::Completions | Operation::Embeddings => {
+                return Err(UpstreamError::Unsupported { provider: self.endpoint.id.clone(), op: call.op });
+            }
+        };
+        let mut request =
+            self.endpoint.http.post(self.endpoint.url(path)).header(CONTENT_TYPE, "application/json").body(call.body);
         let mut version_sent = false;
         for (name, value) in call.forward_headers {
             version_sent |= name == "anthropic-version";

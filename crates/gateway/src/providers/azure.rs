@@ -33,7 +33,9 @@ impl Provider for Azure {
     }
 
     fn build(&self, call: Call<'_>) -> Result<reqwest::RequestBuilder, UpstreamError> {
-        let path = format!("openai/deployments/{}/{}", call.model, openai::path(call.op));
+        let op = openai::path(call.op)
+            .ok_or_else(|| UpstreamError::Unsupported { provider: self.endpoint.id.clone(), op: call.op })?;
+        let path = format!("openai/deployments/{}/{op}", call.model);
         let mut request = self
             .endpoint
             .http

@@ -31,6 +31,8 @@ pub enum Operation {
     /// Legacy text completion (and FIM prompt + suffix).
     Completions,
     Embeddings,
+    /// Anthropic's `/v1/messages/count_tokens`.
+    CountTokens,
 }
 
 impl Operation {
@@ -39,6 +41,7 @@ impl Operation {
             Operation::Chat => "chat completions",
             Operation::Completions => "text completions",
             Operation::Embeddings => "embeddings",
+            Operation::CountTokens => "token counting",
         }
     }
 }

@@ -16,11 +16,12 @@ impl OpenAi {
     }
 }
 
-pub(super) fn path(op: Operation) -> &'static str {
+pub(super) fn path(op: Operation) -> Option<&'static str> {
     match op {
-        Operation::Chat => "chat/completions",
-        Operation::Completions => "completions",
-        Operation::Embeddings => "embeddings",
+        Operation::Chat => Some("chat/completions"),
+        Operation::Completions => Some("completions"),
+        Operation::Embeddings => Some("embeddings"),
+        Operation::CountTokens => None,
     }
 }
 
@@ -42,12 +43,10 @@ impl Provider for OpenAi {
     }
 
     fn build(&self, call: Call<'_>) -> Result<reqwest::RequestBuilder, UpstreamError> {
-        let mut request = self
-            .endpoint
-            .http
-            .post(self.endpoint.url(path(call.op)))
-            .header(CONTENT_TYPE, "application/json")
-            .body(call.body);
+        let path = path(call.op)
+            .ok_or_else(|| UpstreamError::Unsupported { provider: self.endpoint.id.clone(), op: call.op })?;
+        let mut request =
+            self.endpoint.http.post(self.endpoint.url(path)).header(CONTENT_TYPE, "application/json").body(call.body);
         if let Some(key) = self.endpoint.key()? {
             request = request.bearer_auth(key);
         }

@@ -13,7 +13,7 @@
 
 use std::net::IpAddr;
 
-use axum::extract::{Request, State};
+use axum::extract::{OriginalUri, Request, State};
 use axum::http::header::{
     ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
     ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE, ACCESS_CONTROL_REQUEST_HEADERS,
@@ -245,7 +245,15 @@ pub(super) async fn require_app_token(State(state): State<AppState>, mut request
             request.extensions_mut().insert(app);
             next.run(request).await
         }
-        None => ApiError::unauthorized().into_response(),
+        None => {
+            // Anthropic clients get Anthropic's error shape on Anthropic's routes.
+            let path = request.extensions().get::<OriginalUri>().map_or(request.uri().path(), |uri| uri.path());
+            if path.starts_with("/v1/messages") {
+                super::relay::anthropic_error(ApiError::unauthorized())
+            } else {
+                ApiError::unauthorized().into_response()
+            }
+        }
     }
 }
 

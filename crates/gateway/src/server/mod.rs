@@ -2,10 +2,12 @@
 //!
 //! `router(state)` is apart from `start` so tests can drive it with `oneshot` as well as over a real port.
 
+mod anthropic;
 mod body;
 mod guards;
 mod openai;
 mod relay;
+mod responses;
 mod routes;
 
 use std::net::SocketAddr;

@@ -4,12 +4,13 @@ use std::time::Instant;
 
 use axum::Extension;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use super::AppState;
 use super::body::{self, JsonBody};
-use super::relay::{self, Ctx};
+use super::relay::{self, Client, Ctx};
 use crate::apps::App;
 use crate::error::ApiError;
 use crate::providers::Operation;
@@ -17,6 +18,7 @@ use crate::providers::Operation;
 pub(super) async fn chat_completions(
     State(state): State<AppState>,
     Extension(app): Extension<App>,
+    headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Response {
     let started = Instant::now();
@@ -25,7 +27,7 @@ pub(super) async fn chat_completions(
         Err(error) => return error.into_response(),
     };
     let ctx = Ctx { app, client_model: model, started };
-    relay::openai_chat(state.resolver(), state.memory(), ctx, Value::Object(body)).await
+    relay::chat(state.resolver(), state.memory(), ctx, Client::OpenAiChat, Value::Object(body), &headers).await
 }
 
 /// Legacy text completion, used by editor autocomplete (`prompt` + `suffix` for fill-in-the-middle).

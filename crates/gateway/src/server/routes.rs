@@ -22,6 +22,9 @@ pub(super) fn v1() -> Router<AppState> {
         .route("/chat/completions", post(super::openai::chat_completions))
         .route("/completions", post(super::openai::completions))
         .route("/embeddings", post(super::openai::embeddings))
+        .route("/messages", post(super::anthropic::messages))
+        .route("/messages/count_tokens", post(super::anthropic::count_tokens))
+        .route("/responses", post(super::responses::responses))
 }
 
 async fn health() -> Json<Value> {

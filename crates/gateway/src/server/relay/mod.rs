@@ -1,0 +1,380 @@
+//! The relay: one client request → a plan of targets → attempts until one starts answering → the answer back,
+//! streamed chunk by chunk. Clients speak OpenAI chat, Anthropic Messages or OpenAI Responses (`wire.rs`); the
+//! plan is walked in `walk.rs`; started streams are carried in `stream.rs`.
+//!
+//! Same protocol in and out is **passthrough**: the body goes upstream with only `model` rewritten (and usage
+//! requested on streams), and SSE events come back byte for byte. Across protocols the body is decoded to the
+//! neutral form and encoded for the upstream, and the answer (or each stream event) the other way. The choice is
+//! made per target, so one alias can mix both.
+//!
+//! **Fallback** happens only before the first byte reaches the client: an attempt counts as started once the
+//! upstream has answered 2xx *and* (for streams) sent its first chunk. Until then, connect errors, timeouts, 408,
+//! 409, 429, 5xx, an unreadable answer, a rejected provider key, or a context-length error (to a larger window)
+//! move on — with one jittered retry of the same target where that can help — while other 4xx stop at once.
+//! After the first byte, a failure ends the stream with an in-band error event.
+
+mod stream;
+mod walk;
+mod wire;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde_json::{Value, json};
+
+use crate::apps::App;
+use crate::error::ApiError;
+use crate::protocol::neutral::{ChatRequest, SystemBlock, Usage};
+use crate::protocol::{self, Protocol};
+use crate::providers::Operation;
+use crate::routing::{Alias, Memory, Needs, Resolution, Resolver, Target, conversation_key};
+use stream::StreamRelay;
+use walk::{Decoded, Lost, Mode, Prepared, Started, Won, walk};
+pub use wire::{Client, anthropic_error};
+
+static X_ALIAS: HeaderName = HeaderName::from_static("x-switchboard-alias");
+static X_TARGET: HeaderName = HeaderName::from_static("x-switchboard-target");
+static X_ATTEMPTS: HeaderName = HeaderName::from_static("x-switchboard-attempts");
+
+/// Client headers passed on to an Anthropic upstream when the client speaks Anthropic too.
+const ANTHROPIC_HEADERS: [&str; 2] = ["anthropic-version", "anthropic-beta"];
+
+/// Who asked for what: carried from the route to the record of the request.
+pub struct Ctx {
+    pub app: App,
+    pub client_model: String,
+    pub started: Instant,
+}
+
+/// One try of one target, for the response headers and the record.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    pub target: String,
+    /// `ok`, or why it failed.
+    pub result: String,
+    pub elapsed: Duration,
+}
+
+/// What happened, for the record. The ledger takes these over with the Ledger issue; until then they are logged.
+#[derive(Debug)]
+#[allow(dead_code, reason = "read through Debug until the ledger takes outcomes over")]
+struct Outcome<'a> {
+    app: &'a str,
+    model: &'a str,
+    target: String,
+    attempts: &'a [Attempt],
+    status: u16,
+    stream: bool,
+    usage: Option<Usage>,
+    cost_usd: Option<f64>,
+    latency: Duration,
+    first_byte: Option<Duration>,
+    error: Option<String>,
+}
+
+fn record(outcome: Outcome<'_>) {
+    tracing::debug!(?outcome, "request finished");
+}
+
+/// A chat request in any client protocol: the alias's settings applied, the request validated, a plan made and
+/// walked. `headers` are the client's, for passing Anthropic's version and beta flags to an Anthropic upstream.
+pub async fn chat(
+    resolver: Arc<Resolver>,
+    memory: Arc<Memory>,
+    ctx: Ctx,
+    client: Client,
+    body: Value,
+    headers: &HeaderMap,
+) -> Response {
+    let resolution = match resolve(&resolver, &ctx) {
+        Ok(resolution) => resolution,
+        Err(error) => return client.error_response(error),
+    };
+    let mut body = body;
+    // OpenAI bodies take the alias's settings as JSON, so passthrough carries them too; others in the neutral form.
+    if let (Some(alias), Client::OpenAiChat) = (&resolution.alias, client) {
+        apply_alias_settings(&mut body, alias);
+    }
+    // Decoding validates every known field (types, roles, tool shapes) before anything is spent upstream.
+    let mut request = match client.decode_request(&body) {
+        Ok(request) => request,
+        Err(e) => return client.error_response(ApiError::invalid(e.message, e.param.as_deref())),
+    };
+    if let (Some(alias), Client::Anthropic | Client::Responses) = (&resolution.alias, client) {
+        apply_alias_settings_neutral(&mut request, alias);
+    }
+    let needs = Needs::of(&request);
+    let conversation = needs.signed_thinking.then(|| conversation_key(&request));
+    let plan = match resolver.plan(&ctx.client_model, &resolution, &needs, conversation, &memory, Instant::now()) {
+        Ok(plan) => plan,
+        Err(no_target) => {
+            let error = ApiError::invalid(no_target.to_string(), Some("model")).code("no_capable_target");
+            return with_routing_headers(client.error_response(error), &resolution, None, &[]);
+        }
+    };
+    let forward: Vec<(&'static str, String)> = ANTHROPIC_HEADERS
+        .iter()
+        .filter_map(|name| Some((*name, headers.get(*name)?.to_str().ok()?.to_owned())))
+        .collect();
+    let (stream, wants_usage) = (request.stream, request.stream_usage);
+    let prepare = |target: &Target| -> Result<Prepared, ApiError> {
+        let upstream = target.provider.protocol();
+        if client.same_as(upstream) {
+            let mut prepared = passthrough_body(target, &body, stream, wants_usage && client == Client::OpenAiChat)?;
+            if client == Client::Anthropic {
+                prepared.forward_headers = forward.clone();
+            }
+            return Ok(prepared);
+        }
+        let mut request = request.clone();
+        request.model = target.model.clone();
+        let encoded = protocol::encode_request(upstream, &request);
+        Ok(Prepared {
+            mode: Mode::Translate(upstream),
+            body: to_bytes(&encoded)?,
+            strip_usage: false,
+            forward_headers: Vec::new(),
+        })
+    };
+    let won = walk(&memory, &ctx, &resolution, plan, Operation::Chat, stream, prepare).await;
+    if let (Ok(won), Some(key)) = (&won, conversation) {
+        memory.remember(key, &won.target);
+    }
+    deliver(ctx, client, &resolution, won, wants_usage)
+}
+
+/// `/v1/completions` and `/v1/embeddings`: OpenAI-compatible upstreams only, always passthrough.
+pub async fn openai_raw(
+    resolver: Arc<Resolver>,
+    memory: Arc<Memory>,
+    ctx: Ctx,
+    op: Operation,
+    body: Value,
+    stream: bool,
+    wants_usage: bool,
+) -> Response {
+    let resolution = match resolve(&resolver, &ctx) {
+        Ok(resolution) => resolution,
+        Err(error) => return error.into_response(),
+    };
+    let needs = Needs::default();
+    let plan = match resolver.plan(&ctx.client_model, &resolution, &needs, None, &memory, Instant::now()) {
+        Ok(plan) => plan,
+        Err(no_target) => return ApiError::invalid(no_target.to_string(), Some("model")).into_response(),
+    };
+    let prepare = |target: &Target| passthrough_body(target, &body, stream, wants_usage);
+    let won = walk(&memory, &ctx, &resolution, plan, op, stream, prepare).await;
+    deliver(ctx, Client::OpenAiChat, &resolution, won, wants_usage)
+}
+
+fn resolve(resolver: &Resolver, ctx: &Ctx) -> Result<Resolution, ApiError> {
+    if !ctx.app.may_use(&ctx.client_model) {
+        let allowed = ctx.app.allowed_aliases.as_deref().unwrap_or_default().join(", ");
+        let mut error = ApiError::forbidden(format!(
+            "app {:?} may not use {:?}; it may use: {allowed} (change this in Apps)",
+            ctx.app.name, ctx.client_model
+        ))
+        .code("model_not_allowed");
+        error.param = Some("model".into());
+        return Err(error);
+    }
+    resolver.resolve(&ctx.client_model).map_err(|e| {
+        let mut error = ApiError::not_found(e.to_string()).code("model_not_found");
+        error.param = Some("model".into());
+        error
+    })
+}
+
+/// Defaults fill what the client left out; forced parameters replace what it sent; the prefix goes first.
+fn apply_alias_settings(body: &mut Value, alias: &Alias) {
+    let Some(object) = body.as_object_mut() else { return };
+    for (key, value) in &alias.params {
+        let present = object.get(key).is_some_and(|v| !v.is_null())
+            || (key == "max_tokens" && object.contains_key("max_completion_tokens"))
+            || (key == "max_completion_tokens" && object.contains_key("max_tokens"));
+        if !present {
+            object.insert(key.clone(), value.clone());
+        }
+    }
+    for (key, value) in &alias.forced_params {
+        object.insert(key.clone(), value.clone());
+        if key == "max_tokens" {
+            object.remove("max_completion_tokens");
+        }
+    }
+    if let Some(prefix) = &alias.system_prefix
+        && let Some(Value::Array(messages)) = object.get_mut("messages")
+    {
+        messages.insert(0, json!({ "role": "system", "content": prefix }));
+    }
+}
+
+/// The same settings for requests that arrived in another protocol, on the neutral form (the OpenAI names of the
+/// common parameters: temperature, top_p, max_tokens / max_completion_tokens, reasoning_effort, seed).
+fn apply_alias_settings_neutral(request: &mut ChatRequest, alias: &Alias) {
+    let apply = |request: &mut ChatRequest, key: &str, value: &Value, force: bool| match key {
+        "temperature" if force || request.temperature.is_none() => request.temperature = value.as_f64(),
+        "top_p" if force || request.top_p.is_none() => request.top_p = value.as_f64(),
+        "max_tokens" | "max_completion_tokens" | "max_output_tokens" if force || request.max_tokens.is_none() => {
+            request.max_tokens = value.as_u64().map(|n| n.min(u64::from(u32::MAX)) as u32);
+        }
+        "seed" if force || request.seed.is_none() => request.seed = value.as_i64(),
+        "reasoning_effort" if force || request.reasoning.is_none() => {
+            request.reasoning = value.as_str().map(|effort| protocol::neutral::Reasoning {
+                effort: Some(effort.to_owned()),
+                budget_tokens: None,
+                enabled: effort != "none",
+            });
+        }
+        _ => {}
+    };
+    for (key, value) in &alias.params {
+        apply(request, key, value, false);
+    }
+    for (key, value) in &alias.forced_params {
+        apply(request, key, value, true);
+    }
+    if let Some(prefix) = &alias.system_prefix {
+        request.system.insert(0, SystemBlock { text: prefix.clone(), cache: None });
+    }
+}
+
+fn passthrough_body(target: &Target, body: &Value, stream: bool, wants_usage: bool) -> Result<Prepared, ApiError> {
+    let mut body = body.clone();
+    body["model"] = Value::String(target.model.clone());
+    // Usage is always requested so it can be counted; clients that did not ask never see the usage chunk.
+    let ask_usage =
+        stream && target.provider.protocol() == Protocol::OpenAiChat && target.provider.preset().stream_usage_option;
+    if ask_usage {
+        match body.get_mut("stream_options") {
+            Some(Value::Object(options)) => {
+                options.insert("include_usage".into(), Value::Bool(true));
+            }
+            _ => body["stream_options"] = json!({ "include_usage": true }),
+        }
+    }
+    Ok(Prepared {
+        mode: Mode::Passthrough,
+        body: to_bytes(&body)?,
+        strip_usage: ask_usage && !wants_usage,
+        forward_headers: Vec::new(),
+    })
+}
+
+fn to_bytes(body: &Value) -> Result<Bytes, ApiError> {
+    serde_json::to_vec(body).map(Bytes::from).map_err(|e| ApiError::invalid(e.to_string(), None))
+}
+
+/// Turns the walk's result into the client's response, spawning the stream relay where needed.
+fn deliver(ctx: Ctx, client: Client, resolution: &Resolution, won: Result<Won, Lost>, wants_usage: bool) -> Response {
+    let timeouts = resolution.timeouts;
+    let won = match won {
+        Ok(won) => won,
+        Err(lost) => {
+            record(Outcome {
+                app: &ctx.app.name,
+                model: &ctx.client_model,
+                target: lost.attempts.last().map(|a| a.target.clone()).unwrap_or_default(),
+                attempts: &lost.attempts,
+                status: lost.error.status.as_u16(),
+                stream: false,
+                usage: None,
+                cost_usd: None,
+                latency: ctx.started.elapsed(),
+                first_byte: None,
+                error: Some(lost.error.message.clone()),
+            });
+            let last = lost.attempts.last().map(|a| a.target.clone());
+            return with_routing_headers(client.error_response(lost.error), resolution, last, &lost.attempts);
+        }
+    };
+    let Won { target, prepared, started, attempts } = won;
+    let label = target.label();
+    let response = match (started, prepared.mode) {
+        (Started::Whole { bytes, content_type, decoded }, mode) => {
+            let (usage, cost, response) = match (decoded, mode) {
+                (Decoded::Neutral(answer), _) => {
+                    (answer.usage, answer.cost_usd, axum::Json(client.encode_response(&answer)).into_response())
+                }
+                (Decoded::Json(json), _) => {
+                    let usage = client.usage(&json);
+                    let mut response = Response::new(Body::from(bytes));
+                    response.headers_mut().insert(
+                        header::CONTENT_TYPE,
+                        content_type.unwrap_or_else(|| HeaderValue::from_static("application/json")),
+                    );
+                    (usage.map(|u| u.0), usage.and_then(|u| u.1), response)
+                }
+            };
+            record(Outcome {
+                app: &ctx.app.name,
+                model: &ctx.client_model,
+                target: label.clone(),
+                attempts: &attempts,
+                status: 200,
+                stream: false,
+                usage,
+                cost_usd: cost,
+                latency: ctx.started.elapsed(),
+                first_byte: None,
+                error: None,
+            });
+            response
+        }
+        (Started::Stream { first, rest }, Mode::Passthrough) => {
+            let relay = StreamRelay { ctx, target, attempts: attempts.clone(), timeouts, client };
+            relay.passthrough(first, rest, prepared.strip_usage)
+        }
+        (Started::Stream { first, rest }, Mode::Translate(upstream)) => {
+            let relay = StreamRelay { ctx, target, attempts: attempts.clone(), timeouts, client };
+            relay.translate(first, rest, upstream, wants_usage)
+        }
+    };
+    with_routing_headers(response, resolution, Some(label), &attempts)
+}
+
+/// `x-switchboard-alias`, `-target` and `-attempts`: what routing decided, on every response.
+fn with_routing_headers(
+    mut response: Response,
+    resolution: &Resolution,
+    target: Option<String>,
+    attempts: &[Attempt],
+) -> Response {
+    let headers: &mut HeaderMap = response.headers_mut();
+    let alias = resolution.alias.as_ref().map_or("none", |a| a.name.as_str());
+    if let Ok(value) = HeaderValue::from_str(alias) {
+        headers.insert(X_ALIAS.clone(), value);
+    }
+    if let Some(value) = target.and_then(|t| HeaderValue::from_str(&t).ok()) {
+        headers.insert(X_TARGET.clone(), value);
+    }
+    headers.insert(X_ATTEMPTS.clone(), HeaderValue::from(attempts.len()));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alias_settings_apply_to_neutral_requests() {
+        let alias = Alias {
+            name: "code".into(),
+            strategy: crate::config::Strategy::Fallback,
+            params: serde_json::from_value(json!({ "temperature": 0.2, "max_tokens": 512 })).unwrap(),
+            forced_params: serde_json::from_value(json!({ "reasoning_effort": "low" })).unwrap(),
+            system_prefix: Some("Be brief.".into()),
+            timeouts: crate::config::Timeouts::default(),
+        };
+        let mut request = ChatRequest { max_tokens: Some(100), ..ChatRequest::default() };
+        apply_alias_settings_neutral(&mut request, &alias);
+        assert_eq!(request.temperature, Some(0.2));
+        assert_eq!(request.max_tokens, Some(100), "the client's own value wins over a default");
+        assert_eq!(request.reasoning.unwrap().effort.as_deref(), Some("low"));
+        assert_eq!(request.system[0].text, "Be brief.");
+    }
+}

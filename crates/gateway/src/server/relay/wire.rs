@@ -1,0 +1,336 @@
+//! What depends on the client's protocol: decoding its request, encoding answers and stream events for it, its
+//! error shape, and — for passthrough streams — reading its events for usage and the end-of-stream marker.
+
+use axum::Json;
+use axum::response::{IntoResponse, Response};
+use bytes::{Bytes, BytesMut};
+use serde_json::{Value, json};
+
+use crate::error::ApiError;
+use crate::protocol::neutral::{ChatRequest, ChatResponse, StreamEvent, Usage};
+use crate::protocol::{Protocol, ProtocolError, SseEvent, anthropic, openai_chat, responses, sse};
+
+/// The protocol a client speaks to the gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Client {
+    OpenAiChat,
+    Anthropic,
+    Responses,
+}
+
+impl Client {
+    /// Whether an upstream of `protocol` can take this client's body as it is (passthrough).
+    pub fn same_as(self, protocol: Protocol) -> bool {
+        matches!(
+            (self, protocol),
+            (Client::OpenAiChat, Protocol::OpenAiChat) | (Client::Anthropic, Protocol::Anthropic)
+        )
+    }
+
+    pub fn decode_request(self, body: &Value) -> Result<ChatRequest, ProtocolError> {
+        match self {
+            Client::OpenAiChat => openai_chat::decode_request(body),
+            Client::Anthropic => anthropic::decode_request(body),
+            Client::Responses => responses::decode_request(body),
+        }
+    }
+
+    pub fn encode_response(self, response: &ChatResponse) -> Value {
+        match self {
+            Client::OpenAiChat => openai_chat::encode_response(response),
+            Client::Anthropic => anthropic::encode_response(response),
+            Client::Responses => responses::encode_response(response),
+        }
+    }
+
+    /// The error in this client's shape: OpenAI's `{"error":{…}}`, or Anthropic's `{"type":"error","error":{…}}`.
+    pub fn error_response(self, error: ApiError) -> Response {
+        match self {
+            Client::OpenAiChat | Client::Responses => error.into_response(),
+            Client::Anthropic => anthropic_error(error),
+        }
+    }
+
+    /// Usage from a whole passthrough answer.
+    pub fn usage(self, body: &Value) -> Option<(Usage, Option<f64>)> {
+        match self {
+            Client::OpenAiChat | Client::Responses => openai_usage(&body["usage"]),
+            Client::Anthropic => anthropic_usage(&body["usage"]),
+        }
+    }
+}
+
+/// Anthropic's error shape, with its error types.
+pub fn anthropic_error(error: ApiError) -> Response {
+    let kind = match error.status.as_u16() {
+        400 | 405 | 422 => "invalid_request_error",
+        401 => "authentication_error",
+        403 => "permission_error",
+        404 => "not_found_error",
+        413 => "request_too_large",
+        429 => "rate_limit_error",
+        503 | 529 => "overloaded_error",
+        _ => "api_error",
+    };
+    let body = json!({ "type": "error", "error": { "type": kind, "message": error.message } });
+    let mut response = (error.status, Json(body)).into_response();
+    if let Some(retry_after) = error.retry_after {
+        response.headers_mut().insert(axum::http::header::RETRY_AFTER, *retry_after);
+    }
+    response
+}
+
+/// Neutral stream events → the client's SSE events.
+pub enum Encoder {
+    OpenAiChat(openai_chat::StreamEncoder),
+    Anthropic(anthropic::StreamEncoder),
+    Responses(responses::StreamEncoder),
+}
+
+impl Encoder {
+    pub fn new(client: Client, include_usage: bool) -> Encoder {
+        match client {
+            Client::OpenAiChat => Encoder::OpenAiChat(openai_chat::StreamEncoder::new(include_usage)),
+            Client::Anthropic => Encoder::Anthropic(anthropic::StreamEncoder::new(include_usage)),
+            Client::Responses => Encoder::Responses(responses::StreamEncoder::new(include_usage)),
+        }
+    }
+
+    pub fn encode(&mut self, event: &StreamEvent) -> Vec<Bytes> {
+        frames(match self {
+            Encoder::OpenAiChat(e) => e.encode(event),
+            Encoder::Anthropic(e) => e.encode(event),
+            Encoder::Responses(e) => e.encode(event),
+        })
+    }
+
+    pub fn finish(&mut self) -> Vec<Bytes> {
+        frames(match self {
+            Encoder::OpenAiChat(e) => e.finish(),
+            Encoder::Anthropic(e) => e.finish(),
+            Encoder::Responses(e) => e.finish(),
+        })
+    }
+}
+
+fn frames(events: Vec<SseEvent>) -> Vec<Bytes> {
+    events.iter().map(|e| sse::frame(e.event.as_deref(), &e.data)).collect()
+}
+
+/// Reads a passthrough stream's events as they go by: checks each is JSON, keeps the usage, notices the end, and
+/// says which events the client should not see (the usage chunk an OpenAI client did not ask for).
+pub struct Watch {
+    client: Client,
+    strip_usage: bool,
+    pub usage: Option<(Usage, Option<f64>)>,
+    pub done: bool,
+}
+
+impl Watch {
+    pub fn new(client: Client, strip_usage: bool) -> Watch {
+        Watch { client, strip_usage, usage: None, done: false }
+    }
+
+    /// Whether to forward this event; an error when its data is not JSON.
+    pub fn inspect(&mut self, event: &[u8]) -> Result<bool, String> {
+        let (name, data) = event_fields(event);
+        let Some(data) = data else { return Ok(true) };
+        if self.client == Client::OpenAiChat && data == "[DONE]" {
+            self.done = true;
+            return Ok(true);
+        }
+        let parsed: Value =
+            serde_json::from_str(&data).map_err(|e| format!("the upstream sent an unreadable event: {e}"))?;
+        match self.client {
+            Client::OpenAiChat | Client::Responses => {
+                if let Some(found) = openai_usage(&parsed["usage"]) {
+                    self.usage = Some(found);
+                    if self.strip_usage && parsed["choices"].as_array().is_some_and(Vec::is_empty) {
+                        return Ok(false);
+                    }
+                }
+            }
+            Client::Anthropic => match name.as_deref().or(parsed["type"].as_str()) {
+                Some("message_start") => self.usage = anthropic_usage(&parsed["message"]["usage"]),
+                Some("message_delta") => {
+                    // The delta's usage carries the output count, and sometimes the input side again.
+                    let (mut usage, _) = self.usage.unwrap_or_default();
+                    let delta = &parsed["usage"];
+                    usage.output = delta["output_tokens"].as_u64().unwrap_or(usage.output);
+                    if let Some((with_input, _)) = anthropic_usage(delta).filter(|(u, _)| u.input > 0) {
+                        usage.input = with_input.input;
+                        usage.cached_input = with_input.cached_input;
+                        usage.cache_write = with_input.cache_write;
+                    }
+                    self.usage = Some((usage, None));
+                }
+                Some("message_stop") => self.done = true,
+                _ => {}
+            },
+        }
+        Ok(true)
+    }
+
+    /// The events that end a broken stream in-band: an error, and the protocol's terminator.
+    pub fn broken(&self, message: &str) -> Vec<Bytes> {
+        match self.client {
+            Client::OpenAiChat | Client::Responses => {
+                let error = json!({ "error": { "message": message, "type": "upstream_error",
+                    "code": "upstream_stream_broken", "param": null } });
+                vec![sse::frame(None, &error.to_string()), sse::done()]
+            }
+            Client::Anthropic => {
+                let error = json!({ "type": "error", "error": { "type": "api_error", "message": message } });
+                vec![sse::frame(Some("error"), &error.to_string())]
+            }
+        }
+    }
+}
+
+/// Usage (and OpenRouter's reported cost) from an OpenAI-shaped `usage` object.
+pub fn openai_usage(usage: &Value) -> Option<(Usage, Option<f64>)> {
+    let prompt = usage["prompt_tokens"].as_u64()?;
+    Some((
+        Usage {
+            input: prompt,
+            cached_input: usage["prompt_tokens_details"]["cached_tokens"].as_u64().unwrap_or(0),
+            cache_write: 0,
+            output: usage["completion_tokens"].as_u64().unwrap_or(0),
+            reasoning: usage["completion_tokens_details"]["reasoning_tokens"].as_u64().unwrap_or(0),
+        },
+        usage["cost"].as_f64(),
+    ))
+}
+
+/// Usage from an Anthropic `usage` object, whose `input_tokens` leave out cache reads and writes.
+pub fn anthropic_usage(usage: &Value) -> Option<(Usage, Option<f64>)> {
+    let uncached = usage["input_tokens"].as_u64()?;
+    let cached_input = usage["cache_read_input_tokens"].as_u64().unwrap_or(0);
+    let cache_write = usage["cache_creation_input_tokens"].as_u64().unwrap_or(0);
+    Some((
+        Usage {
+            input: uncached + cached_input + cache_write,
+            cached_input,
+            cache_write,
+            output: usage["output_tokens"].as_u64().unwrap_or(0),
+            reasoning: 0,
+        },
+        None,
+    ))
+}
+
+/// The `event:` name and the `data:` payload (its lines joined) of one raw SSE event.
+pub fn event_fields(event: &[u8]) -> (Option<String>, Option<String>) {
+    let Ok(text) = std::str::from_utf8(event) else { return (None, None) };
+    let mut name = None;
+    let mut data: Option<String> = None;
+    for line in text.lines() {
+        if let Some(value) = line.strip_prefix("event:") {
+            name = Some(value.trim().to_owned());
+        } else if let Some(value) = line.strip_prefix("data:") {
+            let value = value.strip_prefix(' ').unwrap_or(value);
+            match &mut data {
+                Some(d) => {
+                    d.push('\n');
+                    d.push_str(value);
+                }
+                None => data = Some(value.to_owned()),
+            }
+        }
+    }
+    (name, data)
+}
+
+/// Cuts a byte stream into whole SSE events (each with its blank-line terminator), keeping the bytes as sent.
+#[derive(Default)]
+pub struct EventSplitter {
+    buffer: BytesMut,
+}
+
+impl EventSplitter {
+    pub fn push(&mut self, chunk: &[u8]) -> Vec<Bytes> {
+        self.buffer.extend_from_slice(chunk);
+        let mut events = Vec::new();
+        while let Some(end) = event_end(&self.buffer) {
+            events.push(self.buffer.split_to(end).freeze());
+        }
+        events
+    }
+}
+
+/// The index just past the first event terminator (`\n\n`, `\r\n\r\n` or `\r\r`), if the buffer holds one.
+fn event_end(buffer: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while i + 1 < buffer.len() {
+        match (buffer[i], buffer[i + 1]) {
+            (b'\n', b'\n') | (b'\r', b'\r') => return Some(i + 2),
+            (b'\r', b'\n') if buffer.get(i + 2..i + 4) == Some(b"\r\n") => return Some(i + 4),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splitter_keeps_bytes_and_waits_for_whole_events() {
+        let mut splitter = EventSplitter::default();
+        assert!(splitter.push(b"data: {\"a\"").is_empty());
+        let events = splitter.push(b":1}\n\ndata: [DONE]\n\n");
+        assert_eq!(events, [Bytes::from_static(b"data: {\"a\":1}\n\n"), Bytes::from_static(b"data: [DONE]\n\n")]);
+        let events = splitter.push(b"data: x\r\n\r\ndata: y\n\n");
+        assert_eq!(events, [Bytes::from_static(b"data: x\r\n\r\n"), Bytes::from_static(b"data: y\n\n")]);
+    }
+
+    #[test]
+    fn event_fields_join_lines() {
+        assert_eq!(event_fields(b"event: x\ndata: a\ndata: b\n\n"), (Some("x".into()), Some("a\nb".into())));
+        assert_eq!(event_fields(b"data:[DONE]\n\n").1.as_deref(), Some("[DONE]"));
+        assert_eq!(event_fields(b": comment\n\n"), (None, None));
+    }
+
+    #[test]
+    fn usage_reads_openai_and_openrouter_fields() {
+        let usage = json!({"prompt_tokens": 12, "completion_tokens": 7, "prompt_tokens_details": {"cached_tokens": 4},
+            "completion_tokens_details": {"reasoning_tokens": 3}, "cost": 0.0012});
+        let (u, cost) = openai_usage(&usage).unwrap();
+        assert_eq!(u, Usage { input: 12, cached_input: 4, cache_write: 0, output: 7, reasoning: 3 });
+        assert_eq!(cost, Some(0.0012));
+        assert!(openai_usage(&Value::Null).is_none());
+    }
+
+    #[test]
+    fn anthropic_streams_are_watched_for_usage_and_their_end() {
+        let mut watch = Watch::new(Client::Anthropic, false);
+        let start =
+            b"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":8,\
+            \"cache_read_input_tokens\":4,\"cache_creation_input_tokens\":0,\"output_tokens\":1}}}\n\n";
+        assert_eq!(watch.inspect(start), Ok(true));
+        let delta = b"event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":7}}\n\n";
+        assert_eq!(watch.inspect(delta), Ok(true));
+        assert!(!watch.done);
+        assert_eq!(watch.inspect(b"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"), Ok(true));
+        assert!(watch.done);
+        assert_eq!(
+            watch.usage.unwrap().0,
+            Usage { input: 12, cached_input: 4, cache_write: 0, output: 7, reasoning: 0 }
+        );
+        assert!(watch.inspect(b"data: {not json\n\n").is_err());
+    }
+
+    #[test]
+    fn openai_usage_chunks_are_hidden_from_clients_that_did_not_ask() {
+        let mut watch = Watch::new(Client::OpenAiChat, true);
+        let usage = b"data: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":2}}\n\n";
+        assert_eq!(watch.inspect(usage), Ok(false));
+        assert_eq!(
+            watch.inspect(b"data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}],\"usage\":null}\n\n"),
+            Ok(true)
+        );
+        assert_eq!(watch.inspect(b"data: [DONE]\n\n"), Ok(true));
+        assert!(watch.done && watch.usage.is_some());
+    }
+}

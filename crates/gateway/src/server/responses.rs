@@ -1,0 +1,31 @@
+//! The OpenAI Responses route, `POST /v1/responses`, for clients such as Codex CLI: onto every upstream by
+//! translation (no upstream is reached through the Responses API itself).
+
+use std::time::Instant;
+
+use axum::Extension;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use super::AppState;
+use super::body::{self, JsonBody};
+use super::relay::{self, Client, Ctx};
+use crate::apps::App;
+
+/// `POST /v1/responses`, the OpenAI Responses API (Codex CLI), onto any upstream by translation.
+pub(super) async fn responses(
+    State(state): State<AppState>,
+    Extension(app): Extension<App>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> Response {
+    let started = Instant::now();
+    let model = match body::model(&body).and_then(|m| body::stream_flag(&body).map(|_| m)) {
+        Ok(model) => model.to_owned(),
+        Err(error) => return error.into_response(),
+    };
+    let ctx = Ctx { app, client_model: model, started };
+    relay::chat(state.resolver(), state.memory(), ctx, Client::Responses, Value::Object(body), &headers).await
+}
