@@ -31,6 +31,12 @@ enum Task {
     },
     /// Install what is missing, then run every check and test; the last line is `N passed, N failed`.
     Test,
+    /// Measure the gateway against calling its upstream directly (release builds, oha); prints a Markdown table.
+    Bench {
+        /// Seconds per load run.
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+        seconds: u64,
+    },
     /// Build an installable .deb with Tauri's bundler.
     Bundle,
     /// Run the UI dev server (port 1420) and the app pointed at it, with hot reload.
@@ -46,6 +52,7 @@ fn main() -> ExitCode {
     let result = match cli.task {
         Task::Run { headless, args } => tasks::run::run(headless, &args),
         Task::Test => tasks::test::test(),
+        Task::Bench { seconds } => tasks::bench::bench(seconds),
         Task::Bundle => tasks::bundle::bundle(),
         Task::Dev { args } => tasks::dev::dev(&args),
     };

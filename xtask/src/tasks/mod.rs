@@ -1,5 +1,6 @@
 //! One module per `cargo xtask` command; each is a plain function.
 
+pub mod bench;
 pub mod bundle;
 pub mod dev;
 pub mod results;
