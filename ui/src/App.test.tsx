@@ -9,10 +9,18 @@ vi.mock("@tauri-apps/api/core", async () => (await import("./test/tauri-mocks"))
 vi.mock("@tauri-apps/api/event", async () => (await import("./test/tauri-mocks")).event);
 
 const NAV = ["Chat", "Providers", "Aliases", "Apps", "Usage", "Logs", "Settings"];
+const BUILT = ["Providers", "Aliases", "Apps"];
 
 beforeEach(() => {
   resetTauriMocks();
-  answer({ gateway_status: () => Promise.resolve(listening) });
+  // A fresh install: nothing configured yet.
+  answer({
+    gateway_status: () => Promise.resolve(listening),
+    list_presets: () => Promise.resolve([]),
+    list_providers: () => Promise.resolve([]),
+    list_aliases: () => Promise.resolve([]),
+    list_apps: () => Promise.resolve([]),
+  });
   window.location.hash = "";
 });
 
@@ -30,14 +38,19 @@ describe("App", () => {
   it("switches the page title and the not-built message from the sidebar", async () => {
     render(<App />);
 
+    await userEvent.click(screen.getByTestId("nav-usage"));
+    expect(screen.getByTestId("page-title")).toHaveTextContent(/^Usage$/);
+    expect(screen.getByTestId("page-not-built")).toHaveTextContent(
+      "Usage — not built yet. This page will show tokens and cost by provider, model and app over time, and let you set budgets.",
+    );
+    expect(screen.getByTestId("nav-usage")).toHaveAttribute("aria-current", "page");
+    expect(screen.getByTestId("nav-chat")).not.toHaveAttribute("aria-current");
+    expect(window.location.hash).toBe("#/usage");
+
     await userEvent.click(screen.getByTestId("nav-providers"));
     expect(screen.getByTestId("page-title")).toHaveTextContent(/^Providers$/);
-    expect(screen.getByTestId("page-not-built")).toHaveTextContent(
-      "Providers — not built yet. This page will let you add providers, store their keys in the OS keychain and test them.",
-    );
-    expect(screen.getByTestId("nav-providers")).toHaveAttribute("aria-current", "page");
-    expect(screen.getByTestId("nav-chat")).not.toHaveAttribute("aria-current");
-    expect(window.location.hash).toBe("#/providers");
+    expect(await screen.findByTestId("providers-empty")).toBeInTheDocument();
+    expect(screen.queryByTestId("page-not-built")).not.toBeInTheDocument();
 
     await userEvent.click(screen.getByTestId("nav-settings"));
     expect(screen.getByTestId("page-title")).toHaveTextContent(/^Settings$/);
@@ -55,7 +68,12 @@ describe("App", () => {
     for (const name of NAV) {
       await userEvent.click(screen.getByTestId(`nav-${name.toLowerCase()}`));
       const main = screen.getByRole("main");
-      expect(main).toHaveTextContent(`${name} — not built yet.`);
+      if (BUILT.includes(name)) {
+        // Only what the (empty) backend said: an empty state, no rows.
+        expect(await within(main).findByTestId(`${name.toLowerCase()}-empty`)).toBeInTheDocument();
+      } else {
+        expect(main).toHaveTextContent(`${name} — not built yet.`);
+      }
       expect(main.textContent).not.toMatch(/\d/);
       expect(within(main).queryAllByRole("table")).toHaveLength(0);
       expect(within(main).queryAllByRole("listitem")).toHaveLength(0);

@@ -2,13 +2,29 @@ import { useEffect, useState, type ReactElement } from "react";
 
 import { Header } from "./components/Header";
 import { Sidebar } from "./components/Sidebar";
+import { AliasesPage } from "./pages/AliasesPage";
+import { AppsPage } from "./pages/AppsPage";
 import { NotBuiltPage } from "./pages/NotBuiltPage";
-import { DEFAULT_PAGE, isPageId, pageInfo, type PageId } from "./pages/pages";
+import { DEFAULT_PAGE, isPageId, pageInfo, type PageId, type PageInfo } from "./pages/pages";
+import { ProvidersPage } from "./pages/ProvidersPage";
 
 /** `#/providers` → "providers"; anything unknown → the default page. */
 function pageFromHash(hash: string): PageId {
   const id = hash.replace(/^#\/?/, "");
   return isPageId(id) ? id : DEFAULT_PAGE;
+}
+
+function Page({ page }: { page: PageInfo }): ReactElement {
+  switch (page.id) {
+    case "providers":
+      return <ProvidersPage />;
+    case "aliases":
+      return <AliasesPage />;
+    case "apps":
+      return <AppsPage />;
+    default:
+      return <NotBuiltPage page={page} />;
+  }
 }
 
 export function App(): ReactElement {
@@ -33,7 +49,7 @@ export function App(): ReactElement {
       <div className="main">
         <Header />
         <main className="content">
-          <NotBuiltPage key={page.id} page={page} />
+          <Page key={page.id} page={page} />
         </main>
       </div>
     </div>

@@ -2,7 +2,17 @@ import { act, render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 
-import { answer, core, emit, event, listenerCount, listening, portTaken, resetTauriMocks } from "../test/tauri-mocks";
+import {
+  answer,
+  core,
+  emit,
+  event,
+  keychainLocked,
+  listenerCount,
+  listening,
+  portTaken,
+  resetTauriMocks,
+} from "../test/tauri-mocks";
 import { Header } from "./Header";
 
 vi.mock("@tauri-apps/api/core", async () => (await import("../test/tauri-mocks")).core);
@@ -23,6 +33,21 @@ describe("Header", () => {
     expect(screen.getByTestId("endpoint").textContent).toBe("http://127.0.0.1:9999/v1");
     expect(core.invoke).toHaveBeenCalledWith("gateway_status", undefined);
     expect(screen.queryByTestId("gateway-error")).not.toBeInTheDocument();
+  });
+
+  it("warns when the keychain can't be used, and says how to fix it", async () => {
+    answer({ gateway_status: () => Promise.resolve(keychainLocked) });
+    render(<Header />);
+
+    const banner = await screen.findByTestId("keychain-error");
+    expect(banner).toHaveTextContent("the Secret Service is not available");
+    expect(banner).toHaveTextContent("start gnome-keyring or KWallet, then restart Switchboard");
+    expect(screen.getByTestId("gateway-status")).toHaveTextContent("Listening");
+
+    act(() => {
+      emit("gateway-status", listening);
+    });
+    expect(screen.queryByTestId("keychain-error")).not.toBeInTheDocument();
   });
 
   it("says Starting… until the first answer arrives", async () => {

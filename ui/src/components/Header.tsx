@@ -4,6 +4,7 @@ import { copyEndpoint } from "../api/gateway";
 import { toCommandError } from "../api/invoke";
 import type { GatewayState } from "../api/types";
 import { AlertIcon, CheckIcon, CopyIcon, InfoIcon } from "./icons";
+import { KeychainWarning } from "./KeychainWarning";
 import { isNotInApp, useGatewayStatus } from "./useGatewayStatus";
 
 /** Shown until the backend tells us the real endpoint. */
@@ -89,6 +90,7 @@ export function Header(): ReactElement {
           <p className="banner-title">The gateway stopped without saying why.</p>
         </div>
       )}
+      {status?.keychainError && <KeychainWarning error={status.keychainError} testId="keychain-error" />}
       {!status && problem && (
         <div className="banner banner--info" data-testid="ipc-problem">
           <InfoIcon className="banner-icon" />

@@ -53,6 +53,7 @@ export const listening: GatewayStatus = {
   port: 7352,
   bind: "127.0.0.1",
   error: null,
+  keychainError: null,
 };
 
 export const portTaken: GatewayStatus = {
@@ -63,5 +64,14 @@ export const portTaken: GatewayStatus = {
   error: {
     message: "port 7352 is already in use",
     fix: "quit the other program using port 7352 or pick another port in Settings",
+  },
+  keychainError: null,
+};
+
+export const keychainLocked: GatewayStatus = {
+  ...listening,
+  keychainError: {
+    message: "the Secret Service is not available",
+    fix: "start gnome-keyring or KWallet, then restart Switchboard",
   },
 };

@@ -1,0 +1,353 @@
+import { useState, type SubmitEvent, type ReactElement } from "react";
+
+import { listAliases } from "../api/aliases";
+import { createApp, deleteApp, listApps, rotateAppToken, setAppEnabled } from "../api/apps";
+import { toCommandError } from "../api/invoke";
+import type { App } from "../api/types";
+import { ConfirmDialog, type ConfirmRequest } from "../components/ConfirmDialog";
+import { FormError } from "../components/FormError";
+import { DEFAULT_ENDPOINT } from "../components/Header";
+import { PlusIcon } from "../components/icons";
+import { Modal } from "../components/Modal";
+import { Switch } from "../components/Switch";
+import { useGatewayStatus } from "../components/useGatewayStatus";
+import { useResource } from "../components/useResource";
+import { lastUsed, shortDate } from "../lib/format";
+import { SetupSnippets, TokenPanel } from "./SetupSnippets";
+import { pickAliases } from "./snippets";
+
+/** New app form → its token; an existing app's setup (no token) → maybe a rotated token. */
+type Dialog = { type: "new" } | { type: "setup"; app: App } | { type: "token"; app: App; token: string; fresh: boolean };
+
+export function AppsPage(): ReactElement {
+  const apps = useResource(listApps);
+  const aliases = useResource(listAliases);
+  const { status } = useGatewayStatus();
+  const [dialog, setDialog] = useState<Dialog | null>(null);
+  const [confirm, setConfirm] = useState<ConfirmRequest | null>(null);
+
+  const endpoint = status?.endpoint ?? DEFAULT_ENDPOINT;
+  const aliasNames = (aliases.data ?? []).map((a) => a.name);
+  const list = apps.data;
+
+  function askRotate(app: App): void {
+    setConfirm({
+      title: `Rotate the token of “${app.name}”?`,
+      body: (
+        <p>
+          The old token stops working at once: anything still using it gets “unauthorized” until you paste the new one.
+        </p>
+      ),
+      confirmLabel: "Rotate token",
+      action: async () => {
+        const { app: updated, token } = await rotateAppToken(app.id);
+        setDialog({ type: "token", app: updated, token, fresh: false });
+        void apps.reload();
+      },
+    });
+  }
+
+  function askDelete(app: App): void {
+    setConfirm({
+      title: `Delete “${app.name}”?`,
+      body: <p>Its token stops working at once. This can’t be undone; you can make a new app later.</p>,
+      confirmLabel: "Delete app",
+      action: async () => {
+        await deleteApp(app.id);
+        await apps.reload();
+      },
+    });
+  }
+
+  const loadError = apps.error ?? aliases.error;
+  const snippetAliases = (app: App) => pickAliases(aliasNames, app.allowedAliases);
+
+  return (
+    <section className="page page--wide" aria-labelledby="page-title">
+      <div className="page-head">
+        <h1 id="page-title" className="page-title" data-testid="page-title">
+          Apps
+        </h1>
+        {list && (
+          <button type="button" className="button button--primary" data-testid="new-app" onClick={() => setDialog({ type: "new" })}>
+            <PlusIcon />
+            New app
+          </button>
+        )}
+      </div>
+      <p className="page-intro muted">
+        Give each tool its own token, so you can see who uses what and cut one off without touching the others.
+      </p>
+
+      {loadError && <FormError message={`Couldn’t load apps: ${loadError.message}`} testId="load-error" />}
+
+      {list && list.length === 0 && (
+        <div className="empty" data-testid="apps-empty">
+          <p className="empty-title">No apps yet</p>
+          <p className="empty-text">
+            Make one for each tool — “VS Code – Continue”, “Claude Code”, a script — and paste its token there.
+          </p>
+        </div>
+      )}
+
+      {list && list.length > 0 && (
+        <ul className="card-list">
+          {list.map((app) => (
+            <AppRow
+              key={app.id}
+              app={app}
+              onChanged={() => void apps.reload()}
+              onSetup={() => setDialog({ type: "setup", app })}
+              onRotate={() => askRotate(app)}
+              onDelete={() => askDelete(app)}
+            />
+          ))}
+        </ul>
+      )}
+
+      {dialog?.type === "new" && (
+        <NewAppDialog
+          aliasNames={aliasNames}
+          onClose={() => setDialog(null)}
+          onCreated={(app, token) => {
+            setDialog({ type: "token", app, token, fresh: true });
+            void apps.reload();
+          }}
+        />
+      )}
+      {dialog?.type === "token" && (
+        <Modal
+          title={dialog.fresh ? `“${dialog.app.name}” is ready` : `New token for “${dialog.app.name}”`}
+          onClose={() => setDialog(null)}
+          wide
+          testId="token-dialog"
+          footer={
+            <button type="button" className="button button--primary" onClick={() => setDialog(null)}>
+              Done
+            </button>
+          }
+        >
+          <TokenPanel token={dialog.token} />
+          <h3 className="section-title">Set up a client</h3>
+          <SetupSnippets endpoint={endpoint} token={dialog.token} {...snippetAliases(dialog.app)} />
+        </Modal>
+      )}
+      {dialog?.type === "setup" && (
+        <Modal
+          title={`Set up “${dialog.app.name}”`}
+          onClose={() => setDialog(null)}
+          wide
+          testId="setup-dialog"
+          footer={
+            <>
+              <button
+                type="button"
+                className="button"
+                onClick={() => askRotate(dialog.app)}
+                data-testid="setup-rotate"
+              >
+                Rotate token…
+              </button>
+              <button type="button" className="button button--primary" onClick={() => setDialog(null)}>
+                Done
+              </button>
+            </>
+          }
+        >
+          <p className="muted">
+            The token was shown once, when it was made; replace <code>&lt;your token&gt;</code> with it. Lost it? Rotate
+            the token to get a new one.
+          </p>
+          <SetupSnippets endpoint={endpoint} token={null} {...snippetAliases(dialog.app)} />
+        </Modal>
+      )}
+      {confirm && <ConfirmDialog request={confirm} onClose={() => setConfirm(null)} />}
+    </section>
+  );
+}
+
+interface AppRowProps {
+  app: App;
+  onChanged: () => void;
+  onSetup: () => void;
+  onRotate: () => void;
+  onDelete: () => void;
+}
+
+function AppRow({ app, onChanged, onSetup, onRotate, onDelete }: AppRowProps): ReactElement {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  async function toggle(enabled: boolean): Promise<void> {
+    setBusy(true);
+    setError(null);
+    try {
+      await setAppEnabled(app.id, enabled);
+      onChanged();
+    } catch (err) {
+      setError(toCommandError(err).message);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <li className="card" data-testid={`app-row-${app.name}`}>
+      <div className="card-head">
+        <div className="card-title-group">
+          <h2 className="card-title">{app.name}</h2>
+          {app.builtin && <span className="muted">Built in: Switchboard’s own chat window</span>}
+        </div>
+        <div className="card-actions">
+          {!app.enabled && <span className="badge">Disabled</span>}
+          <Switch
+            checked={app.enabled}
+            label={`Enable ${app.name}`}
+            disabled={busy}
+            onChange={(on) => void toggle(on)}
+            testId={`app-enabled-${app.name}`}
+          />
+        </div>
+      </div>
+      <dl className="facts">
+        <dt>Aliases</dt>
+        <dd data-testid={`app-aliases-${app.name}`}>
+          {app.allowedAliases === null ? (
+            "all"
+          ) : app.allowedAliases.length === 0 ? (
+            <span className="muted">none</span>
+          ) : (
+            app.allowedAliases.map((a, i) => (
+              <span key={a}>
+                {i > 0 && ", "}
+                <code>{a}</code>
+              </span>
+            ))
+          )}
+        </dd>
+        <dt>Created</dt>
+        <dd>{shortDate(app.createdAt)}</dd>
+        <dt>Last used</dt>
+        <dd data-testid={`app-last-used-${app.name}`}>{lastUsed(app.lastUsedAt)}</dd>
+      </dl>
+      {!app.builtin && (
+        <div className="button-row">
+          <button type="button" className="button" onClick={onSetup} data-testid={`setup-app-${app.name}`}>
+            Setup
+          </button>
+          <button type="button" className="button" onClick={onRotate} data-testid={`rotate-app-${app.name}`}>
+            Rotate token
+          </button>
+          <button
+            type="button"
+            className="button button--danger-quiet"
+            onClick={onDelete}
+            data-testid={`delete-app-${app.name}`}
+          >
+            Delete
+          </button>
+        </div>
+      )}
+      <FormError message={error} />
+    </li>
+  );
+}
+
+interface NewAppDialogProps {
+  aliasNames: readonly string[];
+  onClose: () => void;
+  onCreated: (app: App, token: string) => void;
+}
+
+function NewAppDialog({ aliasNames, onClose, onCreated }: NewAppDialogProps): ReactElement {
+  const [name, setName] = useState("");
+  const [restrict, setRestrict] = useState(false);
+  const [allowed, setAllowed] = useState<string[]>([]);
+  const [saving, setSaving] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  async function submit(e: SubmitEvent): Promise<void> {
+    e.preventDefault();
+    if (!name.trim()) {
+      setError("Give the app a name, e.g. “VS Code – Continue”.");
+      return;
+    }
+    if (restrict && allowed.length === 0) {
+      setError("Tick at least one alias, or allow all of them.");
+      return;
+    }
+    setSaving(true);
+    setError(null);
+    try {
+      const created = await createApp({ name: name.trim(), allowedAliases: restrict ? allowed : null });
+      onCreated(created.app, created.token);
+    } catch (err) {
+      setError(toCommandError(err).message);
+      setSaving(false);
+    }
+  }
+
+  function toggleAlias(alias: string, on: boolean): void {
+    setAllowed((list) => (on ? [...list, alias] : list.filter((a) => a !== alias)));
+  }
+
+  return (
+    <Modal title="New app" onClose={onClose} busy={saving} testId="new-app-dialog">
+      <form className="form" onSubmit={(e) => void submit(e)} noValidate>
+        <label className="field">
+          <span className="field-label">Name</span>
+          <input
+            className="input"
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            placeholder="VS Code – Continue"
+            autoComplete="off"
+            data-testid="app-name"
+          />
+        </label>
+        <fieldset className="fieldset">
+          <legend className="field-label">Which aliases may it use?</legend>
+          <label className="check">
+            <input type="radio" name="scope" checked={!restrict} onChange={() => setRestrict(false)} data-testid="app-all-aliases" />
+            <span>All aliases, including ones you add later</span>
+          </label>
+          <label className="check">
+            <input
+              type="radio"
+              name="scope"
+              checked={restrict}
+              onChange={() => setRestrict(true)}
+              disabled={aliasNames.length === 0}
+              data-testid="app-some-aliases"
+            />
+            <span>Only these{aliasNames.length === 0 ? " (no aliases yet)" : ":"}</span>
+          </label>
+          {restrict && (
+            <div className="check-grid">
+              {aliasNames.map((a) => (
+                <label key={a} className="check">
+                  <input
+                    type="checkbox"
+                    checked={allowed.includes(a)}
+                    onChange={(e) => toggleAlias(a, e.target.checked)}
+                    data-testid={`allow-${a}`}
+                  />
+                  <code>{a}</code>
+                </label>
+              ))}
+            </div>
+          )}
+        </fieldset>
+        <FormError message={error} />
+        <div className="button-row button-row--end">
+          <button type="button" className="button" onClick={onClose} disabled={saving}>
+            Cancel
+          </button>
+          <button type="submit" className="button button--primary" disabled={saving} data-testid="create-app">
+            {saving ? "Creating…" : "Create app"}
+          </button>
+        </div>
+      </form>
+    </Modal>
+  );
+}

@@ -1,0 +1,52 @@
+import type { Preset, Provider, ProviderInput } from "../api/types";
+
+/** Attributes every API-key field gets: masked, and kept away from autofill and spell checkers. */
+export const keyInputProps = {
+  type: "password",
+  autoComplete: "off",
+  spellCheck: false,
+  autoCapitalize: "off",
+  autoCorrect: "off",
+  placeholder: "Paste the API key",
+} as const;
+
+/** The preset's id, or `<id>-2`, `<id>-3`… when it is taken. */
+export function suggestProviderId(kind: string, providers: readonly Provider[]): string {
+  const taken = new Set(providers.map((p) => p.id));
+  if (!taken.has(kind)) return kind;
+  for (let n = 2; ; n++) {
+    const id = `${kind}-${n}`;
+    if (!taken.has(id)) return id;
+  }
+}
+
+/** Why `id` can't be used, or `null`. `own` is the id this form already saved under, which may be reused. */
+export function providerIdProblem(id: string, providers: readonly Provider[], own: string | null): string | null {
+  if (id === "") return "Give the provider an id, e.g. openai.";
+  if (/[\s/]/.test(id)) return "The id can’t contain spaces or “/”.";
+  if (id !== own && providers.some((p) => p.id === id)) return `There is already a provider called “${id}”; pick another id.`;
+  return null;
+}
+
+/** What `save_provider` needs to write `provider` back unchanged. */
+export function toInput(provider: Provider): ProviderInput {
+  return {
+    id: provider.id,
+    kind: provider.kind,
+    name: provider.name,
+    baseUrl: provider.baseUrl,
+    apiVersion: provider.apiVersion,
+    enabled: provider.enabled,
+  };
+}
+
+/** A short line under the preset's name: its host, "local", or that the user brings the URL. */
+export function presetHost(preset: Preset): string {
+  if (preset.baseUrl === null) return "you give the URL";
+  try {
+    const host = new URL(preset.baseUrl).hostname;
+    return host === "localhost" || host === "127.0.0.1" ? "on this computer" : host;
+  } catch {
+    return preset.baseUrl;
+  }
+}
