@@ -10,6 +10,7 @@
 pub mod apps;
 pub mod config;
 pub mod error;
+pub mod ledger;
 pub mod models;
 pub mod paths;
 pub mod protocol;

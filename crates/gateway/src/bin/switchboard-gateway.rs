@@ -1,23 +1,34 @@
 //! `switchboard-gateway`: the gateway without a window, for servers, CI and people who live in a terminal.
 //!
 //! It starts from a TOML file (`--config`), takes provider keys and app tokens from environment variables, logs to
-//! stderr, and stops cleanly on Ctrl-C or SIGTERM.
+//! stderr, and stops cleanly on Ctrl-C or SIGTERM. `switchboard-gateway usage` prints what the ledger recorded.
 
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use switchboard_gateway::apps::AppRegistry;
+use switchboard_gateway::ledger::prices::Prices;
+use switchboard_gateway::ledger::{self, Ledger, report};
 use switchboard_gateway::secrets::EnvSecrets;
 use switchboard_gateway::server::AppState;
+use switchboard_gateway::store::{self, Store};
 use switchboard_gateway::{Config, RunningServer, paths, telemetry};
 
 #[derive(Debug, Parser)]
-#[command(name = "switchboard-gateway", version, about = "Switchboard's local LLM gateway, without the window")]
+#[command(
+    name = "switchboard-gateway",
+    version,
+    about = "Switchboard's local LLM gateway, without the window",
+    args_conflicts_with_subcommands = true
+)]
 struct Cli {
+    /// Without a command, the gateway starts and serves until Ctrl-C or SIGTERM.
+    #[command(subcommand)]
+    command: Option<Command>,
     /// The configuration file (TOML): server, providers, aliases and apps. Without one, the gateway starts empty.
     /// Send SIGHUP to apply an edited file without a restart.
     #[arg(long, short, value_name = "FILE")]
@@ -34,10 +45,37 @@ struct Cli {
     bind: Option<IpAddr>,
 }
 
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print requests, tokens and cost from the ledger, by app, alias and model
+    Usage(UsageArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct UsageArgs {
+    /// Where Switchboard keeps its database [default: the OS data folder, or $SWITCHBOARD_DATA_DIR]
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// How far back to look: 30m, 24h, 7d, 2w, … or all
+    #[arg(long, value_name = "SPAN", default_value = "24h", value_parser = |s: &str| report::parse_since(s).map(Span))]
+    since: Span,
+    /// Print JSON instead of tables
+    #[arg(long)]
+    json: bool,
+}
+
+/// A `--since` span in ms; `None` for all time.
+#[derive(Debug, Clone, Copy)]
+struct Span(Option<i64>);
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
     let _log = telemetry::init(None);
-    match run(cli) {
+    let result = match cli.command.take() {
+        Some(Command::Usage(args)) => usage(&args),
+        None => run(cli),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("switchboard-gateway: {error:#}");
@@ -72,16 +110,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         tracing::warn!(bind = %config.server.bind, "listening beyond this machine: anyone who can reach it and holds an app token can spend on your providers");
     }
 
-    let state = AppState::build(&config, apps, &env_secrets(&config)).map_err(anyhow::Error::msg)?;
+    // The ledger: every request's record, written by one task off the request path.
+    let db = data_dir.join(ledger::DATABASE_FILE);
+    let store = Store::open(&db)?;
+    let ledger = Ledger::start(&db, Prices::load(&store)?)?;
+    ledger.reload_budgets(&store)?;
+
+    let state =
+        AppState::build(&config, apps, &env_secrets(&config), Some(ledger.clone())).map_err(anyhow::Error::msg)?;
     let state_handle = state.clone();
     let mut server = match RunningServer::start(&config, state).await {
         Ok(server) => server,
-        Err(error) => anyhow::bail!("{error}; {}", error.fix()),
+        Err(error) => {
+            ledger.shutdown().await;
+            anyhow::bail!("{error}; {}", error.fix());
+        }
     };
-    tracing::info!(data_dir = %data_dir.display(), endpoint = %server.endpoint(), "ready");
+    tracing::info!(database = %db.display(), endpoint = %server.endpoint(), "ready");
 
-    let reload = reload_on_hangup(cli.config.clone(), state_handle);
-    tokio::select! {
+    let reload = reload_on_hangup(cli.config.clone(), state_handle, ledger.clone(), store);
+    let result = tokio::select! {
         result = server.wait() => result.context("the gateway stopped unexpectedly"),
         () = reload => unreachable!("the reload loop never ends"),
         () = shutdown_signal() => {
@@ -89,12 +137,38 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             server.shutdown(Duration::from_secs(10)).await;
             Ok(())
         }
+    };
+    // A clean stop writes every queued record.
+    ledger.shutdown().await;
+    result
+}
+
+/// Prints the ledger's totals. The database is opened like the gateway opens it (a second connection is fine while
+/// the gateway runs), but never created here.
+fn usage(args: &UsageArgs) -> anyhow::Result<()> {
+    let data_dir =
+        args.data_dir.clone().or_else(paths::default_data_dir).context("no data folder: pass --data-dir DIR")?;
+    let path = data_dir.join(ledger::DATABASE_FILE);
+    if !path.is_file() {
+        anyhow::bail!("no usage yet: {} does not exist; start the gateway first", path.display());
     }
+    let report = usage_report(&path, args.since.0)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.to_text());
+    }
+    Ok(())
+}
+
+fn usage_report(path: &Path, since: Option<i64>) -> anyhow::Result<report::UsageReport> {
+    let store = Store::open(path)?;
+    Ok(report::UsageReport::build(&store, since, store::now_ms())?)
 }
 
 /// On SIGHUP, reads the config file again and applies its providers, aliases, models and apps to the next request.
 /// A broken file is reported and the running configuration kept.
-async fn reload_on_hangup(path: Option<PathBuf>, state: AppState) {
+async fn reload_on_hangup(path: Option<PathBuf>, state: AppState, ledger: Ledger, store: Store) {
     #[cfg(unix)]
     {
         let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
@@ -108,7 +182,12 @@ async fn reload_on_hangup(path: Option<PathBuf>, state: AppState) {
             match load(path)
                 .and_then(|(config, apps, secrets)| state.reload(&config, apps, &secrets).map_err(anyhow::Error::msg))
             {
-                Ok(()) => tracing::info!(config = %path.display(), "configuration reloaded"),
+                Ok(()) => {
+                    if let Err(error) = ledger.reload_budgets(&store) {
+                        tracing::error!(%error, "SIGHUP: could not reload the budgets");
+                    }
+                    tracing::info!(config = %path.display(), "configuration reloaded");
+                }
                 Err(error) => tracing::error!("SIGHUP: kept the running configuration: {error:#}"),
             }
         }

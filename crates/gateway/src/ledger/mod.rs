@@ -1,0 +1,494 @@
+//! The ledger: one row per request in the `requests` table (who asked, which target answered, tokens, cost,
+//! latency), spend budgets checked from memory, and the queries behind the dashboard and `switchboard-gateway usage`.
+//!
+//! # The writer
+//!
+//! The request path never waits on SQLite (DESIGN.md, invariant 4). [`Ledger::record`] puts a [`Record`] into a
+//! bounded channel and returns at once; one writer task, with its own connection, takes rows off the channel and
+//! inserts them in batches: every 100 rows or 250 ms after the first row of a batch, whichever comes first, one
+//! transaction per batch (the SQLite work runs on tokio's blocking pool). When the channel is full the row is not
+//! dropped: the [`Ledger::delayed`] counter rises and a small task waits for room. [`Ledger::shutdown`] writes
+//! everything still queued before it returns.
+//!
+//! Costs are computed by the writer as it inserts, once (see [`prices`]); after each batch it adds the costs to the
+//! budgets' running totals (see [`budgets`]) and marks the apps as used.
+//!
+//! Rows are lost only when the database refuses them (a full disk, a file made read-only): the writer tries a batch
+//! three times, then logs an error naming how many rows it dropped and counts them in [`Ledger::lost`].
+
+pub mod budgets;
+pub mod clock;
+pub mod prices;
+pub mod queries;
+pub mod report;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use rusqlite::params;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::protocol::neutral::Usage;
+use crate::store::{Store, StoreError};
+pub use budgets::{Budget, BudgetAction, Verdict};
+pub use prices::{Cost, CostSource, PriceOverride, Prices};
+
+/// The database's file name inside the data folder (shared by the desktop app, the headless gateway and `usage`).
+// FIXME: belongs in `paths.rs` once the headless binary opens the database itself.
+pub const DATABASE_FILE: &str = "switchboard.db";
+
+/// One finished (or abandoned) request, as the relay saw it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// When the request started, unix ms.
+    pub ts_ms: i64,
+    pub app_id: Option<i64>,
+    pub app_name: String,
+    pub alias: Option<String>,
+    /// The provider that answered (or was tried last).
+    pub provider_id: Option<String>,
+    /// Its preset id: `openai`, `anthropic`, `gemini`, `openrouter`, `ollama`, …; picks the prices.
+    pub provider_kind: Option<String>,
+    /// The upstream's model id.
+    pub model: Option<String>,
+    /// `openai-chat`, `openai-completions`, `openai-embeddings`, `anthropic` or `responses`.
+    pub client_protocol: &'static str,
+    pub stream: bool,
+    pub status: u16,
+    pub error: Option<String>,
+    pub attempts: Vec<AttemptRecord>,
+    /// What the upstream reported; partial for a stream the client left early.
+    pub usage: Option<Usage>,
+    /// The cost the provider reported (OpenRouter's `usage.cost`); preferred over the price table.
+    pub provider_cost_usd: Option<f64>,
+    pub latency_ms: u64,
+    pub ttft_ms: Option<u64>,
+}
+
+/// One try at one target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttemptRecord {
+    /// `provider/model`.
+    #[serde(default)]
+    pub target: String,
+    /// `ok`, or what went wrong (`429`, `timeout`, `connect error`, …).
+    #[serde(default)]
+    pub result: String,
+    #[serde(default)]
+    pub elapsed_ms: u64,
+}
+
+impl Record {
+    /// A record started now with everything else empty: fill in the rest with struct update syntax.
+    pub fn new(app_name: impl Into<String>, client_protocol: &'static str) -> Record {
+        Record {
+            ts_ms: crate::store::now_ms(),
+            app_id: None,
+            app_name: app_name.into(),
+            alias: None,
+            provider_id: None,
+            provider_kind: None,
+            model: None,
+            client_protocol,
+            stream: false,
+            status: 200,
+            error: None,
+            attempts: Vec::new(),
+            usage: None,
+            provider_cost_usd: None,
+            latency_ms: 0,
+            ttft_ms: None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LedgerError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the price table is not valid: {0}")]
+    Prices(String),
+    #[error(
+        "the budget is not valid: {0}; expected JSON like {{\"daily_usd\": 5, \"monthly_usd\": 50, \"action\": \"warn\"}} \
+         (action \"warn\" or \"block\")"
+    )]
+    Budget(String),
+    #[error("the ledger must be started inside a tokio runtime")]
+    NoRuntime,
+    #[error("cannot write the export: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("cannot write the export as JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// How the writer batches; [`WriterConfig::default`] is what the gateway uses. Tests shrink the channel.
+#[derive(Debug, Clone, Copy)]
+pub struct WriterConfig {
+    /// Rows that may wait in the channel before [`Ledger::record`] hands them to a waiting task.
+    pub capacity: usize,
+    /// A batch is written once it holds this many rows…
+    pub batch_rows: usize,
+    /// …or this long after its first row arrived.
+    pub batch_interval: Duration,
+}
+
+impl Default for WriterConfig {
+    fn default() -> WriterConfig {
+        WriterConfig { capacity: 10_000, batch_rows: 100, batch_interval: Duration::from_millis(250) }
+    }
+}
+
+/// The handle the relay records through. Cheap to clone; every clone feeds the same writer.
+#[derive(Clone)]
+pub struct Ledger {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    tx: mpsc::Sender<Msg>,
+    runtime: tokio::runtime::Handle,
+    delayed: AtomicU64,
+    /// Rows handed to waiting tasks that have not reached the channel yet.
+    waiting: Arc<Waiting>,
+    core: Arc<Core>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// What the handles and the writer share.
+struct Core {
+    budgets: budgets::Budgets,
+    prices: Mutex<Arc<Prices>>,
+    lost: AtomicU64,
+}
+
+#[derive(Default)]
+struct Waiting {
+    count: AtomicU64,
+    idle: Notify,
+}
+
+// Nearly every message is a record: boxing it would cost an allocation per request for nothing.
+#[allow(clippy::large_enum_variant)]
+enum Msg {
+    Record(Record),
+    /// Write what is queued, then answer.
+    Flush(oneshot::Sender<()>),
+    /// Write what is queued, answer, and stop.
+    Shutdown(oneshot::Sender<()>),
+}
+
+impl std::fmt::Debug for Ledger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ledger").field("delayed", &self.delayed()).field("lost", &self.lost()).finish_non_exhaustive()
+    }
+}
+
+impl Ledger {
+    /// Opens its own connection to `db_path` (creating and migrating the database if needed), loads the budgets and
+    /// today's and this month's spend, and starts the writer task. Call inside a tokio runtime (a `spawn_blocking`
+    /// closure counts): opening the database and summing the month's costs block for a moment, so do it at startup.
+    pub fn start(db_path: &Path, prices: Prices) -> Result<Ledger, LedgerError> {
+        Ledger::start_with(db_path, prices, WriterConfig::default())
+    }
+
+    /// [`Ledger::start`] with another batching configuration.
+    pub fn start_with(db_path: &Path, prices: Prices, config: WriterConfig) -> Result<Ledger, LedgerError> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| LedgerError::NoRuntime)?;
+        let store = Store::open(db_path)?;
+        let budgets = budgets::Budgets::load(&store, crate::store::now_ms())?;
+        let core = Arc::new(Core { budgets, prices: Mutex::new(Arc::new(prices)), lost: AtomicU64::new(0) });
+        let (tx, rx) = mpsc::channel(config.capacity.max(1));
+        let writer = runtime.spawn(write_loop(rx, store, core.clone(), config));
+        Ok(Ledger {
+            shared: Arc::new(Shared {
+                tx,
+                runtime,
+                delayed: AtomicU64::new(0),
+                waiting: Arc::default(),
+                core,
+                writer: Mutex::new(Some(writer)),
+            }),
+        })
+    }
+
+    /// Queues `record` for the writer. Never blocks and never waits on SQLite: when the channel is full the row goes
+    /// to a task that waits for room, and [`Ledger::delayed`] counts it.
+    pub fn record(&self, record: Record) {
+        let shared = &self.shared;
+        match shared.tx.try_send(Msg::Record(record)) {
+            Ok(()) => {}
+            Err(TrySendError::Full(msg)) => {
+                shared.delayed.fetch_add(1, Ordering::Relaxed);
+                shared.waiting.count.fetch_add(1, Ordering::SeqCst);
+                let (tx, waiting) = (shared.tx.clone(), shared.waiting.clone());
+                shared.runtime.spawn(async move {
+                    if tx.send(msg).await.is_err() {
+                        tracing::error!("a request's usage row was lost: the ledger was shut down while it waited");
+                    }
+                    if waiting.count.fetch_sub(1, Ordering::SeqCst) == 1 {
+                        waiting.idle.notify_waiters();
+                    }
+                });
+            }
+            Err(TrySendError::Closed(_)) => {
+                tracing::error!("a request's usage row was not recorded: the ledger is shut down");
+            }
+        }
+    }
+
+    /// How many rows found the channel full and had to wait for room (none of them lost).
+    pub fn delayed(&self) -> u64 {
+        self.shared.delayed.load(Ordering::Relaxed)
+    }
+
+    /// How many rows the database refused, after retries. Zero unless something is badly wrong with the disk.
+    pub fn lost(&self) -> u64 {
+        self.shared.core.lost.load(Ordering::Relaxed)
+    }
+
+    /// Waits until every row recorded before this call is in the database.
+    pub async fn flush(&self) {
+        self.wait_for_waiting().await;
+        let (ack, done) = oneshot::channel();
+        if self.shared.tx.send(Msg::Flush(ack)).await.is_ok() {
+            let _ = done.await;
+        }
+    }
+
+    /// Writes everything queued (including rows still waiting for room) and stops the writer. Rows recorded after
+    /// this are logged and dropped. Calling it again, from any clone, returns at once.
+    pub async fn shutdown(&self) {
+        self.wait_for_waiting().await;
+        let (ack, done) = oneshot::channel();
+        if self.shared.tx.send(Msg::Shutdown(ack)).await.is_ok() {
+            let _ = done.await;
+        }
+        let writer = self.shared.writer.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(writer) = writer
+            && let Err(error) = writer.await
+        {
+            tracing::error!("the ledger writer failed: {error}");
+        }
+    }
+
+    /// Whether `app_id` may spend now, from the running totals in memory (no SQLite). Local models cost nothing and
+    /// must not be checked: the relay skips this for targets where [`prices::is_local`] holds.
+    pub fn budget_verdict(&self, app_id: Option<i64>, now_ms: i64) -> Verdict {
+        self.shared.core.budgets.verdict(app_id, now_ms)
+    }
+
+    /// Replaces the budgets (the apps' by app id, and the overall one). The running totals are kept.
+    pub fn set_budgets(&self, apps: HashMap<i64, Budget>, overall: Option<Budget>) {
+        self.shared.core.budgets.set(apps, overall);
+    }
+
+    /// Reads the apps' budgets and names and the overall budget setting from `store` again (after the user edits
+    /// them). Blocking: call it through [`Store::call`] from async code.
+    pub fn reload_budgets(&self, store: &Store) -> Result<(), LedgerError> {
+        self.shared.core.budgets.reload(store)
+    }
+
+    /// Prices rows recorded from now on with `prices` (after the user edits an override). Rows already written keep
+    /// their cost.
+    pub fn set_prices(&self, prices: Prices) {
+        *self.shared.core.prices.lock().unwrap_or_else(PoisonError::into_inner) = Arc::new(prices);
+    }
+
+    async fn wait_for_waiting(&self) {
+        let waiting = &self.shared.waiting;
+        loop {
+            let idle = waiting.idle.notified();
+            if waiting.count.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            idle.await;
+        }
+    }
+}
+
+/// The writer: batches rows off the channel until it is told to stop or every handle is gone.
+async fn write_loop(mut rx: mpsc::Receiver<Msg>, store: Store, core: Arc<Core>, config: WriterConfig) {
+    let mut batch = Vec::with_capacity(config.batch_rows);
+    let mut deadline: Option<Instant> = None;
+    loop {
+        let msg = match deadline {
+            Some(at) => tokio::select! {
+                msg = rx.recv() => msg,
+                () = tokio::time::sleep_until(at) => {
+                    write_batch(&store, &core, &mut batch).await;
+                    deadline = None;
+                    continue;
+                }
+            },
+            None => rx.recv().await,
+        };
+        match msg {
+            Some(Msg::Record(record)) => {
+                if batch.is_empty() {
+                    deadline = Some(Instant::now() + config.batch_interval);
+                }
+                batch.push(record);
+                if batch.len() >= config.batch_rows {
+                    write_batch(&store, &core, &mut batch).await;
+                    deadline = None;
+                }
+            }
+            Some(Msg::Flush(ack)) => {
+                write_batch(&store, &core, &mut batch).await;
+                deadline = None;
+                let _ = ack.send(());
+            }
+            Some(Msg::Shutdown(ack)) => {
+                // No new rows from here; what is already in the channel is still written.
+                rx.close();
+                let mut acks = vec![ack];
+                while let Some(msg) = rx.recv().await {
+                    match msg {
+                        Msg::Record(record) => {
+                            batch.push(record);
+                            if batch.len() >= config.batch_rows {
+                                write_batch(&store, &core, &mut batch).await;
+                            }
+                        }
+                        Msg::Flush(ack) | Msg::Shutdown(ack) => acks.push(ack),
+                    }
+                }
+                write_batch(&store, &core, &mut batch).await;
+                acks.into_iter().for_each(|ack| {
+                    let _ = ack.send(());
+                });
+                return;
+            }
+            None => {
+                write_batch(&store, &core, &mut batch).await;
+                return;
+            }
+        }
+    }
+}
+
+/// What the budgets need from a written row.
+struct Written {
+    ts_ms: i64,
+    app_id: Option<i64>,
+    cost_usd: Option<f64>,
+}
+
+/// Inserts `batch` (emptying it) in one transaction on the blocking pool, retrying a failed batch twice.
+async fn write_batch(store: &Store, core: &Arc<Core>, batch: &mut Vec<Record>) {
+    if batch.is_empty() {
+        return;
+    }
+    let mut rows = std::mem::take(batch);
+    let prices = core.prices.lock().unwrap_or_else(PoisonError::into_inner).clone();
+    let mut delay = Duration::from_millis(250);
+    for attempt in 1..=3 {
+        let (store, prices, count) = (store.clone(), prices.clone(), rows.len());
+        let outcome = tokio::task::spawn_blocking(move || {
+            let result = insert(&store, &prices, &rows);
+            (rows, result)
+        })
+        .await;
+        let result;
+        (rows, result) = match outcome {
+            Ok(done) => done,
+            Err(error) => {
+                // The rows moved into the task that panicked; nothing is left to retry.
+                core.lost.fetch_add(count as u64, Ordering::Relaxed);
+                tracing::error!(rows = count, "the ledger dropped a batch: its insert task failed: {error}");
+                return;
+            }
+        };
+        match result {
+            Ok(written) => {
+                for (row, w) in rows.iter().zip(written) {
+                    core.budgets.add(w.ts_ms, w.app_id, &row.app_name, w.cost_usd.unwrap_or(0.0));
+                }
+                return;
+            }
+            Err(error) if attempt < 3 => {
+                tracing::warn!(rows = rows.len(), attempt, "the ledger could not write a batch, retrying: {error}");
+                tokio::time::sleep(delay).await;
+                delay *= 4;
+            }
+            Err(error) => {
+                core.lost.fetch_add(rows.len() as u64, Ordering::Relaxed);
+                tracing::error!(rows = rows.len(), "the ledger dropped a batch it could not write: {error}");
+            }
+        }
+    }
+}
+
+/// The blocking part: price and insert every row in one transaction, then mark the apps as used.
+fn insert(store: &Store, prices: &Prices, rows: &[Record]) -> Result<Vec<Written>, StoreError> {
+    let mut written = Vec::with_capacity(rows.len());
+    let mut last_used: HashMap<i64, i64> = HashMap::new();
+    store.with_conn(|conn| {
+        let tx = conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO requests (ts, app_id, app_name, alias, provider_id, model, client_protocol, stream, \
+                 status, error, attempts, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, \
+                 reasoning_tokens, cost_usd, cost_source, price_version, latency_ms, ttft_ms) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+            )?;
+            for r in rows {
+                let cost = prices.cost(r);
+                let attempts = serde_json::to_string(&r.attempts).unwrap_or_else(|_| "[]".to_owned());
+                let tokens = |f: fn(&Usage) -> u64| r.usage.as_ref().map(|u| to_i64(f(u)));
+                stmt.execute(params![
+                    r.ts_ms,
+                    r.app_id,
+                    r.app_name,
+                    r.alias,
+                    r.provider_id,
+                    r.model,
+                    r.client_protocol,
+                    r.stream,
+                    r.status,
+                    r.error,
+                    attempts,
+                    tokens(|u| u.input),
+                    tokens(|u| u.cached_input),
+                    tokens(|u| u.cache_write),
+                    tokens(|u| u.output),
+                    tokens(|u| u.reasoning),
+                    cost.usd,
+                    cost.source.map(CostSource::as_str),
+                    cost.price_version,
+                    to_i64(r.latency_ms),
+                    r.ttft_ms.map(to_i64),
+                ])?;
+                if let Some(id) = r.app_id {
+                    let ts = last_used.entry(id).or_insert(r.ts_ms);
+                    *ts = (*ts).max(r.ts_ms);
+                }
+                written.push(Written { ts_ms: r.ts_ms, app_id: r.app_id, cost_usd: cost.usd });
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    })?;
+    for (id, ts) in last_used {
+        // Not worth failing the batch over: the rows are in.
+        if let Err(error) = store.touch_last_used(id, ts) {
+            tracing::warn!(app_id = id, "could not mark the app as used: {error}");
+        }
+    }
+    Ok(written)
+}
+
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests;

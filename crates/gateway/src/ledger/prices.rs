@@ -1,0 +1,572 @@
+//! What a request cost: the provider's own figure when it gives one, else the dated price table shipped in
+//! `data/prices.toml` with the user's `price_overrides` on top, and zero for models running on this machine.
+//!
+//! A cost is computed once, by the ledger's writer as it inserts the row, and never again: a later price change or
+//! override prices only later requests. Each row keeps where its cost came from (`cost_source`) and which table
+//! priced it (`price_version`).
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+
+use super::{LedgerError, Record};
+use crate::protocol::neutral::Usage;
+use crate::providers::presets;
+use crate::store::Store;
+
+/// The price table, as shipped (compiled in).
+const SHIPPED: &str = include_str!("../../data/prices.toml");
+
+/// The provider preset id whose model ids are `vendor/model`.
+const OPENROUTER: &str = "openrouter";
+
+/// USD per million tokens for one model.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Price {
+    /// Prompt tokens neither read from nor written to a cache.
+    pub input: f64,
+    /// Completion tokens, reasoning included.
+    pub output: f64,
+    /// Prompt tokens read from the cache; `None` bills them as `input`.
+    #[serde(default)]
+    pub cached_input: Option<f64>,
+    /// Prompt tokens written to the cache; `None` bills them as `input`.
+    #[serde(default)]
+    pub cache_write: Option<f64>,
+    #[serde(default)]
+    pub long_context: Option<Tier>,
+}
+
+/// Prices for a request whose prompt is longer than `above_tokens`; a field left `None` keeps the base price.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tier {
+    pub above_tokens: u64,
+    #[serde(default)]
+    pub input: Option<f64>,
+    #[serde(default)]
+    pub output: Option<f64>,
+    #[serde(default)]
+    pub cached_input: Option<f64>,
+    #[serde(default)]
+    pub cache_write: Option<f64>,
+}
+
+/// One `price_overrides` row: the user's price for a provider (id or kind) and model prefix. A `None` field keeps
+/// the shipped price for that part.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PriceOverride {
+    pub provider: String,
+    pub model: String,
+    pub input: Option<f64>,
+    pub output: Option<f64>,
+    pub cached_input: Option<f64>,
+    pub cache_write: Option<f64>,
+}
+
+/// Where a row's cost came from (the `cost_source` column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CostSource {
+    /// The provider said what the request cost (OpenRouter's `usage.cost`).
+    Provider,
+    /// The price table (and the user's overrides) times the token counts.
+    Prices,
+    /// A model running on this machine (Ollama, LM Studio): free.
+    Local,
+    /// Tokens were counted but the model has no price: the cost is left NULL.
+    Unknown,
+}
+
+impl CostSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CostSource::Provider => "provider",
+            CostSource::Prices => "prices",
+            CostSource::Local => "local",
+            CostSource::Unknown => "unknown",
+        }
+    }
+}
+
+/// A priced request: the three cost columns of its ledger row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cost {
+    pub usd: Option<f64>,
+    /// `None` when there was nothing to price (no usage reported and no provider cost).
+    pub source: Option<CostSource>,
+    /// The price table's version, with `+override` when a user override took part; only for [`CostSource::Prices`].
+    pub price_version: Option<String>,
+}
+
+/// The shipped price table with the user's overrides. Cheap enough to rebuild whenever an override changes.
+#[derive(Debug, Clone)]
+pub struct Prices {
+    version: String,
+    /// Provider → (normalized prefix, price).
+    shipped: HashMap<String, Vec<(String, Price)>>,
+    /// Provider → (normalized prefix, override).
+    overrides: HashMap<String, Vec<(String, PriceOverride)>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PriceFile {
+    version: String,
+    #[serde(default)]
+    price: Vec<PriceEntry>,
+}
+
+#[derive(Deserialize)]
+struct PriceEntry {
+    provider: String,
+    prefix: String,
+    #[serde(flatten)]
+    price: Price,
+}
+
+impl Prices {
+    /// The table shipped with this build, without overrides.
+    pub fn shipped() -> Result<Prices, LedgerError> {
+        Prices::from_toml(SHIPPED)
+    }
+
+    /// The shipped table with the database's `price_overrides` on top.
+    pub fn load(store: &Store) -> Result<Prices, LedgerError> {
+        let overrides = store.with_conn(|conn| {
+            let mut stmt = conn.prepare(
+                "SELECT provider_id, model, input_per_mtok, output_per_mtok, cached_input_per_mtok, \
+                 cache_write_per_mtok FROM price_overrides",
+            )?;
+            let rows = stmt
+                .query_map([], |row| {
+                    Ok(PriceOverride {
+                        provider: row.get(0)?,
+                        model: row.get(1)?,
+                        input: row.get(2)?,
+                        output: row.get(3)?,
+                        cached_input: row.get(4)?,
+                        cache_write: row.get(5)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })?;
+        Ok(Prices::shipped()?.with_overrides(overrides))
+    }
+
+    /// A table in the `data/prices.toml` format.
+    pub fn from_toml(text: &str) -> Result<Prices, LedgerError> {
+        let file: PriceFile = toml::from_str(text).map_err(|e| LedgerError::Prices(e.to_string()))?;
+        let mut shipped: HashMap<String, Vec<(String, Price)>> = HashMap::new();
+        for entry in file.price {
+            shipped.entry(entry.provider).or_default().push((normalize(&entry.prefix), entry.price));
+        }
+        Ok(Prices { version: file.version, shipped, overrides: HashMap::new() })
+    }
+
+    /// This table with `overrides` replacing any it had.
+    pub fn with_overrides(mut self, overrides: impl IntoIterator<Item = PriceOverride>) -> Prices {
+        self.overrides.clear();
+        for o in overrides {
+            self.overrides.entry(o.provider.clone()).or_default().push((normalize(&o.model), o));
+        }
+        self
+    }
+
+    /// The shipped table's date, stamped on every row it prices.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// The price for `model` at a provider, and whether a user override took part. The provider's own id is tried
+    /// before its kind (preset id), overrides before shipped prices; within each, the longest matching prefix wins.
+    pub fn lookup(&self, provider_kind: Option<&str>, provider_id: Option<&str>, model: &str) -> Option<(Price, bool)> {
+        let mut providers: Vec<&str> = provider_id.into_iter().collect();
+        if let Some(kind) = provider_kind.filter(|k| Some(*k) != provider_id) {
+            providers.push(kind);
+        }
+        let model = normalize(model);
+        let over = providers.iter().find_map(|p| longest_prefix(self.overrides.get(*p)?, &model));
+        let base = providers.iter().find_map(|p| self.shipped_price(p, &model));
+        match (over, base) {
+            (None, None) => None,
+            (None, Some(base)) => Some((base, false)),
+            (Some(o), base) => Some((merge(o, base), true)),
+        }
+    }
+
+    /// What `record` cost. See the module docs for the order of sources.
+    pub fn cost(&self, record: &Record) -> Cost {
+        if let Some(usd) = record.provider_cost_usd.filter(|c| c.is_finite() && *c >= 0.0) {
+            return Cost { usd: Some(usd), source: Some(CostSource::Provider), price_version: None };
+        }
+        if record.provider_kind.as_deref().is_some_and(is_local) {
+            return Cost { usd: Some(0.0), source: Some(CostSource::Local), price_version: None };
+        }
+        let Some(usage) = &record.usage else {
+            return Cost { usd: None, source: None, price_version: None };
+        };
+        let found = record
+            .model
+            .as_deref()
+            .and_then(|model| self.lookup(record.provider_kind.as_deref(), record.provider_id.as_deref(), model));
+        match found {
+            Some((price, overridden)) => Cost {
+                usd: Some(price_usage(&price, usage)),
+                source: Some(CostSource::Prices),
+                price_version: Some(if overridden {
+                    format!("{}+override", self.version)
+                } else {
+                    self.version.clone()
+                }),
+            },
+            None => Cost { usd: None, source: Some(CostSource::Unknown), price_version: None },
+        }
+    }
+
+    fn shipped_price(&self, provider: &str, model: &str) -> Option<Price> {
+        let table = self.shipped.get(provider);
+        if let Some(found) = table.and_then(|t| longest_prefix(t, model)) {
+            return Some(found);
+        }
+        let (vendor, rest) = model.split_once('/')?;
+        if provider == OPENROUTER {
+            // `anthropic/claude-sonnet-4.5`: the vendor's own price, when OpenRouter has no entry.
+            let vendor = vendor_table(vendor)?;
+            return longest_prefix(self.shipped.get(vendor)?, rest);
+        }
+        // `models/gemini-2.5-pro`, `meta-llama/…` at a host: the model's own name.
+        let name = model.rsplit('/').next().unwrap_or(rest);
+        longest_prefix(table?, name)
+    }
+}
+
+/// The cost of `usage` at `price`, in USD. `usage.input` includes cached and cache-write tokens; reasoning tokens
+/// are inside `usage.output`.
+pub fn price_usage(price: &Price, usage: &Usage) -> f64 {
+    let tier = price.long_context.filter(|tier| usage.input > tier.above_tokens);
+    let base_cached = price.cached_input.unwrap_or(price.input);
+    let base_write = price.cache_write.unwrap_or(price.input);
+    let (input, output, cached, write) = match tier {
+        None => (price.input, price.output, base_cached, base_write),
+        Some(t) => (
+            t.input.unwrap_or(price.input),
+            t.output.unwrap_or(price.output),
+            t.cached_input.unwrap_or(base_cached),
+            t.cache_write.unwrap_or(base_write),
+        ),
+    };
+    let cached_tokens = usage.cached_input.min(usage.input);
+    let write_tokens = usage.cache_write.min(usage.input - cached_tokens);
+    let fresh = usage.input - cached_tokens - write_tokens;
+    let micro = fresh as f64 * input
+        + cached_tokens as f64 * cached
+        + write_tokens as f64 * write
+        + usage.output as f64 * output;
+    micro / 1_000_000.0
+}
+
+/// Whether `kind` is a provider preset that runs on this machine (its default address is loopback): its tokens are
+/// free, and spend budgets never block it.
+pub fn is_local(kind: &str) -> bool {
+    presets::find(kind).and_then(|p| p.base_url).is_some_and(|url| {
+        let host = url.split_once("://").map_or(url, |(_, rest)| rest);
+        host.starts_with("127.0.0.1") || host.starts_with("localhost") || host.starts_with("[::1]")
+    })
+}
+
+/// Lower-cased, dots read as dashes: how prefixes and model ids are compared.
+fn normalize(model: &str) -> String {
+    model.trim().to_lowercase().replace('.', "-")
+}
+
+fn longest_prefix<T: Clone>(table: &[(String, T)], model: &str) -> Option<T> {
+    table
+        .iter()
+        .filter(|(prefix, _)| model.starts_with(prefix.as_str()))
+        .max_by_key(|(p, _)| p.len())
+        .map(|(_, t)| t.clone())
+}
+
+/// The shipped table that prices an OpenRouter vendor's models.
+fn vendor_table(vendor: &str) -> Option<&'static str> {
+    Some(match vendor {
+        "openai" => "openai",
+        "anthropic" => "anthropic",
+        "google" => "gemini",
+        "x-ai" => "xai",
+        "deepseek" => "deepseek",
+        "mistralai" => "mistral",
+        _ => return None,
+    })
+}
+
+/// A user override on top of the shipped price. An override of input or output drops the long-context tier: the
+/// override table has no tiers, and the user's flat price is what they asked for.
+fn merge(o: PriceOverride, base: Option<Price>) -> Price {
+    let keep_tier = o.input.is_none() && o.output.is_none();
+    Price {
+        input: o.input.or(base.map(|b| b.input)).unwrap_or(0.0),
+        output: o.output.or(base.map(|b| b.output)).unwrap_or(0.0),
+        cached_input: o.cached_input.or(base.and_then(|b| b.cached_input)),
+        cache_write: o.cache_write.or(base.and_then(|b| b.cache_write)),
+        long_context: base.and_then(|b| b.long_context).filter(|_| keep_tier),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn usage(input: u64, cached_input: u64, cache_write: u64, output: u64) -> Usage {
+        Usage { input, cached_input, cache_write, output, reasoning: 0 }
+    }
+
+    fn record(kind: &str, model: &str, usage: Option<Usage>, provider_cost: Option<f64>) -> Record {
+        Record {
+            provider_id: Some(format!("my-{kind}")),
+            provider_kind: Some(kind.to_owned()),
+            model: Some(model.to_owned()),
+            usage,
+            provider_cost_usd: provider_cost,
+            ..Record::new("scripts", "openai-chat")
+        }
+    }
+
+    fn check(prices: &Prices, record: Record, expected_usd: Option<f64>, expected_source: Option<&str>) {
+        let cost = prices.cost(&record);
+        match (cost.usd, expected_usd) {
+            (Some(got), Some(want)) => {
+                assert!(
+                    (got - want).abs() < 1e-9,
+                    "{:?} {:?}: got {got}, want {want}",
+                    record.provider_kind,
+                    record.model
+                )
+            }
+            (got, want) => assert_eq!(got, want, "{:?} {:?}", record.provider_kind, record.model),
+        }
+        assert_eq!(cost.source.map(CostSource::as_str), expected_source, "{:?}", record.model);
+    }
+
+    #[test]
+    fn the_shipped_table_parses_and_prices_every_listed_model() {
+        let prices = Prices::shipped().unwrap();
+        assert_eq!(prices.version(), "2026-11-25");
+        for (kind, model) in [
+            ("openai", "gpt-4o"),
+            ("openai", "gpt-4o-mini"),
+            ("openai", "gpt-4.1"),
+            ("openai", "gpt-4.1-mini"),
+            ("openai", "gpt-4.1-nano"),
+            ("openai", "gpt-5"),
+            ("openai", "gpt-5-mini"),
+            ("openai", "gpt-5-nano"),
+            ("openai", "o3"),
+            ("openai", "o4-mini"),
+            ("openai", "text-embedding-3-small"),
+            ("openai", "text-embedding-3-large"),
+            ("anthropic", "claude-opus-4-1-20250805"),
+            ("anthropic", "claude-opus-4-20250514"),
+            ("anthropic", "claude-sonnet-4-5-20250929"),
+            ("anthropic", "claude-sonnet-4-20250514"),
+            ("anthropic", "claude-haiku-4-5-20251001"),
+            ("anthropic", "claude-3-5-haiku-20241022"),
+            ("gemini", "gemini-2.5-pro"),
+            ("gemini", "gemini-2.5-flash"),
+            ("gemini", "gemini-2.5-flash-lite"),
+            ("gemini", "gemini-2.0-flash"),
+            ("deepseek", "deepseek-chat"),
+            ("deepseek", "deepseek-reasoner"),
+            ("groq", "llama-3.3-70b-versatile"),
+            ("mistral", "mistral-large-latest"),
+            ("mistral", "mistral-small-latest"),
+            ("xai", "grok-4"),
+        ] {
+            assert!(prices.lookup(Some(kind), None, model).is_some(), "{kind} {model} has no price");
+        }
+    }
+
+    #[test]
+    fn longest_prefix_wins_and_dated_snapshots_match() {
+        let prices = Prices::shipped().unwrap();
+        let input = |kind, model| prices.lookup(Some(kind), None, model).map(|(p, _)| p.input);
+        assert_eq!(input("openai", "gpt-4o-mini-2024-07-18"), Some(0.15));
+        assert_eq!(input("openai", "gpt-4o-2024-08-06"), Some(2.50));
+        assert_eq!(input("openai", "gpt-4.1-nano-2025-04-14"), Some(0.10));
+        assert_eq!(input("anthropic", "claude-opus-4-5-20251101"), Some(5.00));
+        assert_eq!(input("anthropic", "claude-opus-4-1"), Some(15.00));
+        assert_eq!(input("gemini", "models/gemini-2.5-flash-lite"), Some(0.10));
+        assert_eq!(input("openai", "gpt-3.5-turbo"), None);
+        assert_eq!(input("anthropic", "gpt-4o"), None, "prices belong to their provider");
+    }
+
+    #[test]
+    fn cost_table() {
+        let prices = Prices::shipped().unwrap();
+        let sonnet = "claude-sonnet-4-5-20250929";
+        // Plain input and output: gpt-4o-mini, 1M in + 1M out = 0.15 + 0.60.
+        check(
+            &prices,
+            record("openai", "gpt-4o-mini", Some(usage(1_000_000, 0, 0, 1_000_000)), None),
+            Some(0.75),
+            Some("prices"),
+        );
+        // OpenAI cached input: 1000 prompt tokens of which 800 cached on gpt-4.1: 200·2 + 800·0.5 + 100·8 (per 1M).
+        check(&prices, record("openai", "gpt-4.1", Some(usage(1000, 800, 0, 100)), None), Some(0.0016), Some("prices"));
+        // Anthropic cache read and write: 10k prompt = 2k fresh + 5k read + 3k written, 1k out on Sonnet 4.5.
+        let want = (2000.0 * 3.0 + 5000.0 * 0.30 + 3000.0 * 3.75 + 1000.0 * 15.0) / 1e6;
+        check(
+            &prices,
+            record("anthropic", sonnet, Some(usage(10_000, 5000, 3000, 1000)), None),
+            Some(want),
+            Some("prices"),
+        );
+        // Long context: a 300k prompt on Sonnet 4.5 bills every token at the >200k tier…
+        let want = (250_000.0 * 6.0 + 50_000.0 * 0.60 + 2000.0 * 22.5) / 1e6;
+        check(
+            &prices,
+            record("anthropic", sonnet, Some(usage(300_000, 50_000, 0, 2000)), None),
+            Some(want),
+            Some("prices"),
+        );
+        // …and exactly 200k is still the base tier.
+        check(&prices, record("anthropic", sonnet, Some(usage(200_000, 0, 0, 0)), None), Some(0.6), Some("prices"));
+        // Gemini 2.5 Pro's two tiers.
+        check(
+            &prices,
+            record("gemini", "gemini-2.5-pro", Some(usage(100_000, 0, 0, 10_000)), None),
+            Some(0.225),
+            Some("prices"),
+        );
+        check(
+            &prices,
+            record("gemini", "gemini-2.5-pro", Some(usage(300_000, 0, 0, 10_000)), None),
+            Some(0.9),
+            Some("prices"),
+        );
+        // Reasoning tokens are part of output, not billed twice.
+        let mut thinking = usage(1000, 0, 0, 5000);
+        thinking.reasoning = 4000;
+        check(
+            &prices,
+            record("openai", "o4-mini", Some(thinking), None),
+            Some((1000.0 * 1.1 + 5000.0 * 4.4) / 1e6),
+            Some("prices"),
+        );
+        // The provider's own figure wins over the table, even for a model the table knows.
+        check(
+            &prices,
+            record("openrouter", "openai/gpt-4o", Some(usage(1000, 0, 0, 1000)), Some(0.0421)),
+            Some(0.0421),
+            Some("provider"),
+        );
+        // Local models are free, whatever they are called.
+        check(&prices, record("ollama", "llama3.2", Some(usage(5000, 0, 0, 5000)), None), Some(0.0), Some("local"));
+        check(&prices, record("lmstudio", "gpt-4o", Some(usage(5000, 0, 0, 5000)), None), Some(0.0), Some("local"));
+        // An unknown model's cost is NULL, not zero.
+        check(&prices, record("openai", "gpt-99-turbo", Some(usage(10, 0, 0, 10)), None), None, Some("unknown"));
+        check(
+            &prices,
+            record("together", "meta-llama/Llama-3-70b", Some(usage(10, 0, 0, 10)), None),
+            None,
+            Some("unknown"),
+        );
+        // Nothing reported, nothing to price.
+        check(&prices, record("openai", "gpt-4o", None, None), None, None);
+        // A nonsense provider figure is ignored.
+        check(
+            &prices,
+            record("openai", "gpt-4o", Some(usage(1_000_000, 0, 0, 0)), Some(f64::NAN)),
+            Some(2.5),
+            Some("prices"),
+        );
+    }
+
+    #[test]
+    fn openrouter_models_fall_back_to_the_vendors_prices() {
+        let prices = Prices::shipped().unwrap();
+        check(
+            &prices,
+            record("openrouter", "anthropic/claude-sonnet-4.5", Some(usage(100_000, 0, 0, 0)), None),
+            Some(0.3),
+            Some("prices"),
+        );
+        check(
+            &prices,
+            record("openrouter", "google/gemini-2.5-flash", Some(usage(1_000_000, 0, 0, 0)), None),
+            Some(0.3),
+            Some("prices"),
+        );
+        check(
+            &prices,
+            record("openrouter", "x-ai/grok-4", Some(usage(0, 0, 0, 1_000_000)), None),
+            Some(15.0),
+            Some("prices"),
+        );
+        check(&prices, record("openrouter", "qwen/qwen3-coder", Some(usage(1, 0, 0, 1)), None), None, Some("unknown"));
+        // An OpenRouter entry of its own comes first.
+        let table = "version = \"t\"\n\
+                     [[price]]\nprovider = \"openrouter\"\nprefix = \"anthropic/claude-sonnet-4\"\ninput = 9.0\noutput = 9.0\n\
+                     [[price]]\nprovider = \"anthropic\"\nprefix = \"claude-sonnet-4\"\ninput = 3.0\noutput = 15.0\n";
+        let prices = Prices::from_toml(table).unwrap();
+        check(
+            &prices,
+            record("openrouter", "anthropic/claude-sonnet-4.5", Some(usage(1_000_000, 0, 0, 0)), None),
+            Some(9.0),
+            Some("prices"),
+        );
+    }
+
+    #[test]
+    fn overrides_replace_parts_of_a_price_and_mark_the_version() {
+        let prices = Prices::shipped().unwrap().with_overrides([
+            PriceOverride { provider: "openai".into(), model: "gpt-4o".into(), input: Some(1.0), ..Default::default() },
+            PriceOverride {
+                provider: "my-work".into(),
+                model: "house-model".into(),
+                input: Some(0.5),
+                output: Some(1.0),
+                ..Default::default()
+            },
+            PriceOverride {
+                provider: "anthropic".into(),
+                model: "claude-sonnet-4".into(),
+                output: Some(10.0),
+                ..Default::default()
+            },
+        ]);
+        // Input overridden, output kept from the table.
+        let cost = prices.cost(&record("openai", "gpt-4o-2024-08-06", Some(usage(1_000_000, 0, 0, 1_000_000)), None));
+        assert_eq!(cost.usd, Some(11.0));
+        assert_eq!(cost.price_version.as_deref(), Some("2026-11-25+override"));
+        // A model only the user knows, by provider id.
+        let mut own = record("custom", "house-model-v2", Some(usage(2_000_000, 0, 0, 1_000_000)), None);
+        own.provider_id = Some("my-work".into());
+        assert_eq!(prices.cost(&own).usd, Some(2.0));
+        // An override of output drops the long-context tier.
+        let (price, overridden) = prices.lookup(Some("anthropic"), None, "claude-sonnet-4-5").unwrap();
+        assert!(overridden);
+        assert_eq!((price.input, price.output, price.long_context), (3.0, 10.0, None));
+        // Untouched models keep the plain version.
+        let cost = prices.cost(&record("openai", "gpt-5", Some(usage(1, 0, 0, 1)), None));
+        assert_eq!(cost.price_version.as_deref(), Some("2026-11-25"));
+    }
+
+    #[test]
+    fn local_means_a_loopback_preset() {
+        assert!(is_local("ollama"));
+        assert!(is_local("lmstudio"));
+        assert!(!is_local("openai"));
+        assert!(!is_local("custom"));
+        assert!(!is_local("no-such-kind"));
+    }
+
+    #[test]
+    fn a_broken_table_is_an_error_that_says_where() {
+        let err = Prices::from_toml("version = \"x\"\n[[price]]\nprovider = \"a\"\nprefix = \"b\"\ninput = 1.0\n")
+            .unwrap_err();
+        assert!(err.to_string().contains("output"), "{err}");
+    }
+}
