@@ -10,6 +10,8 @@ use std::time::Duration;
 use serde::Serialize;
 use switchboard_gateway::apps::AppRegistry;
 use switchboard_gateway::config::DEFAULT_PORT;
+use switchboard_gateway::ledger::Ledger;
+use switchboard_gateway::ledger::prices::Prices;
 use switchboard_gateway::secrets::SecretStore;
 use switchboard_gateway::server::{AppState, endpoint_url};
 use switchboard_gateway::store::Store;
@@ -73,6 +75,7 @@ struct Inner {
     secrets: Arc<dyn SecretStore>,
     status: Mutex<GatewayStatus>,
     state: Mutex<Option<AppState>>,
+    ledger: Mutex<Option<Ledger>>,
     server: tokio::sync::Mutex<Option<RunningServer>>,
 }
 
@@ -105,6 +108,7 @@ impl Gateway {
                 secrets,
                 status: Mutex::new(status),
                 state: Mutex::new(None),
+                ledger: Mutex::new(None),
                 server: tokio::sync::Mutex::new(None),
             }),
         }
@@ -142,10 +146,19 @@ impl Gateway {
     /// Starts listening. A failure (most often: the port is taken) is shown in the window and logged with its fix;
     /// the app keeps running either way.
     pub async fn start(&self) {
+        let ledger = match self.start_ledger() {
+            Ok(ledger) => Some(ledger),
+            Err(error) => {
+                // Requests still work; they are just not recorded. The log says why.
+                tracing::error!(%error, "the usage ledger could not start");
+                None
+            }
+        };
+        *self.inner.ledger.lock().unwrap_or_else(|p| p.into_inner()) = ledger.clone();
         let built = match self.load().await {
             Ok((config, apps)) => {
                 let secrets = self.inner.secrets.clone();
-                tokio::task::spawn_blocking(move || AppState::build(&config, apps, secrets.as_ref()))
+                tokio::task::spawn_blocking(move || AppState::build(&config, apps, secrets.as_ref(), ledger))
                     .await
                     .map_err(|e| e.to_string())
                     .and_then(|r| r)
@@ -197,9 +210,22 @@ impl Gateway {
             .map_err(|e| e.to_string())?
     }
 
+    fn start_ledger(&self) -> Result<Ledger, String> {
+        let store = &self.inner.store;
+        let path = store.path().ok_or("the database has no file")?.to_owned();
+        let ledger =
+            Ledger::start(&path, Prices::load(store).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+        ledger.reload_budgets(store).map_err(|e| e.to_string())?;
+        Ok(ledger)
+    }
+
     pub async fn stop(&self) {
         if let Some(server) = self.inner.server.lock().await.take() {
             server.shutdown(Duration::from_secs(2)).await;
+        }
+        let ledger = self.inner.ledger.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(ledger) = ledger {
+            ledger.shutdown().await;
         }
     }
 

@@ -3,6 +3,7 @@
 //!
 //! - `headless`: the `switchboard-gateway` binary from a config file: health, models, guards, startup errors.
 //! - `keychain`: provider keys in the real Secret Service (gnome-keyring on a private D-Bus session).
+//! - `ledger`: `switchboard-gateway usage` over a database written through the library's ledger.
 //! - `window`: the real desktop app through tauri-driver + WebKitWebDriver under Xvfb.
 
 // A test binary: a failed unwrap is a failed test, with its message.
@@ -15,6 +16,8 @@ mod guards;
 mod headless;
 mod inbound;
 mod keychain;
+mod ledger;
+mod recording;
 mod responses_inbound;
 mod routing;
 mod sdk;

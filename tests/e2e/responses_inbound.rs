@@ -103,7 +103,7 @@ async fn plain_stream_and_tools(kind: FakeKind) {
     );
 
     // The hosted tool was dropped, the developer item became the system prompt.
-    let sent = world.fake.requests().into_iter().filter(|r| r.method == "POST").last().unwrap().text;
+    let sent = world.fake.requests().into_iter().rfind(|r| r.method == "POST").unwrap().text;
     assert!(sent.contains("You are Codex.") && !sent.contains("web_search"), "{sent}");
 }
 

@@ -102,7 +102,14 @@ pub struct Gateway {
 impl Gateway {
     /// Starts `switchboard-gateway --config <config> --port <free>` with `env`, and waits until `/health` answers.
     pub fn start(config: &str, env: &[(&str, &str)]) -> anyhow::Result<Gateway> {
+        Gateway::start_prepared(config, env, |_| {})
+    }
+
+    /// As `start`, after `prepare` has had the (empty) data folder, e.g. to seed its database.
+    pub fn start_prepared(config: &str, env: &[(&str, &str)], prepare: impl FnOnce(&Path)) -> anyhow::Result<Gateway> {
         let data_dir = tempfile::tempdir()?;
+        std::fs::create_dir_all(data_dir.path().join("data"))?;
+        prepare(&data_dir.path().join("data"));
         let config_path = data_dir.path().join("switchboard.toml");
         std::fs::write(&config_path, config)?;
         let port = free_port();
@@ -140,6 +147,11 @@ impl Gateway {
 
     pub fn stderr(&self) -> String {
         std::fs::read_to_string(&self.stderr_log).unwrap_or_default()
+    }
+
+    /// The folder given as `--data-dir`.
+    pub fn data(&self) -> PathBuf {
+        self.data_dir.path().join("data")
     }
 
     pub fn pid(&self) -> u32 {

@@ -2,8 +2,6 @@
 //! adds `?beta=true`, which changes nothing here) and `POST /v1/messages/count_tokens`. Errors come back in
 //! Anthropic's shape.
 
-use std::time::Instant;
-
 use axum::Extension;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -26,7 +24,6 @@ pub(super) async fn messages(
     headers: HeaderMap,
     body: Result<JsonBody, ApiError>,
 ) -> Response {
-    let started = Instant::now();
     let body = match body {
         Ok(JsonBody(body)) => body,
         Err(error) => return anthropic_error(error),
@@ -35,7 +32,7 @@ pub(super) async fn messages(
         Ok(model) => model.to_owned(),
         Err(error) => return anthropic_error(error),
     };
-    let ctx = Ctx { app, client_model: model, started };
+    let ctx = Ctx::new(app, model, "anthropic", state.ledger());
     relay::chat(state.resolver(), state.memory(), ctx, Client::Anthropic, Value::Object(body), &headers).await
 }
 

@@ -29,6 +29,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::apps::AppRegistry;
 use crate::config::{Config, ServerConfig};
+use crate::ledger::Ledger;
 use crate::models::ModelList;
 use crate::providers::{HttpSettings, Registry, http_client};
 use crate::routing::{Memory, Resolver};
@@ -54,12 +55,19 @@ struct StateInner {
     provider_models: RwLock<Vec<(String, Vec<String>)>>,
     http: reqwest::Client,
     http_settings: HttpSettings,
+    /// Where request records go; `None` runs without a ledger (tests of the bare server).
+    ledger: Option<Ledger>,
 }
 
 impl AppState {
     /// The gateway's state from its configuration. Provider keys are read from `secrets` here, once; the
     /// request path never touches the keychain.
-    pub fn build(config: &Config, apps: AppRegistry, secrets: &dyn SecretStore) -> Result<AppState, String> {
+    pub fn build(
+        config: &Config,
+        apps: AppRegistry,
+        secrets: &dyn SecretStore,
+        ledger: Option<Ledger>,
+    ) -> Result<AppState, String> {
         let http_settings = HttpSettings::default();
         let http = http_client(&http_settings, None)?;
         let registry = Registry::from_config(&config.providers, secrets, &http, &http_settings)?;
@@ -73,6 +81,7 @@ impl AppState {
                 provider_models: RwLock::new(Vec::new()),
                 http,
                 http_settings,
+                ledger,
             }),
         })
     }
@@ -91,6 +100,10 @@ impl AppState {
 
     pub fn resolver(&self) -> Arc<Resolver> {
         self.inner.resolver.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn ledger(&self) -> Option<Ledger> {
+        self.inner.ledger.clone()
     }
 
     pub fn memory(&self) -> Arc<Memory> {

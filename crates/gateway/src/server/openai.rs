@@ -1,7 +1,5 @@
 //! The OpenAI-compatible routes: `/v1/chat/completions`, `/v1/completions`, `/v1/embeddings`.
 
-use std::time::Instant;
-
 use axum::Extension;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -21,12 +19,11 @@ pub(super) async fn chat_completions(
     headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Response {
-    let started = Instant::now();
     let model = match body::model(&body).and_then(|m| body::stream_flag(&body).map(|_| m)) {
         Ok(model) => model.to_owned(),
         Err(error) => return error.into_response(),
     };
-    let ctx = Ctx { app, client_model: model, started };
+    let ctx = Ctx::new(app, model, "openai-chat", state.ledger());
     relay::chat(state.resolver(), state.memory(), ctx, Client::OpenAiChat, Value::Object(body), &headers).await
 }
 
@@ -36,7 +33,6 @@ pub(super) async fn completions(
     Extension(app): Extension<App>,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let started = Instant::now();
     let model = body::model(&body)?.to_owned();
     let stream = body::stream_flag(&body)?;
     match body.get("prompt") {
@@ -45,7 +41,7 @@ pub(super) async fn completions(
         Some(_) => return Err(ApiError::invalid("prompt must be a string or an array", Some("prompt"))),
     }
     let wants_usage = body.get("stream_options").is_some_and(|o| o["include_usage"] == Value::Bool(true));
-    let ctx = Ctx { app, client_model: model, started };
+    let ctx = Ctx::new(app, model, "openai-completions", state.ledger());
     let body = Value::Object(body);
     Ok(relay::openai_raw(state.resolver(), state.memory(), ctx, Operation::Completions, body, stream, wants_usage)
         .await)
@@ -56,14 +52,13 @@ pub(super) async fn embeddings(
     Extension(app): Extension<App>,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let started = Instant::now();
     let model = body::model(&body)?.to_owned();
     match body.get("input") {
         Some(Value::String(_) | Value::Array(_)) => {}
         None => return Err(ApiError::invalid("you must provide an input", Some("input")).code("missing_input")),
         Some(_) => return Err(ApiError::invalid("input must be a string or an array", Some("input"))),
     }
-    let ctx = Ctx { app, client_model: model, started };
+    let ctx = Ctx::new(app, model, "openai-embeddings", state.ledger());
     let body = Value::Object(body);
     Ok(relay::openai_raw(state.resolver(), state.memory(), ctx, Operation::Embeddings, body, false, false).await)
 }

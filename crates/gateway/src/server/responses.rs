@@ -1,8 +1,6 @@
 //! The OpenAI Responses route, `POST /v1/responses`, for clients such as Codex CLI: onto every upstream by
 //! translation (no upstream is reached through the Responses API itself).
 
-use std::time::Instant;
-
 use axum::Extension;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -21,11 +19,10 @@ pub(super) async fn responses(
     headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Response {
-    let started = Instant::now();
     let model = match body::model(&body).and_then(|m| body::stream_flag(&body).map(|_| m)) {
         Ok(model) => model.to_owned(),
         Err(error) => return error.into_response(),
     };
-    let ctx = Ctx { app, client_model: model, started };
+    let ctx = Ctx::new(app, model, "responses", state.ledger());
     relay::chat(state.resolver(), state.memory(), ctx, Client::Responses, Value::Object(body), &headers).await
 }

@@ -21,13 +21,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
 use crate::apps::App;
 use crate::error::ApiError;
+use crate::ledger::{AttemptRecord, Ledger, Record, budgets::Verdict};
 use crate::protocol::neutral::{ChatRequest, SystemBlock, Usage};
 use crate::protocol::{self, Protocol};
 use crate::providers::Operation;
@@ -39,6 +40,7 @@ pub use wire::{Client, anthropic_error};
 static X_ALIAS: HeaderName = HeaderName::from_static("x-switchboard-alias");
 static X_TARGET: HeaderName = HeaderName::from_static("x-switchboard-target");
 static X_ATTEMPTS: HeaderName = HeaderName::from_static("x-switchboard-attempts");
+static X_BUDGET: HeaderName = HeaderName::from_static("x-switchboard-budget");
 
 /// Client headers passed on to an Anthropic upstream when the client speaks Anthropic too.
 const ANTHROPIC_HEADERS: [&str; 2] = ["anthropic-version", "anthropic-beta"];
@@ -48,6 +50,27 @@ pub struct Ctx {
     pub app: App,
     pub client_model: String,
     pub started: Instant,
+    /// The client's protocol as the ledger names it: `openai-chat`, `anthropic`, `responses`, …
+    pub protocol: &'static str,
+    pub ledger: Option<Ledger>,
+    /// The alias the model resolved to, once resolved.
+    alias: Option<String>,
+    /// Unix ms at the start, for the record.
+    started_ms: i64,
+}
+
+impl Ctx {
+    pub fn new(app: App, client_model: String, protocol: &'static str, ledger: Option<Ledger>) -> Ctx {
+        Ctx {
+            app,
+            client_model,
+            started: Instant::now(),
+            protocol,
+            ledger,
+            alias: None,
+            started_ms: crate::store::now_ms(),
+        }
+    }
 }
 
 /// One try of one target, for the response headers and the record.
@@ -59,25 +82,83 @@ pub struct Attempt {
     pub elapsed: Duration,
 }
 
-/// What happened, for the record. The ledger takes these over with the Ledger issue; until then they are logged.
-#[derive(Debug)]
-#[allow(dead_code, reason = "read through Debug until the ledger takes outcomes over")]
-struct Outcome<'a> {
-    app: &'a str,
-    model: &'a str,
-    target: String,
-    attempts: &'a [Attempt],
+/// What happened to a request, for the ledger.
+struct Outcome {
+    /// The target that answered, or (for a failure) the one tried last, as `provider/model`.
+    target: Option<String>,
+    provider_kind: Option<&'static str>,
+    attempts: Vec<Attempt>,
     status: u16,
     stream: bool,
     usage: Option<Usage>,
     cost_usd: Option<f64>,
-    latency: Duration,
     first_byte: Option<Duration>,
     error: Option<String>,
 }
 
-fn record(outcome: Outcome<'_>) {
-    tracing::debug!(?outcome, "request finished");
+/// Hands the outcome to the ledger's writer (a channel send: the request path never waits on SQLite).
+fn record(ctx: &Ctx, outcome: Outcome) {
+    let latency = ctx.started.elapsed();
+    tracing::debug!(app = %ctx.app.name, model = %ctx.client_model, target = ?outcome.target, status = outcome.status,
+        latency_ms = latency.as_millis() as u64, error = ?outcome.error, "request finished");
+    let Some(ledger) = &ctx.ledger else { return };
+    let (provider_id, model) = match outcome.target.as_deref().and_then(|t| t.split_once('/')) {
+        Some((provider, model)) => (Some(provider.to_owned()), Some(model.to_owned())),
+        None => (None, None),
+    };
+    ledger.record(Record {
+        ts_ms: ctx.started_ms,
+        app_id: ctx.app.id,
+        app_name: ctx.app.name.clone(),
+        alias: ctx.alias.clone(),
+        provider_id,
+        provider_kind: outcome.provider_kind.map(str::to_owned),
+        model,
+        client_protocol: ctx.protocol,
+        stream: outcome.stream,
+        status: outcome.status,
+        error: outcome.error,
+        attempts: outcome
+            .attempts
+            .into_iter()
+            .map(|a| AttemptRecord { target: a.target, result: a.result, elapsed_ms: a.elapsed.as_millis() as u64 })
+            .collect(),
+        usage: outcome.usage,
+        provider_cost_usd: outcome.cost_usd,
+        latency_ms: latency.as_millis() as u64,
+        ttft_ms: outcome.first_byte.map(|d| d.as_millis() as u64),
+    });
+}
+
+/// The spend budget's word on a request about to go to `plan`'s first target. Local models cost nothing and are
+/// never blocked. Read from memory: no SQLite on the request path.
+fn budget_check(ctx: &Ctx, plan: &[Target]) -> Result<Option<HeaderValue>, ApiError> {
+    let Some(ledger) = &ctx.ledger else { return Ok(None) };
+    if plan.first().is_some_and(|t| crate::ledger::prices::is_local(t.provider.preset().id)) {
+        return Ok(None);
+    }
+    match ledger.budget_verdict(ctx.app.id, crate::store::now_ms()) {
+        Verdict::Ok => Ok(None),
+        Verdict::Warn { budget, spent, limit } => {
+            Ok(HeaderValue::from_str(&format!("warn; {budget}; spent={spent:.4}; limit={limit:.2}")).ok())
+        }
+        Verdict::Block { budget, spent, limit, resets_at_ms } => {
+            let resets = resets_at_ms.saturating_sub(crate::store::now_ms()).max(0) / 1000;
+            let mut error = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "insufficient_quota",
+                format!(
+                    "the {budget} is spent (${spent:.2} of ${limit:.2}); it resets in {}h{:02}m — raise it in Apps \
+                     or Settings to continue now",
+                    resets / 3600,
+                    resets % 3600 / 60
+                ),
+            )
+            .code("budget_exceeded");
+            error.retry_after = HeaderValue::from_str(&resets.to_string()).ok().map(Box::new);
+            Err(error)
+        }
+    }
 }
 
 /// A chat request in any client protocol: the alias's settings applied, the request validated, a plan made and
@@ -85,7 +166,7 @@ fn record(outcome: Outcome<'_>) {
 pub async fn chat(
     resolver: Arc<Resolver>,
     memory: Arc<Memory>,
-    ctx: Ctx,
+    mut ctx: Ctx,
     client: Client,
     body: Value,
     headers: &HeaderMap,
@@ -94,6 +175,7 @@ pub async fn chat(
         Ok(resolution) => resolution,
         Err(error) => return client.error_response(error),
     };
+    ctx.alias = resolution.alias.as_ref().map(|a| a.name.clone());
     let mut body = body;
     // OpenAI bodies take the alias's settings as JSON, so passthrough carries them too; others in the neutral form.
     if let (Some(alias), Client::OpenAiChat) = (&resolution.alias, client) {
@@ -114,6 +196,13 @@ pub async fn chat(
         Err(no_target) => {
             let error = ApiError::invalid(no_target.to_string(), Some("model")).code("no_capable_target");
             return with_routing_headers(client.error_response(error), &resolution, None, &[]);
+        }
+    };
+    let budget = match budget_check(&ctx, &plan) {
+        Ok(warning) => warning,
+        Err(error) => {
+            record(&ctx, Outcome::refused(&error, request.stream));
+            return client.error_response(error);
         }
     };
     let forward: Vec<(&'static str, String)> = ANTHROPIC_HEADERS
@@ -144,14 +233,14 @@ pub async fn chat(
     if let (Ok(won), Some(key)) = (&won, conversation) {
         memory.remember(key, &won.target);
     }
-    deliver(ctx, client, &resolution, won, wants_usage)
+    with_budget_header(deliver(ctx, client, &resolution, won, wants_usage), budget)
 }
 
 /// `/v1/completions` and `/v1/embeddings`: OpenAI-compatible upstreams only, always passthrough.
 pub async fn openai_raw(
     resolver: Arc<Resolver>,
     memory: Arc<Memory>,
-    ctx: Ctx,
+    mut ctx: Ctx,
     op: Operation,
     body: Value,
     stream: bool,
@@ -161,14 +250,22 @@ pub async fn openai_raw(
         Ok(resolution) => resolution,
         Err(error) => return error.into_response(),
     };
+    ctx.alias = resolution.alias.as_ref().map(|a| a.name.clone());
     let needs = Needs::default();
     let plan = match resolver.plan(&ctx.client_model, &resolution, &needs, None, &memory, Instant::now()) {
         Ok(plan) => plan,
         Err(no_target) => return ApiError::invalid(no_target.to_string(), Some("model")).into_response(),
     };
+    let budget = match budget_check(&ctx, &plan) {
+        Ok(warning) => warning,
+        Err(error) => {
+            record(&ctx, Outcome::refused(&error, stream));
+            return error.into_response();
+        }
+    };
     let prepare = |target: &Target| passthrough_body(target, &body, stream, wants_usage);
     let won = walk(&memory, &ctx, &resolution, plan, op, stream, prepare).await;
-    deliver(ctx, Client::OpenAiChat, &resolution, won, wants_usage)
+    with_budget_header(deliver(ctx, Client::OpenAiChat, &resolution, won, wants_usage), budget)
 }
 
 fn resolve(resolver: &Resolver, ctx: &Ctx) -> Result<Resolution, ApiError> {
@@ -275,19 +372,20 @@ fn deliver(ctx: Ctx, client: Client, resolution: &Resolution, won: Result<Won, L
     let won = match won {
         Ok(won) => won,
         Err(lost) => {
-            record(Outcome {
-                app: &ctx.app.name,
-                model: &ctx.client_model,
-                target: lost.attempts.last().map(|a| a.target.clone()).unwrap_or_default(),
-                attempts: &lost.attempts,
-                status: lost.error.status.as_u16(),
-                stream: false,
-                usage: None,
-                cost_usd: None,
-                latency: ctx.started.elapsed(),
-                first_byte: None,
-                error: Some(lost.error.message.clone()),
-            });
+            record(
+                &ctx,
+                Outcome {
+                    target: lost.attempts.last().map(|a| a.target.clone()),
+                    provider_kind: None,
+                    attempts: lost.attempts.clone(),
+                    status: lost.error.status.as_u16(),
+                    stream: false,
+                    usage: None,
+                    cost_usd: None,
+                    first_byte: None,
+                    error: Some(lost.error.message.clone()),
+                },
+            );
             let last = lost.attempts.last().map(|a| a.target.clone());
             return with_routing_headers(client.error_response(lost.error), resolution, last, &lost.attempts);
         }
@@ -310,19 +408,20 @@ fn deliver(ctx: Ctx, client: Client, resolution: &Resolution, won: Result<Won, L
                     (usage.map(|u| u.0), usage.and_then(|u| u.1), response)
                 }
             };
-            record(Outcome {
-                app: &ctx.app.name,
-                model: &ctx.client_model,
-                target: label.clone(),
-                attempts: &attempts,
-                status: 200,
-                stream: false,
-                usage,
-                cost_usd: cost,
-                latency: ctx.started.elapsed(),
-                first_byte: None,
-                error: None,
-            });
+            record(
+                &ctx,
+                Outcome {
+                    target: Some(label.clone()),
+                    provider_kind: Some(target.provider.preset().id),
+                    attempts: attempts.clone(),
+                    status: 200,
+                    stream: false,
+                    usage,
+                    cost_usd: cost,
+                    first_byte: None,
+                    error: None,
+                },
+            );
             response
         }
         (Started::Stream { first, rest }, Mode::Passthrough) => {
@@ -335,6 +434,30 @@ fn deliver(ctx: Ctx, client: Client, resolution: &Resolution, won: Result<Won, L
         }
     };
     with_routing_headers(response, resolution, Some(label), &attempts)
+}
+
+fn with_budget_header(mut response: Response, warning: Option<HeaderValue>) -> Response {
+    if let Some(warning) = warning {
+        response.headers_mut().insert(X_BUDGET.clone(), warning);
+    }
+    response
+}
+
+impl Outcome {
+    /// A request refused before any attempt (a spent budget).
+    fn refused(error: &ApiError, stream: bool) -> Outcome {
+        Outcome {
+            target: None,
+            provider_kind: None,
+            attempts: Vec::new(),
+            status: error.status.as_u16(),
+            stream,
+            usage: None,
+            cost_usd: None,
+            first_byte: None,
+            error: Some(error.message.clone()),
+        }
+    }
 }
 
 /// `x-switchboard-alias`, `-target` and `-attempts`: what routing decided, on every response.

@@ -223,19 +223,20 @@ impl StreamRelay {
     }
 
     fn finish(&self, usage: Option<(Usage, Option<f64>)>, first_byte: Option<Duration>, error: Option<String>) {
-        record(Outcome {
-            app: &self.ctx.app.name,
-            model: &self.ctx.client_model,
-            target: self.target.label(),
-            attempts: &self.attempts,
-            status: 200,
-            stream: true,
-            usage: usage.map(|u| u.0),
-            cost_usd: usage.and_then(|u| u.1),
-            latency: self.ctx.started.elapsed(),
-            first_byte,
-            error,
-        });
+        record(
+            &self.ctx,
+            Outcome {
+                target: Some(self.target.label()),
+                provider_kind: Some(self.target.provider.preset().id),
+                attempts: self.attempts.clone(),
+                status: 200,
+                stream: true,
+                usage: usage.map(|u| u.0),
+                cost_usd: usage.and_then(|u| u.1),
+                first_byte,
+                error,
+            },
+        );
     }
 }
 

@@ -1,0 +1,123 @@
+//! The ledger wired into the running gateway: every request served is recorded (tokens, cost, attempts, the
+//! alias and target), a clean stop loses nothing, and a spent budget blocks the next request.
+
+use std::process::Command;
+use std::time::Duration;
+
+use e2e::fake::{FakeKind, FakeUpstream};
+use e2e::{FAKE_KEY, FAKE_TOKEN, Gateway, workspace_bin};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use switchboard_gateway::ledger::{DATABASE_FILE, queries};
+use switchboard_gateway::store::Store;
+
+fn config(fake: &FakeUpstream) -> String {
+    format!(
+        "[[providers]]\nid = \"oa\"\nkind = \"openai\"\nbase_url = \"{}\"\nkey_env = \"UP_KEY\"\n\
+         [[aliases]]\nname = \"general\"\ntargets = [\"oa/error-500\", \"oa/gpt-4o-mini\"]\n\
+         [[apps]]\nname = \"scripts\"\ntoken_env = \"T\"\n",
+        fake.api_base()
+    )
+}
+
+async fn chat(gateway: &Gateway, stream: bool) -> (StatusCode, reqwest::header::HeaderMap, String) {
+    let body = json!({ "model": "general", "stream": stream, "messages": [{ "role": "user", "content": "hi" }] });
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/chat/completions", gateway.root()))
+        .bearer_auth(FAKE_TOKEN)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let (status, headers) = (response.status(), response.headers().clone());
+    (status, headers, response.text().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_request_is_recorded_and_a_clean_stop_loses_nothing() {
+    let fake = FakeUpstream::start(FakeKind::OpenAi).await;
+    let config = config(&fake);
+    let gateway =
+        tokio::task::spawn_blocking(move || Gateway::start(&config, &[("UP_KEY", FAKE_KEY), ("T", FAKE_TOKEN)]))
+            .await
+            .unwrap()
+            .unwrap();
+    for stream in [false, true, false] {
+        let (status, _, body) = chat(&gateway, stream).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    // SIGTERM: the gateway stops cleanly, flushing the ledger.
+    let pid = gateway.pid().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    e2e::wait_for("a clean stop", Duration::from_secs(10), || {
+        gateway.stderr().contains("gateway stopped").then_some(())
+    })
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+
+    let output = Command::new(workspace_bin("switchboard-gateway"))
+        .args(["usage", "--json", "--since", "all", "--data-dir"])
+        .arg(gateway.data())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let text = report.to_string();
+    assert!(text.contains("\"scripts\"") && text.contains("\"general\""), "{report}");
+
+    // The rows themselves: three requests, the target that answered, its fallback attempts, tokens and a cost.
+    let store = Store::open(&gateway.data().join(DATABASE_FILE)).unwrap();
+    let rows =
+        queries::requests(&store, &queries::RequestFilter::default(), queries::Page { limit: 10, before_id: None })
+            .unwrap();
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    for row in &rows {
+        assert_eq!((row.app_name.as_str(), row.alias.as_deref()), ("scripts", Some("general")));
+        assert_eq!((row.provider_id.as_deref(), row.model.as_deref()), (Some("oa"), Some("gpt-4o-mini")));
+        assert_eq!(row.status, 200);
+        assert_eq!((row.input_tokens, row.cached_input_tokens, row.output_tokens), (Some(12), Some(4), Some(7)));
+        assert!(row.cost_usd.is_some_and(|c| c > 0.0), "priced from the shipped table: {row:?}");
+        assert_eq!(row.cost_source.as_deref(), Some("prices"));
+    }
+    // Newest first. The first two requests tried error-500 twice each (one retry) before the answer; its third
+    // failure in a row cooled it down, so the third request went straight to the answering target.
+    let targets = |row: &queries::RequestRow| row.attempts.iter().map(|a| a.target.clone()).collect::<Vec<_>>();
+    assert_eq!(targets(&rows[2]), ["oa/error-500", "oa/error-500", "oa/gpt-4o-mini"]);
+    assert_eq!(targets(&rows[1]), ["oa/error-500", "oa/error-500", "oa/gpt-4o-mini"]);
+    assert_eq!(targets(&rows[0]), ["oa/gpt-4o-mini"]);
+    assert_eq!(rows.iter().filter(|r| r.stream).count(), 1);
+    assert!(rows.iter().filter(|r| r.stream).all(|r| r.ttft_ms.is_some()));
+    assert!(!format!("{rows:?}").contains(FAKE_KEY) && !format!("{rows:?}").contains(FAKE_TOKEN));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spent_budget_blocks_the_next_request() {
+    let fake = FakeUpstream::start(FakeKind::OpenAi).await;
+    let config = config(&fake);
+    let gateway = tokio::task::spawn_blocking(move || {
+        Gateway::start_prepared(&config, &[("UP_KEY", FAKE_KEY), ("T", FAKE_TOKEN)], |data| {
+            let store = Store::open(&data.join(DATABASE_FILE)).unwrap();
+            store.set_setting("budget", &json!({ "daily_usd": 0.000001, "action": "block" })).unwrap();
+        })
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let (status, _, body) = chat(&gateway, false).await;
+    assert_eq!(status, StatusCode::OK, "the first request is within budget: {body}");
+    let mut last = (StatusCode::OK, String::new());
+    for _ in 0..30 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let (status, headers, body) = chat(&gateway, false).await;
+        last = (status, body);
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            assert!(headers.get("retry-after").is_some());
+            break;
+        }
+    }
+    assert_eq!(last.0, StatusCode::TOO_MANY_REQUESTS, "{}", last.1);
+    let body: Value = serde_json::from_str(&last.1).unwrap();
+    assert_eq!(body["error"]["code"], "budget_exceeded");
+    assert!(body["error"]["message"].as_str().unwrap().contains("resets in"), "{body}");
+}
