@@ -135,6 +135,7 @@ impl Gateway {
     async fn load(&self) -> Result<(Config, AppRegistry), String> {
         let (store, base) = (self.inner.store.clone(), self.inner.config.clone());
         tokio::task::spawn_blocking(move || {
+            store.refresh_default_aliases().map_err(|e| e.to_string())?;
             let config = store.gateway_config(&base).map_err(|e| e.to_string())?;
             let apps = store.app_registry().map_err(|e| e.to_string())?;
             Ok((config, apps))

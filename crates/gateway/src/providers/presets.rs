@@ -16,6 +16,15 @@ pub struct Preset {
     pub stream_usage_option: bool,
     /// Models to offer where the upstream has no models endpoint.
     pub shipped_models: &'static [&'static str],
+    /// First-run aliases: which model of this provider suits `general`, `fast`, `code` and `long-context`.
+    pub suggested: &'static [(&'static str, &'static str)],
+}
+
+impl Preset {
+    /// The model suggested for a first-run alias, if any.
+    pub fn suggested(&self, alias: &str) -> Option<&'static str> {
+        self.suggested.iter().find(|(name, _)| *name == alias).map(|(_, model)| *model)
+    }
 }
 
 const fn openai_compatible(id: &'static str, name: &'static str, base_url: &'static str) -> Preset {
@@ -27,11 +36,15 @@ const fn openai_compatible(id: &'static str, name: &'static str, base_url: &'sta
         needs_key: true,
         stream_usage_option: true,
         shipped_models: &[],
+        suggested: &[],
     }
 }
 
 pub static PRESETS: &[Preset] = &[
-    openai_compatible("openai", "OpenAI", "https://api.openai.com/v1"),
+    Preset {
+        suggested: &[("general", "gpt-5-mini"), ("fast", "gpt-5-nano"), ("code", "gpt-5"), ("long-context", "gpt-4.1")],
+        ..openai_compatible("openai", "OpenAI", "https://api.openai.com/v1")
+    },
     Preset {
         id: "anthropic",
         name: "Anthropic",
@@ -40,6 +53,12 @@ pub static PRESETS: &[Preset] = &[
         needs_key: true,
         stream_usage_option: false,
         shipped_models: &[],
+        suggested: &[
+            ("general", "claude-sonnet-4-5"),
+            ("fast", "claude-haiku-4-5"),
+            ("code", "claude-sonnet-4-5"),
+            ("long-context", "claude-sonnet-4-5"),
+        ],
     },
     Preset {
         id: "gemini",
@@ -49,14 +68,42 @@ pub static PRESETS: &[Preset] = &[
         needs_key: true,
         stream_usage_option: false,
         shipped_models: &[],
+        suggested: &[
+            ("general", "gemini-2.5-flash"),
+            ("fast", "gemini-2.5-flash-lite"),
+            ("code", "gemini-2.5-pro"),
+            ("long-context", "gemini-2.5-pro"),
+        ],
     },
     // OpenRouter reports each request's cost in `usage.cost`, which the ledger prefers to its own price table.
-    openai_compatible("openrouter", "OpenRouter", "https://openrouter.ai/api/v1"),
-    openai_compatible("groq", "Groq", "https://api.groq.com/openai/v1"),
+    Preset {
+        suggested: &[
+            ("general", "anthropic/claude-sonnet-4.5"),
+            ("fast", "google/gemini-2.5-flash"),
+            ("code", "anthropic/claude-sonnet-4.5"),
+            ("long-context", "google/gemini-2.5-pro"),
+        ],
+        ..openai_compatible("openrouter", "OpenRouter", "https://openrouter.ai/api/v1")
+    },
+    Preset {
+        suggested: &[("general", "llama-3.3-70b-versatile"), ("fast", "llama-3.1-8b-instant")],
+        ..openai_compatible("groq", "Groq", "https://api.groq.com/openai/v1")
+    },
     // DeepSeek's reasoner streams its thinking as `reasoning_content`, which protocol::openai_chat reads.
-    openai_compatible("deepseek", "DeepSeek", "https://api.deepseek.com/v1"),
+    Preset {
+        suggested: &[("general", "deepseek-chat"), ("fast", "deepseek-chat"), ("code", "deepseek-chat")],
+        ..openai_compatible("deepseek", "DeepSeek", "https://api.deepseek.com/v1")
+    },
     // Mistral rejects fields it does not know, so no `stream_options`; it sends usage in the last chunk anyway.
-    Preset { stream_usage_option: false, ..openai_compatible("mistral", "Mistral", "https://api.mistral.ai/v1") },
+    Preset {
+        stream_usage_option: false,
+        suggested: &[
+            ("general", "mistral-large-latest"),
+            ("fast", "mistral-small-latest"),
+            ("code", "codestral-latest"),
+        ],
+        ..openai_compatible("mistral", "Mistral", "https://api.mistral.ai/v1")
+    },
     openai_compatible("xai", "xAI", "https://api.x.ai/v1"),
     openai_compatible("together", "Together AI", "https://api.together.xyz/v1"),
     openai_compatible("fireworks", "Fireworks", "https://api.fireworks.ai/inference/v1"),
