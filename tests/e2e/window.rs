@@ -97,9 +97,14 @@ async fn the_window_shows_a_live_endpoint() {
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"ok\""), "{body}");
 
-    // Pages not built yet say so, rather than showing made-up data.
+    // A new user's Providers page starts empty and offers the way in.
     app.click("nav-providers").await;
     app.text_when("page-title", |s| s == "Providers").await;
+    app.text_when("add-provider", |s| s.contains("Add provider")).await;
+
+    // Pages not built yet say so, rather than showing made-up data.
+    app.click("nav-usage").await;
+    app.text_when("page-title", |s| s == "Usage").await;
     let note = app.text_when("page-not-built", |s| !s.is_empty()).await;
     assert!(note.contains("not built yet"), "{note}");
 
