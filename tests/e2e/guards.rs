@@ -241,8 +241,8 @@ async fn header_floods_get_a_431_and_the_server_stays_up() {
 #[tokio::test]
 async fn key_headers_never_reach_a_trace_log() {
     let gateway = start(&[("RUST_LOG", "trace")]);
-    let canary = "sk-test-CANARY-x-goog-api-key-0000000000";
-    let query_canary = "sk-test-CANARY-query-key-0000000000";
+    let canary = "fake-CANARY-x-goog-api-key-0000000000";
+    let query_canary = "fake-CANARY-query-key-0000000000";
     let h1 = reqwest::Client::builder().http1_only().build().unwrap();
     let h2 = reqwest::Client::builder().http2_prior_knowledge().build().unwrap();
     for client in [&h1, &h2] {

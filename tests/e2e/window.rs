@@ -130,7 +130,7 @@ async fn a_taken_port_is_shown_with_its_fix() {
 /// the app restarts; the key reaches the provider and the keychain, and nowhere else.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_and_apps_set_in_the_window_serve_requests_and_leak_nowhere() {
-    const CANARY: &str = "sk-test-CANARY-9f8e7d6c5b4a";
+    const CANARY: &str = "fake-CANARY-key-9f8e7d6c5b4a";
     let fake = e2e::fake::FakeUpstream::start(e2e::fake::FakeKind::OpenAi).await;
     let port = free_port();
     let app = App::launch(port).await;

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 
 /// A fake provider key: obviously not real, easy to search for in files and logs.
-pub const FAKE_KEY: &str = "sk-test-SWITCHBOARD-FAKE-KEY-0000";
+pub const FAKE_KEY: &str = "fake-provider-key-SWITCHBOARD-0000";
 /// A fake app token.
 pub const FAKE_TOKEN: &str = "sb-test-token-scripts-0000000000000000";
 

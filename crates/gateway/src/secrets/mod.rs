@@ -53,7 +53,7 @@ mod tests {
 
     #[test]
     fn debug_redacts() {
-        let secret = SecretString::from("sk-test-visible-in-debug?");
+        let secret = SecretString::from("fake-key-visible-in-debug?");
         assert!(!format!("{secret:?}").contains("visible"));
     }
 }
