@@ -1,0 +1,775 @@
+//! Tests of `protocol/anthropic.rs`, kept apart so the converter reads on its own.
+
+use super::*;
+use crate::protocol::openai_chat;
+
+fn sse(text: &str) -> Vec<SseEvent> {
+    text.split("\n\n")
+        .filter(|frame| !frame.trim().is_empty())
+        .map(|frame| {
+            let mut event = SseEvent { event: None, data: String::new() };
+            for line in frame.lines() {
+                if let Some(name) = line.strip_prefix("event: ") {
+                    event.event = Some(name.to_owned());
+                } else if let Some(data) = line.strip_prefix("data: ") {
+                    event.data = data.to_owned();
+                }
+            }
+            event
+        })
+        .collect()
+}
+
+fn decode_all(events: &[SseEvent]) -> Vec<StreamEvent> {
+    let mut decoder = StreamDecoder::new();
+    events.iter().flat_map(|e| decoder.decode(e).unwrap()).collect()
+}
+
+fn encode_all(events: &[StreamEvent]) -> Vec<SseEvent> {
+    let mut encoder = StreamEncoder::new(true);
+    let mut out: Vec<SseEvent> = events.iter().flat_map(|e| encoder.encode(e)).collect();
+    out.extend(encoder.finish());
+    assert!(encoder.finish().is_empty(), "closing events once");
+    out
+}
+
+fn text(t: &str) -> Part {
+    Part::Text { text: t.into(), cache: None }
+}
+
+fn ephemeral() -> Option<CacheHint> {
+    Some(CacheHint { kind: "ephemeral".into(), ttl: None })
+}
+
+/// Checks the event grammar: message_start, then well-nested blocks with sequential indexes, then
+/// message_delta and message_stop (or an error). Returns the event names.
+fn assert_well_formed(events: &[SseEvent]) -> Vec<String> {
+    let names: Vec<String> = events.iter().map(|e| e.event.clone().unwrap()).collect();
+    assert_eq!(names[0], "message_start");
+    let mut open: Option<u64> = None;
+    let mut next = 0;
+    for (name, event) in names.iter().zip(events) {
+        let data: Value = serde_json::from_str(&event.data).unwrap();
+        assert_eq!(data["type"], name.as_str(), "the data's type matches the event name");
+        match name.as_str() {
+            "content_block_start" => {
+                assert_eq!(open, None, "a block starts only when the previous one stopped");
+                assert_eq!(data["index"], next);
+                open = Some(next);
+                next += 1;
+            }
+            "content_block_delta" => assert_eq!(data["index"].as_u64(), open),
+            "content_block_stop" => {
+                assert_eq!(data["index"].as_u64(), open);
+                open = None;
+            }
+            "message_delta" | "message_stop" | "error" => assert_eq!(open, None),
+            _ => {}
+        }
+    }
+    let tail = &names[names.len().saturating_sub(2)..];
+    assert!(tail == ["message_delta", "message_stop"] || names.last().unwrap() == "error", "{names:?}");
+    names
+}
+
+#[test]
+fn claude_code_shaped_request() {
+    let body = json!({
+        "model": "my-local-model",
+        "max_tokens": 32000,
+        "stream": true,
+        "system": [
+            {"type": "text", "text": "x-anthropic-billing-header: cc_version=2.1"},
+            {"type": "text", "text": "You are Claude Code, Anthropic's official CLI for Claude.",
+                "cache_control": {"type": "ephemeral"}},
+            {"type": "text", "text": "Tool policy…", "cache_control": {"type": "ephemeral", "ttl": "1h"}}
+        ],
+        "messages": [
+            {"role": "system", "content": "Extra system note"},
+            {"role": "user", "content": [
+                {"type": "text", "text": "<system-reminder>ctx</system-reminder>"},
+                {"type": "text", "text": "what's in the screenshot?", "cache_control": {"type": "ephemeral"}}
+            ]},
+            {"role": "assistant", "content": [
+                {"type": "thinking", "thinking": "Look at it.", "signature": "EqQBsig"},
+                {"type": "redacted_thinking", "data": "EmwKAhgBEgy"},
+                {"type": "text", "text": "Reading it."},
+                {"type": "tool_use", "id": "toolu_01", "name": "Read", "input": {"file_path": "/tmp/s.png"}}
+            ]},
+            {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": "toolu_01", "content": [
+                    {"type": "text", "text": "Image read"},
+                    {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}}
+                ], "cache_control": {"type": "ephemeral"}},
+                {"type": "tool_result", "tool_use_id": "toolu_02", "content": "<tool_use_error>nope</tool_use_error>",
+                    "is_error": true}
+            ]}
+        ],
+        "tools": [
+            {"name": "Read", "description": "Reads a file", "input_schema": {"type": "object",
+                "properties": {"file_path": {"type": "string"}}, "required": ["file_path"]}},
+            {"name": "Bash", "description": "Runs a command", "input_schema": {"type": "object",
+                "properties": {"command": {"type": "string"}}}, "cache_control": {"type": "ephemeral"}},
+            {"type": "web_search_20250305", "name": "web_search", "max_uses": 5},
+            {"type": "custom", "name": "Edit", "input_schema": {"type": "object"}}
+        ],
+        "tool_choice": {"type": "auto"},
+        "thinking": {"type": "adaptive"},
+        "output_config": {"effort": "high"},
+        "context_management": {"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]},
+        "metadata": {"user_id": "user_abc_account__session_123"}
+    });
+    let r = decode_request(&body).unwrap();
+    assert_eq!(r.model, "my-local-model");
+    assert_eq!(r.max_tokens, Some(32000));
+    assert!(r.stream && r.stream_usage);
+    assert_eq!(
+        r.system,
+        vec![
+            SystemBlock { text: "x-anthropic-billing-header: cc_version=2.1".into(), cache: None },
+            SystemBlock {
+                text: "You are Claude Code, Anthropic's official CLI for Claude.".into(),
+                cache: ephemeral()
+            },
+            SystemBlock {
+                text: "Tool policy…".into(),
+                cache: Some(CacheHint { kind: "ephemeral".into(), ttl: Some("1h".into()) })
+            },
+            SystemBlock { text: "Extra system note".into(), cache: None },
+        ]
+    );
+    assert_eq!(r.messages.len(), 3);
+    assert_eq!(r.messages[0].content[1], Part::Text { text: "what's in the screenshot?".into(), cache: ephemeral() });
+    assert_eq!(
+        r.messages[1].content,
+        vec![
+            Part::Thinking { text: "Look at it.".into(), signature: Some("EqQBsig".into()) },
+            Part::RedactedThinking { data: "EmwKAhgBEgy".into() },
+            text("Reading it."),
+            Part::ToolCall {
+                id: "toolu_01".into(),
+                name: "Read".into(),
+                arguments: r#"{"file_path":"/tmp/s.png"}"#.into()
+            },
+        ]
+    );
+    assert_eq!(
+        r.messages[2].content,
+        vec![
+            Part::ToolResult {
+                call_id: "toolu_01".into(),
+                name: Some("Read".into()),
+                content: vec![
+                    text("Image read"),
+                    Part::Image {
+                        source: ImageSource::Base64 { media_type: "image/png".into(), data: "iVBORw0KGgo=".into() },
+                        detail: None,
+                        cache: None
+                    },
+                ],
+                is_error: false,
+                cache: ephemeral(),
+            },
+            Part::ToolResult {
+                call_id: "toolu_02".into(),
+                name: None,
+                content: vec![text("<tool_use_error>nope</tool_use_error>")],
+                is_error: true,
+                cache: None,
+            },
+        ]
+    );
+    assert_eq!(r.tools.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["Read", "Bash", "Edit"]);
+    assert_eq!(r.tools[1].cache, ephemeral());
+    assert_eq!(r.tool_choice, Some(ToolChoice::Auto));
+    assert_eq!(r.reasoning, Some(Reasoning { effort: Some("high".into()), budget_tokens: None, enabled: true }));
+    assert_eq!(r.user.as_deref(), Some("user_abc_account__session_123"));
+
+    // The same request, sent on to an OpenAI-compatible upstream.
+    let upstream = openai_chat::encode_request(&r);
+    let messages = upstream["messages"].as_array().unwrap();
+    assert!(messages[0]["content"].as_str().unwrap().ends_with("Extra system note"));
+    assert_eq!(messages[2]["tool_calls"][0]["function"]["arguments"], r#"{"file_path":"/tmp/s.png"}"#);
+    assert_eq!(messages[3], json!({"role": "tool", "tool_call_id": "toolu_01", "content": "Image read"}));
+    assert_eq!(messages[4]["content"], "Error: <tool_use_error>nope</tool_use_error>");
+    assert_eq!(messages[5]["content"][0]["image_url"]["url"], "data:image/png;base64,iVBORw0KGgo=");
+    assert_eq!(upstream["reasoning_effort"], "high");
+    assert_eq!(upstream["max_completion_tokens"], 32000);
+}
+
+#[test]
+fn request_fields_decode() {
+    let body = json!({
+        "messages": [{"role": "user", "content": "hi"}],
+        "temperature": 0.3, "top_p": 0.9, "top_k": 40, "stop_sequences": ["\n\nHuman:", "END"],
+        "tool_choice": {"type": "tool", "name": "f", "disable_parallel_tool_use": true},
+        "thinking": {"type": "enabled", "budget_tokens": 2048},
+        "image_url_test": {"ignored": true}
+    });
+    let r = decode_request(&body).unwrap();
+    assert_eq!((r.temperature, r.top_p, r.top_k), (Some(0.3), Some(0.9), Some(40)));
+    assert_eq!(r.stop, vec!["\n\nHuman:".to_owned(), "END".to_owned()]);
+    assert_eq!(r.tool_choice, Some(ToolChoice::Named("f".into())));
+    assert_eq!(r.parallel_tool_calls, Some(false));
+    assert_eq!(r.reasoning, Some(Reasoning { effort: None, budget_tokens: Some(2048), enabled: true }));
+    assert_eq!(r.max_tokens, None);
+    assert!(!r.stream);
+
+    let table = [
+        (json!({"type": "auto"}), ToolChoice::Auto),
+        (json!({"type": "any"}), ToolChoice::Required),
+        (json!({"type": "none"}), ToolChoice::None),
+    ];
+    for (wire, neutral) in table {
+        let r =
+            decode_request(&json!({"messages": [], "tool_choice": wire, "thinking": {"type": "disabled"}})).unwrap();
+        assert_eq!(r.tool_choice, Some(neutral));
+        assert_eq!(r.parallel_tool_calls, None);
+        assert!(!r.reasoning.unwrap().enabled);
+    }
+    let image = json!({"messages": [{"role": "user", "content": [
+        {"type": "image", "source": {"type": "url", "url": "https://x/y.jpg"}},
+        {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "skipped"}}
+    ]}]});
+    assert_eq!(
+        decode_request(&image).unwrap().messages[0].content,
+        vec![Part::Image { source: ImageSource::Url("https://x/y.jpg".into()), detail: None, cache: None }]
+    );
+}
+
+#[test]
+fn bad_requests_name_the_field() {
+    let cases = [
+        (json!("hi"), None),
+        (json!({"model": "m"}), Some("messages")),
+        (json!({"messages": "hi"}), Some("messages")),
+        (json!({"messages": [], "max_tokens": "lots"}), Some("max_tokens")),
+        (json!({"messages": [], "temperature": "warm"}), Some("temperature")),
+        (json!({"messages": [], "system": 5}), Some("system")),
+        (json!({"messages": [], "system": [{"type": "text"}]}), Some("system[0].text")),
+        (json!({"messages": [], "stop_sequences": "END"}), Some("stop_sequences")),
+        (json!({"messages": [], "stop_sequences": ["a", 2]}), Some("stop_sequences[1]")),
+        (json!({"messages": [], "tools": [{"description": "no name"}]}), Some("tools[0].name")),
+        (json!({"messages": [], "tools": [{"name": "f", "input_schema": "{}"}]}), Some("tools[0].input_schema")),
+        (json!({"messages": [], "tool_choice": {"type": "maybe"}}), Some("tool_choice.type")),
+        (json!({"messages": [], "tool_choice": {"type": "tool"}}), Some("tool_choice.name")),
+        (json!({"messages": [], "thinking": {"type": "deep"}}), Some("thinking.type")),
+        (
+            json!({"messages": [], "thinking": {"type": "enabled", "budget_tokens": "big"}}),
+            Some("thinking.budget_tokens"),
+        ),
+        (json!({"messages": [], "metadata": {"user_id": 7}}), Some("metadata.user_id")),
+        (json!({"messages": [{"role": "bot", "content": "x"}]}), Some("messages[0].role")),
+        (json!({"messages": [{"role": "user", "content": {"text": "x"}}]}), Some("messages[0].content")),
+        (json!({"messages": [{"role": "user", "content": [{"text": "x"}]}]}), Some("messages[0].content[0].type")),
+        (
+            json!({"messages": [{"role": "assistant", "content": [{"type": "tool_use", "id": "a", "name": "f", "input": "{}"}]}]}),
+            Some("messages[0].content[0].input"),
+        ),
+        (
+            json!({"messages": [{"role": "user", "content": [{"type": "tool_result", "content": "x"}]}]}),
+            Some("messages[0].content[0].tool_use_id"),
+        ),
+        (
+            json!({"messages": [{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "a", "content": [{"type": "text", "text": 1}]}]}]}),
+            Some("messages[0].content[0].content[0].text"),
+        ),
+        (
+            json!({"messages": [{"role": "user", "content": [{"type": "image", "source": {"type": "file", "file_id": "f"}}]}]}),
+            Some("messages[0].content[0].source.type"),
+        ),
+    ];
+    for (body, param) in cases {
+        let error = decode_request(&body).expect_err(&body.to_string());
+        assert_eq!(error.param.as_deref(), param, "{body}: {}", error.message);
+    }
+}
+
+fn sample_request() -> ChatRequest {
+    ChatRequest {
+        model: "claude-sonnet-4-5".into(),
+        system: vec![
+            SystemBlock { text: "Be brief.".into(), cache: None },
+            SystemBlock { text: "Cached part.".into(), cache: ephemeral() },
+        ],
+        messages: vec![
+            Message {
+                role: Role::User,
+                content: vec![
+                    Part::Text { text: "weather?".into(), cache: ephemeral() },
+                    Part::Image { source: ImageSource::Url("https://x/y.png".into()), detail: None, cache: None },
+                ],
+            },
+            Message {
+                role: Role::Assistant,
+                content: vec![
+                    Part::Thinking { text: "Use the tool.".into(), signature: Some("sig".into()) },
+                    Part::RedactedThinking { data: "opaque".into() },
+                    text("Let me check."),
+                    Part::ToolCall { id: "t1".into(), name: "weather".into(), arguments: r#"{"city":"Oslo"}"#.into() },
+                ],
+            },
+            Message {
+                role: Role::User,
+                content: vec![
+                    Part::ToolResult {
+                        call_id: "t1".into(),
+                        name: Some("weather".into()),
+                        content: vec![text("-3C")],
+                        is_error: true,
+                        cache: ephemeral(),
+                    },
+                    text("thanks"),
+                ],
+            },
+        ],
+        tools: vec![Tool {
+            name: "weather".into(),
+            description: Some("Weather by city".into()),
+            parameters: json!({"type": "object", "properties": {"city": {"type": "string"}}}),
+            strict: None,
+            cache: ephemeral(),
+        }],
+        tool_choice: Some(ToolChoice::Auto),
+        parallel_tool_calls: Some(false),
+        max_tokens: Some(1000),
+        temperature: Some(0.5),
+        top_p: Some(0.9),
+        top_k: Some(20),
+        stop: vec!["END".into()],
+        stream: true,
+        stream_usage: true,
+        user: Some("u1".into()),
+        ..ChatRequest::default()
+    }
+}
+
+#[test]
+fn requests_round_trip() {
+    let request = sample_request();
+    assert_eq!(decode_request(&encode_request(&request)).unwrap(), request);
+    let mut thinking = sample_request();
+    thinking.temperature = None;
+    thinking.top_k = None;
+    thinking.top_p = Some(0.95);
+    thinking.max_tokens = Some(10_000);
+    thinking.reasoning = Some(Reasoning { effort: None, budget_tokens: Some(2000), enabled: true });
+    assert_eq!(decode_request(&encode_request(&thinking)).unwrap(), thinking);
+}
+
+#[test]
+fn encoded_requests_fit_anthropic() {
+    // Defaults: max_tokens, no optional fields.
+    let body = encode_request(&ChatRequest { model: "m".into(), ..ChatRequest::default() });
+    assert_eq!(body, json!({"model": "m", "max_tokens": DEFAULT_MAX_TOKENS, "messages": []}));
+
+    // Thinking: budget from effort, max_tokens raised above it, temperature and top_k left out.
+    let mut request = sample_request();
+    request.max_tokens = Some(4000);
+    request.reasoning = Some(Reasoning { effort: Some("high".into()), budget_tokens: None, enabled: true });
+    let body = encode_request(&request);
+    assert_eq!(body["thinking"], json!({"type": "enabled", "budget_tokens": 16_384}));
+    assert_eq!(body["max_tokens"], 16_384 + DEFAULT_MAX_TOKENS);
+    for key in ["temperature", "top_k", "top_p"] {
+        assert!(body.get(key).is_none(), "{key}");
+    }
+    // Adaptive thinking with no budget or effort → 4096; a forced tool turns thinking off.
+    request.reasoning = Some(Reasoning { effort: None, budget_tokens: None, enabled: true });
+    request.max_tokens = None;
+    let body = encode_request(&request);
+    assert_eq!(body["thinking"]["budget_tokens"], 4096);
+    assert_eq!(body["max_tokens"], DEFAULT_MAX_TOKENS);
+    request.tool_choice = Some(ToolChoice::Required);
+    let body = encode_request(&request);
+    assert!(body.get("thinking").is_none());
+    assert_eq!(body["tool_choice"], json!({"type": "any", "disable_parallel_tool_use": true}));
+    assert_eq!(body["temperature"], 0.5);
+    request.reasoning = Some(Reasoning { effort: None, budget_tokens: None, enabled: false });
+    assert_eq!(encode_request(&request)["thinking"], json!({"type": "disabled"}));
+
+    // Turns: merged, alternating, starting with user; tool results first; unsigned thinking and empty text gone.
+    let messages = vec![
+        Message {
+            role: Role::Assistant,
+            content: vec![
+                Part::Thinking { text: "from DeepSeek".into(), signature: None },
+                text(""),
+                Part::ToolCall { id: "c1".into(), name: "f".into(), arguments: "not json".into() },
+            ],
+        },
+        Message::text(Role::User, "first"),
+        Message {
+            role: Role::User,
+            content: vec![Part::ToolResult {
+                call_id: "c1".into(),
+                name: None,
+                content: vec![],
+                is_error: false,
+                cache: None,
+            }],
+        },
+        Message { role: Role::Assistant, content: vec![Part::Thinking { text: "x".into(), signature: None }] },
+        Message::text(Role::User, "second"),
+    ];
+    let request = ChatRequest {
+        messages,
+        temperature: Some(1.7),
+        n: Some(3),
+        seed: Some(1),
+        response_format: Some(ResponseFormat::JsonSchema {
+            name: "answer".into(),
+            schema: json!({"type": "object"}),
+            strict: Some(true),
+            description: None,
+        }),
+        ..ChatRequest::default()
+    };
+    let body = encode_request(&request);
+    assert_eq!(
+        body["messages"],
+        json!([
+            {"role": "user", "content": [{"type": "text", "text": "(continue)"}]},
+            {"role": "assistant", "content": [{"type": "tool_use", "id": "c1", "name": "f", "input": {}}]},
+            {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": "c1"},
+                {"type": "text", "text": "first"},
+                {"type": "text", "text": "second"}
+            ]}
+        ])
+    );
+    assert_eq!(body["temperature"], 1.0, "clamped to Anthropic's range");
+    for key in ["n", "seed", "tool_choice", "tools"] {
+        assert!(body.get(key).is_none(), "{key}");
+    }
+    let instruction = body["system"][0]["text"].as_str().unwrap();
+    assert!(
+        instruction.contains("JSON")
+            && instruction.contains("\"answer\"")
+            && instruction.contains(r#"{"type":"object"}"#)
+    );
+    let json_object = ChatRequest { response_format: Some(ResponseFormat::JsonObject), ..ChatRequest::default() };
+    assert!(encode_request(&json_object)["system"][0]["text"].as_str().unwrap().contains("JSON object"));
+    let text_format = ChatRequest { response_format: Some(ResponseFormat::Text), ..ChatRequest::default() };
+    assert!(encode_request(&text_format).get("system").is_none());
+}
+
+#[test]
+fn stop_reasons_map_both_ways() {
+    let table = [
+        ("end_turn", None, StopReason::EndTurn),
+        ("max_tokens", None, StopReason::MaxTokens),
+        ("stop_sequence", Some("END"), StopReason::StopSequence(Some("END".into()))),
+        ("tool_use", None, StopReason::ToolUse),
+        ("pause_turn", None, StopReason::PauseTurn),
+        ("refusal", None, StopReason::ContentFilter),
+    ];
+    for (wire, sequence, neutral) in table {
+        assert_eq!(stop_reason(wire, sequence), neutral);
+        assert_eq!(encode_stop(&neutral), (wire, sequence));
+    }
+    let other = stop_reason("model_context_window_exceeded", None);
+    assert_eq!(other, StopReason::Other("model_context_window_exceeded".into()));
+    assert_eq!(encode_stop(&other), ("end_turn", None));
+}
+
+#[test]
+fn usage_counts_cache_tokens_as_input() {
+    let wire = json!({"input_tokens": 50, "output_tokens": 300, "cache_creation_input_tokens": 2000,
+        "cache_read_input_tokens": 10000});
+    let usage = decode_usage(wire.as_object().unwrap());
+    assert_eq!(usage, Usage { input: 12_050, cached_input: 10_000, cache_write: 2000, output: 300, reasoning: 0 });
+    assert_eq!(encode_usage(&usage), wire);
+    // Counts from another protocol that do not add up never go negative.
+    let odd = Usage { input: 10, cached_input: 20, cache_write: 0, output: 1, reasoning: 0 };
+    assert_eq!(encode_usage(&odd)["input_tokens"], 0);
+}
+
+#[test]
+fn responses_decode_encode_and_round_trip() {
+    // The documented shape.
+    let body = json!({
+        "id": "msg_013Zva2CMHLNnXjNJJKqJ2EF", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
+        "content": [{"type": "text", "text": "Hi! My name is Claude."}],
+        "stop_reason": "end_turn", "stop_sequence": null,
+        "usage": {"input_tokens": 2095, "output_tokens": 503, "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 0}
+    });
+    let r = decode_response(&body).unwrap();
+    assert_eq!(r.id, "msg_013Zva2CMHLNnXjNJJKqJ2EF");
+    assert_eq!(r.created, 0);
+    assert_eq!(
+        r.choices,
+        vec![Choice { index: 0, content: vec![text("Hi! My name is Claude.")], stop: Some(StopReason::EndTurn) }]
+    );
+    assert_eq!(r.usage, Some(Usage { input: 2095, cached_input: 0, cache_write: 0, output: 503, reasoning: 0 }));
+    assert_eq!(encode_response(&r), body);
+
+    let response = ChatResponse {
+        id: "msg_1".into(),
+        model: "claude".into(),
+        created: 0,
+        choices: vec![Choice {
+            index: 0,
+            content: vec![
+                Part::Thinking { text: "hmm".into(), signature: Some("sig".into()) },
+                Part::RedactedThinking { data: "opaque".into() },
+                text("Calling."),
+                Part::ToolCall { id: "toolu_1".into(), name: "f".into(), arguments: r#"{"a":[1,2]}"#.into() },
+            ],
+            stop: Some(StopReason::StopSequence(Some("END".into()))),
+        }],
+        usage: Some(Usage { input: 100, cached_input: 60, cache_write: 30, output: 5, reasoning: 0 }),
+        cost_usd: None,
+    };
+    let body = encode_response(&response);
+    assert_eq!(body["content"][3], json!({"type": "tool_use", "id": "toolu_1", "name": "f", "input": {"a": [1, 2]}}));
+    assert_eq!((body["stop_reason"].as_str(), body["stop_sequence"].as_str()), (Some("stop_sequence"), Some("END")));
+    assert_eq!(body["usage"]["input_tokens"], 10);
+    assert_eq!(decode_response(&body).unwrap(), response);
+
+    // From an OpenAI upstream: unsigned thinking keeps an empty signature; no usage reads as zeros.
+    let from_openai = openai_chat::decode_response(&json!({"id": "c", "model": "deepseek", "choices": [{"index": 0,
+        "message": {"role": "assistant", "content": "4", "reasoning_content": "2+2"}, "finish_reason": "stop"}]}))
+    .unwrap();
+    let body = encode_response(&from_openai);
+    assert_eq!(body["content"][0], json!({"type": "thinking", "thinking": "2+2", "signature": ""}));
+    assert_eq!(body["usage"]["output_tokens"], 0);
+
+    let error = json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}});
+    assert_eq!(decode_response(&error).unwrap_err().message, "Overloaded");
+}
+
+#[test]
+fn documented_streams_decode() {
+    let usage = |input, output| StreamEvent::Usage {
+        usage: Usage { input, cached_input: 0, cache_write: 0, output, reasoning: 0 },
+        cost_usd: None,
+    };
+    let events = decode_all(&sse(include_str!("../fixtures/anthropic/stream_text.sse")));
+    assert_eq!(
+        events,
+        vec![
+            StreamEvent::Start {
+                id: "msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY".into(),
+                model: "claude-opus-4-6".into(),
+                created: 0
+            },
+            StreamEvent::TextDelta { choice: 0, text: "Hello".into() },
+            StreamEvent::TextDelta { choice: 0, text: "!".into() },
+            StreamEvent::Stop { choice: 0, reason: StopReason::EndTurn },
+            usage(25, 15),
+        ]
+    );
+
+    let events = decode_all(&sse(include_str!("../fixtures/anthropic/stream_tool_use.sse")));
+    let text: String = events
+        .iter()
+        .filter_map(|e| match e {
+            StreamEvent::TextDelta { text, .. } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(text, "Okay, let's check the weather for San Francisco, CA:");
+    let arguments: String = events
+        .iter()
+        .filter_map(|e| match e {
+            StreamEvent::ToolCallDelta { index: 0, arguments, .. } => Some(arguments.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        serde_json::from_str::<Value>(&arguments).unwrap(),
+        json!({"location": "San Francisco, CA", "unit": "fahrenheit"})
+    );
+    assert!(events.contains(&StreamEvent::ToolCallStart {
+        choice: 0,
+        index: 0,
+        id: "toolu_01T1x1fJ34qAmk2tNTrN7Up6".into(),
+        name: "get_weather".into()
+    }));
+    assert_eq!(
+        events[events.len() - 2..],
+        [StreamEvent::Stop { choice: 0, reason: StopReason::ToolUse }, usage(472, 89)]
+    );
+
+    let events = decode_all(&sse(include_str!("../fixtures/anthropic/stream_thinking.sse")));
+    assert!(
+        matches!(&events[1], StreamEvent::ThinkingDelta { text, .. } if text.starts_with("I need to find the GCD"))
+    );
+    assert_eq!(
+        events[3],
+        StreamEvent::ThinkingSignature {
+            choice: 0,
+            signature: "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds...".into()
+        }
+    );
+    assert_eq!(events.last(), Some(&usage(0, 0)));
+
+    let events = decode_all(&sse(include_str!("../fixtures/anthropic/stream_error.sse")));
+    assert_eq!(events, vec![StreamEvent::Error { message: "Overloaded".into(), kind: "overloaded_error".into() }]);
+    assert!(StreamDecoder::new().decode(&SseEvent { event: Some("ping".into()), data: "{oops".into() }).is_err());
+}
+
+#[test]
+fn parallel_tool_blocks_get_tool_indexes_and_cache_usage_adds_up() {
+    let frames = [
+        r#"{"type":"message_start","message":{"id":"msg_p","type":"message","role":"assistant","model":"claude","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":10,"cache_creation_input_tokens":200,"cache_read_input_tokens":3000,"output_tokens":1}}}"#,
+        r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
+        r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Both."}}"#,
+        r#"{"type":"content_block_stop","index":0}"#,
+        r#"{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_a","name":"a","input":{}}}"#,
+        r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"x\":"}}"#,
+        r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"1}"}}"#,
+        r#"{"type":"content_block_stop","index":1}"#,
+        r#"{"type":"content_block_start","index":2,"content_block":{"type":"tool_use","id":"toolu_b","name":"b","input":{}}}"#,
+        r#"{"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":"{\"y\":2}"}}"#,
+        r#"{"type":"content_block_stop","index":2}"#,
+        r#"{"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"output_tokens":60}}"#,
+        r#"{"type":"message_stop"}"#,
+    ];
+    let events: Vec<SseEvent> = frames.iter().map(|d| SseEvent { event: None, data: (*d).into() }).collect();
+    let decoded = decode_all(&events);
+    assert_eq!(
+        decoded[2..],
+        [
+            StreamEvent::ToolCallStart { choice: 0, index: 0, id: "toolu_a".into(), name: "a".into() },
+            StreamEvent::ToolCallDelta { choice: 0, index: 0, arguments: "{\"x\":".into() },
+            StreamEvent::ToolCallDelta { choice: 0, index: 0, arguments: "1}".into() },
+            StreamEvent::ToolCallStart { choice: 0, index: 1, id: "toolu_b".into(), name: "b".into() },
+            StreamEvent::ToolCallDelta { choice: 0, index: 1, arguments: "{\"y\":2}".into() },
+            StreamEvent::Stop { choice: 0, reason: StopReason::ToolUse },
+            StreamEvent::Usage {
+                usage: Usage { input: 3210, cached_input: 3000, cache_write: 200, output: 60, reasoning: 0 },
+                cost_usd: None
+            },
+        ]
+    );
+    // Re-encoding gives the same usage numbers back on the wire.
+    let out = encode_all(&decoded);
+    let delta: Value = serde_json::from_str(&out[out.len() - 2].data).unwrap();
+    assert_eq!(
+        delta["usage"],
+        json!({"input_tokens": 10, "output_tokens": 60, "cache_creation_input_tokens": 200, "cache_read_input_tokens": 3000})
+    );
+    assert_eq!(decode_all(&out), decoded);
+}
+
+#[test]
+fn encoded_stream_is_well_formed() {
+    let events = vec![
+        StreamEvent::Start { id: "msg_x".into(), model: "m".into(), created: 5 },
+        StreamEvent::ThinkingDelta { choice: 0, text: "hm".into() },
+        StreamEvent::ThinkingSignature { choice: 0, signature: "sig".into() },
+        StreamEvent::RedactedThinking { choice: 0, data: "opaque".into() },
+        StreamEvent::TextDelta { choice: 0, text: "Hi".into() },
+        StreamEvent::TextDelta { choice: 0, text: " there".into() },
+        StreamEvent::ToolCallStart { choice: 0, index: 0, id: "c1".into(), name: "f".into() },
+        StreamEvent::ToolCallDelta { choice: 0, index: 0, arguments: "{\"a\":1}".into() },
+        StreamEvent::Stop { choice: 0, reason: StopReason::ToolUse },
+        StreamEvent::Usage {
+            usage: Usage { input: 50, cached_input: 20, cache_write: 10, output: 7, reasoning: 0 },
+            cost_usd: None,
+        },
+    ];
+    let out = encode_all(&events);
+    let names = assert_well_formed(&out);
+    assert_eq!(
+        names,
+        [
+            "message_start",
+            "content_block_start",
+            "content_block_delta",
+            "content_block_delta",
+            "content_block_stop",
+            "content_block_start",
+            "content_block_stop",
+            "content_block_start",
+            "content_block_delta",
+            "content_block_delta",
+            "content_block_stop",
+            "content_block_start",
+            "content_block_delta",
+            "content_block_stop",
+            "message_delta",
+            "message_stop",
+        ]
+    );
+    let start: Value = serde_json::from_str(&out[0].data).unwrap();
+    assert_eq!(start["message"]["id"], "msg_x");
+    assert_eq!(start["message"]["usage"], json!({"input_tokens": 0, "output_tokens": 0}));
+    let delta: Value = serde_json::from_str(&out[14].data).unwrap();
+    assert_eq!(delta["delta"], json!({"stop_reason": "tool_use", "stop_sequence": null}));
+    assert_eq!(delta["usage"]["input_tokens"], 20);
+    // The round trip gives the same events (created is not carried by Anthropic).
+    let mut expected = events;
+    expected[0] = StreamEvent::Start { id: "msg_x".into(), model: "m".into(), created: 0 };
+    assert_eq!(decode_all(&out), expected);
+}
+
+#[test]
+fn interleaved_openai_tool_calls_stream_as_sequential_blocks() {
+    let mut decoder = openai_chat::StreamDecoder::new();
+    let neutral: Vec<StreamEvent> = sse(include_str!("../fixtures/openai_chat/stream_parallel_tools.sse"))
+        .iter()
+        .flat_map(|e| decoder.decode(e).unwrap())
+        .collect();
+    let out = encode_all(&neutral);
+    assert_well_formed(&out);
+    let back = decode_all(&out);
+    let calls: Vec<(u32, String)> = back
+        .iter()
+        .filter_map(|e| match e {
+            StreamEvent::ToolCallStart { index, id, .. } => Some((*index, id.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(calls, [(0, "call_a".to_owned()), (1, "call_b".to_owned())]);
+    for (index, expected) in [(0, json!({"city": "Paris"})), (1, json!({"tz": "CET"}))] {
+        let arguments: String = back
+            .iter()
+            .filter_map(|e| match e {
+                StreamEvent::ToolCallDelta { index: i, arguments, .. } if *i == index => Some(arguments.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(serde_json::from_str::<Value>(&arguments).unwrap(), expected);
+    }
+    assert_eq!(back[back.len() - 2], StreamEvent::Stop { choice: 0, reason: StopReason::ToolUse });
+}
+
+#[test]
+fn encoder_closes_cleanly_without_stop_and_ends_on_error() {
+    // Nothing but text: finish still closes the block and the message.
+    let out = encode_all(&[
+        StreamEvent::Start { id: "m".into(), model: "x".into(), created: 0 },
+        StreamEvent::TextDelta { choice: 0, text: "partial".into() },
+    ]);
+    let names = assert_well_formed(&out);
+    assert_eq!(names.len(), 6);
+    let delta: Value = serde_json::from_str(&out[4].data).unwrap();
+    assert_eq!(delta["delta"]["stop_reason"], "end_turn");
+
+    // Stop without usage: message_delta waits for finish, with zero usage.
+    let mut encoder = StreamEncoder::new(false);
+    encoder.encode(&StreamEvent::Start { id: "m".into(), model: "x".into(), created: 0 });
+    let at_stop = encoder.encode(&StreamEvent::Stop { choice: 0, reason: StopReason::MaxTokens });
+    assert!(at_stop.is_empty());
+    let closing = encoder.finish();
+    assert_eq!(closing.len(), 2);
+    assert!(closing[0].data.contains("\"max_tokens\""));
+
+    // An error ends the stream: nothing after it.
+    let out = encode_all(&[
+        StreamEvent::Start { id: "m".into(), model: "x".into(), created: 0 },
+        StreamEvent::TextDelta { choice: 0, text: "par".into() },
+        StreamEvent::Error { message: "upstream died".into(), kind: "upstream_error".into() },
+        StreamEvent::TextDelta { choice: 0, text: "ignored".into() },
+    ]);
+    let last: Value = serde_json::from_str(&out.last().unwrap().data).unwrap();
+    assert_eq!(out.last().unwrap().event.as_deref(), Some("error"));
+    assert_eq!(last, json!({"type": "error", "error": {"type": "api_error", "message": "upstream died"}}));
+    assert_eq!(out.len(), 4);
+
+    // Even an empty upstream yields a whole message.
+    assert_well_formed(&StreamEncoder::new(true).finish());
+}
