@@ -28,6 +28,7 @@ use crate::providers::presets;
 
 pub const DEFAULT_PORT: u16 = 7352;
 pub const DEFAULT_MAX_BODY_MB: usize = 32;
+pub const DEFAULT_RETENTION_DAYS: u32 = 7;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -42,6 +43,8 @@ pub struct Config {
     pub apps: Vec<AppConfig>,
     #[serde(default)]
     pub models: Vec<ModelConfig>,
+    #[serde(default)]
+    pub logging: LoggingConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -66,6 +69,22 @@ impl Default for ServerConfig {
             allowed_origins: Vec::new(),
             max_body_mb: DEFAULT_MAX_BODY_MB,
         }
+    }
+}
+
+/// `[logging]`: whether the ledger keeps each request's prompt and answer, and for how long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoggingConfig {
+    /// Keep request and response bodies (for the Logs page). Off by default: they hold whatever the user sent.
+    pub bodies: bool,
+    /// Bodies older than this many days are deleted; the request's row (tokens, cost) stays.
+    pub retention_days: u32,
+}
+
+impl Default for LoggingConfig {
+    fn default() -> Self {
+        LoggingConfig { bodies: false, retention_days: DEFAULT_RETENTION_DAYS }
     }
 }
 
@@ -195,6 +214,9 @@ impl Config {
     fn validate(&self) -> Result<(), String> {
         if self.server.max_body_mb == 0 {
             return Err("server.max_body_mb must be at least 1".into());
+        }
+        if self.logging.retention_days == 0 {
+            return Err("logging.retention_days must be at least 1 (or set logging.bodies = false)".into());
         }
         let mut provider_ids = HashSet::new();
         for p in &self.providers {

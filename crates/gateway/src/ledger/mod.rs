@@ -24,17 +24,18 @@ pub mod report;
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use rusqlite::params;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc::error::TrySendError;
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use crate::config::{DEFAULT_RETENTION_DAYS, LoggingConfig};
 use crate::protocol::neutral::Usage;
 use crate::store::{Store, StoreError};
 pub use budgets::{Budget, BudgetAction, Verdict};
@@ -70,6 +71,34 @@ pub struct Record {
     pub provider_cost_usd: Option<f64>,
     pub latency_ms: u64,
     pub ttft_ms: Option<u64>,
+    /// The prompt and the answer as text, only while request logging is on ([`Ledger::logs_bodies`]).
+    pub bodies: Option<Box<Bodies>>,
+}
+
+/// A request's body as the client sent it and the answer as the client received it (for a stream, its SSE events).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Bodies {
+    pub request: Option<String>,
+    pub response: Option<String>,
+    /// Whether either was cut at [`MAX_LOGGED_BODY`].
+    pub truncated: bool,
+}
+
+/// The most bytes of each body kept: enough for a long conversation, small enough that logging stays cheap.
+pub const MAX_LOGGED_BODY: usize = 256 * 1024;
+
+impl Bodies {
+    /// `text` as it will be kept: cut at [`MAX_LOGGED_BODY`] on a character boundary, lossily decoded.
+    pub fn keep(bytes: &[u8], truncated: &mut bool) -> String {
+        let cut = if bytes.len() > MAX_LOGGED_BODY {
+            *truncated = true;
+            &bytes[..MAX_LOGGED_BODY]
+        } else {
+            bytes
+        };
+        // A cut in the middle of a character leaves a replacement character; the text stays valid UTF-8.
+        String::from_utf8_lossy(cut).into_owned()
+    }
 }
 
 /// One try at one target.
@@ -105,6 +134,7 @@ impl Record {
             provider_cost_usd: None,
             latency_ms: 0,
             ttft_ms: None,
+            bodies: None,
         }
     }
 }
@@ -167,6 +197,14 @@ struct Core {
     budgets: budgets::Budgets,
     prices: Mutex<Arc<Prices>>,
     lost: AtomicU64,
+    /// Whether bodies are kept ([`LoggingConfig::bodies`]); read on the request path, so an atomic.
+    log_bodies: AtomicBool,
+    /// Bodies older than this many days are deleted by the writer.
+    retention_days: AtomicU32,
+    /// The id of the newest row written, for live views of the ledger.
+    written: watch::Sender<i64>,
+    /// When the writer next deletes expired bodies.
+    next_prune: Mutex<Option<Instant>>,
 }
 
 #[derive(Default)]
@@ -204,7 +242,17 @@ impl Ledger {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| LedgerError::NoRuntime)?;
         let store = Store::open(db_path)?;
         let budgets = budgets::Budgets::load(&store, crate::store::now_ms())?;
-        let core = Arc::new(Core { budgets, prices: Mutex::new(Arc::new(prices)), lost: AtomicU64::new(0) });
+        let last_id: i64 = store
+            .with_conn(|conn| Ok(conn.query_row("SELECT coalesce(max(id), 0) FROM requests", [], |r| r.get(0))?))?;
+        let core = Arc::new(Core {
+            budgets,
+            prices: Mutex::new(Arc::new(prices)),
+            lost: AtomicU64::new(0),
+            log_bodies: AtomicBool::new(false),
+            retention_days: AtomicU32::new(DEFAULT_RETENTION_DAYS),
+            written: watch::Sender::new(last_id),
+            next_prune: Mutex::new(None),
+        });
         let (tx, rx) = mpsc::channel(config.capacity.max(1));
         let writer = runtime.spawn(write_loop(rx, store, core.clone(), config));
         Ok(Ledger {
@@ -302,6 +350,25 @@ impl Ledger {
         *self.shared.core.prices.lock().unwrap_or_else(PoisonError::into_inner) = Arc::new(prices);
     }
 
+    /// Keeps (or stops keeping) request bodies from now on, for `logging.retention_days`. Bodies already kept
+    /// stay until their retention ends, even when logging is turned off.
+    pub fn set_logging(&self, logging: &LoggingConfig) {
+        let core = &self.shared.core;
+        core.retention_days.store(logging.retention_days.max(1), Ordering::Relaxed);
+        core.log_bodies.store(logging.bodies, Ordering::Relaxed);
+    }
+
+    /// Whether the relay should capture bodies for [`Record::bodies`].
+    pub fn logs_bodies(&self) -> bool {
+        self.shared.core.log_bodies.load(Ordering::Relaxed)
+    }
+
+    /// The id of the newest row in the database, updated after every batch: a live view (the Logs page) waits on
+    /// `changed()` and then reads the rows newer than what it shows.
+    pub fn subscribe(&self) -> watch::Receiver<i64> {
+        self.shared.core.written.subscribe()
+    }
+
     async fn wait_for_waiting(&self) {
         let waiting = &self.shared.waiting;
         loop {
@@ -377,6 +444,7 @@ async fn write_loop(mut rx: mpsc::Receiver<Msg>, store: Store, core: Arc<Core>, 
 
 /// What the budgets need from a written row.
 struct Written {
+    id: i64,
     ts_ms: i64,
     app_id: Option<i64>,
     cost_usd: Option<f64>,
@@ -391,9 +459,9 @@ async fn write_batch(store: &Store, core: &Arc<Core>, batch: &mut Vec<Record>) {
     let prices = core.prices.lock().unwrap_or_else(PoisonError::into_inner).clone();
     let mut delay = Duration::from_millis(250);
     for attempt in 1..=3 {
-        let (store, prices, count) = (store.clone(), prices.clone(), rows.len());
+        let (conn, prices, count) = (store.clone(), prices.clone(), rows.len());
         let outcome = tokio::task::spawn_blocking(move || {
-            let result = insert(&store, &prices, &rows);
+            let result = insert(&conn, &prices, &rows);
             (rows, result)
         })
         .await;
@@ -409,9 +477,14 @@ async fn write_batch(store: &Store, core: &Arc<Core>, batch: &mut Vec<Record>) {
         };
         match result {
             Ok(written) => {
+                let newest = written.iter().map(|w| w.id).max();
                 for (row, w) in rows.iter().zip(written) {
                     core.budgets.add(w.ts_ms, w.app_id, &row.app_name, w.cost_usd.unwrap_or(0.0));
                 }
+                if let Some(newest) = newest {
+                    core.written.send_replace(newest);
+                }
+                prune_bodies_if_due(store, core).await;
                 return;
             }
             Err(error) if attempt < 3 => {
@@ -425,6 +498,35 @@ async fn write_batch(store: &Store, core: &Arc<Core>, batch: &mut Vec<Record>) {
             }
         }
     }
+}
+
+/// How often the writer deletes bodies past their retention.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+/// Deletes bodies older than the retention, at most once per [`PRUNE_EVERY`] (and once after the first batch).
+async fn prune_bodies_if_due(store: &Store, core: &Arc<Core>) {
+    {
+        let mut next = core.next_prune.lock().unwrap_or_else(PoisonError::into_inner);
+        if next.is_some_and(|at| Instant::now() < at) {
+            return;
+        }
+        *next = Some(Instant::now() + PRUNE_EVERY);
+    }
+    let days = i64::from(core.retention_days.load(Ordering::Relaxed));
+    let cutoff = crate::store::now_ms() - days * clock::DAY_MS;
+    let store = store.clone();
+    let result = tokio::task::spawn_blocking(move || prune_bodies(&store, cutoff)).await;
+    match result {
+        Ok(Ok(0)) => {}
+        Ok(Ok(n)) => tracing::info!(bodies = n, days, "deleted request bodies past their retention"),
+        Ok(Err(error)) => tracing::warn!("could not delete old request bodies: {error}"),
+        Err(error) => tracing::warn!("could not delete old request bodies: {error}"),
+    }
+}
+
+/// Deletes the bodies of requests made before `cutoff_ms`; returns how many.
+fn prune_bodies(store: &Store, cutoff_ms: i64) -> Result<usize, StoreError> {
+    store.with_conn(|conn| Ok(conn.execute("DELETE FROM request_bodies WHERE ts < ?1", [cutoff_ms])?))
 }
 
 /// The blocking part: price and insert every row in one transaction, then mark the apps as used.
@@ -467,11 +569,19 @@ fn insert(store: &Store, prices: &Prices, rows: &[Record]) -> Result<Vec<Written
                     to_i64(r.latency_ms),
                     r.ttft_ms.map(to_i64),
                 ])?;
-                if let Some(id) = r.app_id {
-                    let ts = last_used.entry(id).or_insert(r.ts_ms);
+                let id = tx.last_insert_rowid();
+                if let Some(bodies) = &r.bodies {
+                    let mut body_stmt = tx.prepare_cached(
+                        "INSERT INTO request_bodies (request_id, ts, request, response, truncated) \
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                    )?;
+                    body_stmt.execute(params![id, r.ts_ms, bodies.request, bodies.response, bodies.truncated])?;
+                }
+                if let Some(app) = r.app_id {
+                    let ts = last_used.entry(app).or_insert(r.ts_ms);
                     *ts = (*ts).max(r.ts_ms);
                 }
-                written.push(Written { ts_ms: r.ts_ms, app_id: r.app_id, cost_usd: cost.usd });
+                written.push(Written { id, ts_ms: r.ts_ms, app_id: r.app_id, cost_usd: cost.usd });
             }
         }
         tx.commit()?;

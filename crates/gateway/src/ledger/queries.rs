@@ -8,15 +8,20 @@
 use std::io::Write;
 
 use rusqlite::types::Value;
-use rusqlite::{Row, params_from_iter};
+use rusqlite::{OptionalExtension, Row, params_from_iter};
 use serde::Serialize;
 
 use super::clock::{DAY_MS, HOUR_MS, format_rfc3339};
-use super::{AttemptRecord, LedgerError};
+use super::{AttemptRecord, Bodies, LedgerError};
 use crate::store::Store;
 
 /// The SQL condition for "this request failed".
 const IS_ERROR: &str = "(status >= 400 OR error IS NOT NULL)";
+
+/// The columns [`request_row`] reads, in its order.
+const REQUEST_COLUMNS: &str = "id, ts, app_id, app_name, alias, provider_id, model, client_protocol, stream, status, \
+     error, attempts, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, \
+     cost_usd, cost_source, price_version, latency_ms, ttft_ms";
 
 /// Rows read per query while exporting.
 const EXPORT_PAGE: u32 = 1000;
@@ -242,9 +247,7 @@ pub fn requests(store: &Store, filter: &RequestFilter, page: Page) -> Result<Vec
     }
     values.push(Value::Integer(i64::from(page.limit.clamp(1, MAX_PAGE))));
     let sql = format!(
-        "SELECT id, ts, app_id, app_name, alias, provider_id, model, client_protocol, stream, status, error, \
-         attempts, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, \
-         cost_usd, cost_source, price_version, latency_ms, ttft_ms FROM requests WHERE {} ORDER BY id DESC LIMIT ?",
+        "SELECT {REQUEST_COLUMNS} FROM requests WHERE {} ORDER BY id DESC LIMIT ?",
         if clauses.is_empty() { "1".to_owned() } else { clauses.join(" AND ") }
     );
     let rows = store.with_conn(|conn| {
@@ -253,6 +256,29 @@ pub fn requests(store: &Store, filter: &RequestFilter, page: Page) -> Result<Vec
         Ok(rows)
     })?;
     Ok(rows)
+}
+
+/// One request with its bodies (when request logging kept them), for the Logs page's detail view.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RequestDetail {
+    pub row: RequestRow,
+    /// `None` when logging was off for this request or its retention has passed.
+    pub bodies: Option<Bodies>,
+}
+
+/// The request `id`, or `None` if there is no such row.
+pub fn request_detail(store: &Store, id: i64) -> Result<Option<RequestDetail>, LedgerError> {
+    let sql = format!("SELECT {REQUEST_COLUMNS} FROM requests WHERE id = ?1");
+    let detail = store.with_conn(|conn| {
+        let row = conn.prepare_cached(&sql)?.query_row([id], request_row).optional()?;
+        let Some(row) = row else { return Ok(None) };
+        let bodies = conn
+            .prepare_cached("SELECT request, response, truncated FROM request_bodies WHERE request_id = ?1")?
+            .query_row([id], |r| Ok(Bodies { request: r.get(0)?, response: r.get(1)?, truncated: r.get(2)? }))
+            .optional()?;
+        Ok(Some(RequestDetail { row, bodies }))
+    })?;
+    Ok(detail)
 }
 
 /// Every request matching `filter` as CSV (a header line, then newest first), read a page at a time. Returns how

@@ -415,3 +415,52 @@ async fn the_usage_report_prints_aligned_tables_with_totals() {
     let recent = report::UsageReport::build(&store, Some(clock::HOUR_MS), DAY + 30 * clock::DAY_MS).unwrap();
     assert!(recent.to_text().ends_with("\nno requests in this period\n"), "{}", recent.to_text());
 }
+
+#[tokio::test]
+async fn bodies_are_kept_with_their_row_cut_at_the_bound_and_pruned_after_their_retention() {
+    let (_dir, path) = db();
+    let ledger = Ledger::start(&path, Prices::shipped().unwrap()).unwrap();
+    ledger.set_logging(&LoggingConfig { bodies: true, retention_days: 2 });
+    assert!(ledger.logs_bodies());
+    let mut written = ledger.subscribe();
+    let before = *written.borrow_and_update();
+
+    let now = store::now_ms();
+    let huge = "é".repeat(MAX_LOGGED_BODY); // two bytes each: cut in the middle of the text
+    let mut truncated = false;
+    let kept = Bodies::keep(huge.as_bytes(), &mut truncated);
+    assert!(truncated && kept.len() <= MAX_LOGGED_BODY + 3, "cut at the bound, still valid UTF-8");
+    let with_bodies = |ts_ms, request: &str, response: &str| Record {
+        bodies: Some(Box::new(Bodies {
+            request: Some(request.to_owned()),
+            response: Some(response.to_owned()),
+            truncated: false,
+        })),
+        ..gpt("scripts", ts_ms, 5, 5)
+    };
+    ledger.record(with_bodies(now - 3 * clock::DAY_MS, "{\"old\":true}", "old answer"));
+    ledger.record(with_bodies(now, "{\"messages\":[]}", "data: {}\n\n"));
+    ledger.record(gpt("scripts", now, 5, 5)); // logged while logging was off: no bodies
+    ledger.flush().await;
+    tokio::time::timeout(Duration::from_secs(5), written.changed()).await.unwrap().unwrap();
+    assert_eq!(*written.borrow(), before + 3, "the watch names the newest row written");
+
+    let store = Store::open(&path).unwrap();
+    let rows = all_rows(&store);
+    let (newest, fresh, old) = (rows[0].id, rows[1].id, rows[2].id);
+    let detail = queries::request_detail(&store, fresh).unwrap().unwrap();
+    let bodies = detail.bodies.unwrap();
+    assert_eq!(bodies.request.as_deref(), Some("{\"messages\":[]}"));
+    assert_eq!(bodies.response.as_deref(), Some("data: {}\n\n"));
+    assert!(queries::request_detail(&store, newest).unwrap().unwrap().bodies.is_none());
+    assert!(
+        queries::request_detail(&store, old).unwrap().unwrap().bodies.is_none(),
+        "the first batch pruned bodies older than 2 days; the row itself stays"
+    );
+    assert_eq!(queries::request_detail(&store, old).unwrap().unwrap().row.input_tokens, Some(5));
+    assert!(queries::request_detail(&store, 999_999).unwrap().is_none());
+
+    ledger.set_logging(&LoggingConfig { bodies: false, retention_days: 2 });
+    assert!(!ledger.logs_bodies());
+    ledger.shutdown().await;
+}

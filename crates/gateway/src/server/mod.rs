@@ -71,6 +71,9 @@ impl AppState {
         let http_settings = HttpSettings::default();
         let http = http_client(&http_settings, None)?;
         let registry = Registry::from_config(&config.providers, secrets, &http, &http_settings)?;
+        if let Some(ledger) = &ledger {
+            ledger.set_logging(&config.logging);
+        }
         Ok(AppState {
             inner: Arc::new(StateInner {
                 apps: RwLock::new(Arc::new(apps)),
@@ -86,7 +89,8 @@ impl AppState {
         })
     }
 
-    /// Applies a changed configuration (providers, aliases, models, apps) to the next request, without a restart.
+    /// Applies a changed configuration (providers, aliases, models, apps, logging) to the next request, without a
+    /// restart.
     /// Server settings (port, hosts, origins) need a restart.
     pub fn reload(&self, config: &Config, apps: AppRegistry, secrets: &dyn SecretStore) -> Result<(), String> {
         let inner = &self.inner;
@@ -94,6 +98,9 @@ impl AppState {
         let resolver = Resolver::new(registry, &config.aliases, &config.models);
         *inner.resolver.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(resolver);
         *inner.apps.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(apps);
+        if let Some(ledger) = &inner.ledger {
+            ledger.set_logging(&config.logging);
+        }
         self.refresh_models();
         Ok(())
     }

@@ -18,7 +18,7 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 const APPLICATION_ID: i64 = 0x5377_4264;
 
 /// `MIGRATIONS[i]` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// Version 1: everything the first release keeps.
 const V1: &str = r#"
@@ -190,6 +190,20 @@ CREATE TABLE price_overrides (
     updated_at            INTEGER NOT NULL,
     PRIMARY KEY (provider_id, model)
 ) STRICT, WITHOUT ROWID;
+"#;
+
+/// Version 2: request and response bodies, kept only while request logging is on and only for its retention.
+const V2: &str = r#"
+-- One row per logged request, deleted with it. Bodies are text as the client sent them and as it received them
+-- (the SSE events for a stream), cut at a bound; `truncated` says whether anything was cut.
+CREATE TABLE request_bodies (
+    request_id INTEGER NOT NULL PRIMARY KEY REFERENCES requests (id) ON DELETE CASCADE,
+    ts         INTEGER NOT NULL,
+    request    TEXT,
+    response   TEXT,
+    truncated  INTEGER NOT NULL DEFAULT 0 CHECK (truncated IN (0, 1))
+) STRICT;
+CREATE INDEX request_bodies_by_ts ON request_bodies (ts);
 "#;
 
 /// Brings `conn` up to [`SCHEMA_VERSION`]. `path` is only for messages.

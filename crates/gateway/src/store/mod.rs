@@ -49,6 +49,7 @@ pub use apps::{AppRow, AppSpec, CHAT_WINDOW_APP, TOKEN_PREFIX, token_digest};
 pub use defaults::DEFAULT_ALIASES;
 pub use migrations::SCHEMA_VERSION;
 pub use providers::{DEFAULT_KEY_LABEL, ProviderKeyRow, ProviderRow, keychain_account};
+pub use snapshot::{LOGGING_BODIES_SETTING, LOGGING_RETENTION_SETTING};
 
 /// How long a statement waits for another connection's write lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_millis(5000);

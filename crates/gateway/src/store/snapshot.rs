@@ -9,6 +9,11 @@ use super::{Result, Store, StoreError};
 use crate::apps::{App, AppRegistry};
 use crate::config::{AliasConfig, Config, ProviderConfig, Strategy, Timeouts};
 
+/// The setting that turns request-body logging on (`true`/`false`); `[logging] bodies` in the TOML.
+pub const LOGGING_BODIES_SETTING: &str = "logging.bodies";
+/// Days request bodies are kept (a number ≥ 1); `[logging] retention_days` in the TOML.
+pub const LOGGING_RETENTION_SETTING: &str = "logging.retention_days";
+
 /// What `aliases.settings` holds (JSON), in the config file's names.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -20,12 +25,18 @@ struct AliasSettings {
 }
 
 impl Store {
-    /// `base` (server settings) with the database's providers and aliases. Disabled providers are left out, and
+    /// `base` (server settings) with the database's providers, aliases and logging settings. Disabled providers are left out, and
     /// aliases keep only targets whose provider is present.
     pub fn gateway_config(&self, base: &Config) -> Result<Config> {
         let mut config = base.clone();
         config.providers.clear();
         config.aliases.clear();
+        if let Some(bodies) = self.get_setting::<bool>(LOGGING_BODIES_SETTING)? {
+            config.logging.bodies = bodies;
+        }
+        if let Some(days) = self.get_setting::<u32>(LOGGING_RETENTION_SETTING)? {
+            config.logging.retention_days = days.max(1);
+        }
         for row in self.list_providers()?.into_iter().filter(|p| p.enabled) {
             let keys = self.list_provider_keys(&row.id)?;
             config.providers.push(ProviderConfig {

@@ -28,7 +28,7 @@ use serde_json::{Value, json};
 
 use crate::apps::App;
 use crate::error::ApiError;
-use crate::ledger::{AttemptRecord, Ledger, Record, budgets::Verdict};
+use crate::ledger::{AttemptRecord, Bodies, Ledger, Record, budgets::Verdict};
 use crate::protocol::neutral::{ChatRequest, SystemBlock, Usage};
 use crate::protocol::{self, Protocol};
 use crate::providers::Operation;
@@ -57,6 +57,8 @@ pub struct Ctx {
     alias: Option<String>,
     /// Unix ms at the start, for the record.
     started_ms: i64,
+    /// The request body as text, kept only while request logging is on.
+    logged_request: Option<String>,
 }
 
 impl Ctx {
@@ -69,6 +71,19 @@ impl Ctx {
             ledger,
             alias: None,
             started_ms: crate::store::now_ms(),
+            logged_request: None,
+        }
+    }
+
+    /// Whether this request's bodies go to the ledger (request logging is on).
+    fn logs_bodies(&self) -> bool {
+        self.ledger.as_ref().is_some_and(Ledger::logs_bodies)
+    }
+
+    /// Keeps the client's body for the ledger when request logging is on (a serialisation only then).
+    fn log_request(&mut self, body: &Value) {
+        if self.logs_bodies() {
+            self.logged_request = serde_json::to_string(body).ok();
         }
     }
 }
@@ -94,6 +109,8 @@ struct Outcome {
     cost_usd: Option<f64>,
     first_byte: Option<Duration>,
     error: Option<String>,
+    /// The answer as the client received it, when request logging is on.
+    logged_response: Option<Vec<u8>>,
 }
 
 /// Hands the outcome to the ledger's writer (a channel send: the request path never waits on SQLite).
@@ -127,6 +144,12 @@ fn record(ctx: &Ctx, outcome: Outcome) {
         provider_cost_usd: outcome.cost_usd,
         latency_ms: latency.as_millis() as u64,
         ttft_ms: outcome.first_byte.map(|d| d.as_millis() as u64),
+        bodies: ctx.logs_bodies().then(|| {
+            let mut truncated = false;
+            let request = ctx.logged_request.as_deref().map(|text| Bodies::keep(text.as_bytes(), &mut truncated));
+            let response = outcome.logged_response.as_deref().map(|bytes| Bodies::keep(bytes, &mut truncated));
+            Box::new(Bodies { request, response, truncated })
+        }),
     });
 }
 
@@ -176,6 +199,7 @@ pub async fn chat(
         Err(error) => return client.error_response(error),
     };
     ctx.alias = resolution.alias.as_ref().map(|a| a.name.clone());
+    ctx.log_request(&body);
     let mut body = body;
     // OpenAI bodies take the alias's settings as JSON, so passthrough carries them too; others in the neutral form.
     if let (Some(alias), Client::OpenAiChat) = (&resolution.alias, client) {
@@ -251,6 +275,7 @@ pub async fn openai_raw(
         Err(error) => return error.into_response(),
     };
     ctx.alias = resolution.alias.as_ref().map(|a| a.name.clone());
+    ctx.log_request(&body);
     let needs = Needs::default();
     let plan = match resolver.plan(&ctx.client_model, &resolution, &needs, None, &memory, Instant::now()) {
         Ok(plan) => plan,
@@ -384,6 +409,7 @@ fn deliver(ctx: Ctx, client: Client, resolution: &Resolution, won: Result<Won, L
                     cost_usd: None,
                     first_byte: None,
                     error: Some(lost.error.message.clone()),
+                    logged_response: None,
                 },
             );
             let last = lost.attempts.last().map(|a| a.target.clone());
@@ -394,12 +420,21 @@ fn deliver(ctx: Ctx, client: Client, resolution: &Resolution, won: Result<Won, L
     let label = target.label();
     let response = match (started, prepared.mode) {
         (Started::Whole { bytes, content_type, decoded }, mode) => {
+            let logs = ctx.logs_bodies();
+            let mut logged_response = None;
             let (usage, cost, response) = match (decoded, mode) {
                 (Decoded::Neutral(answer), _) => {
-                    (answer.usage, answer.cost_usd, axum::Json(client.encode_response(&answer)).into_response())
+                    let encoded = client.encode_response(&answer);
+                    if logs {
+                        logged_response = serde_json::to_vec(&encoded).ok();
+                    }
+                    (answer.usage, answer.cost_usd, axum::Json(encoded).into_response())
                 }
                 (Decoded::Json(json), _) => {
                     let usage = client.usage(&json);
+                    if logs {
+                        logged_response = Some(bytes.to_vec());
+                    }
                     let mut response = Response::new(Body::from(bytes));
                     response.headers_mut().insert(
                         header::CONTENT_TYPE,
@@ -420,6 +455,7 @@ fn deliver(ctx: Ctx, client: Client, resolution: &Resolution, won: Result<Won, L
                     cost_usd: cost,
                     first_byte: None,
                     error: None,
+                    logged_response,
                 },
             );
             response
@@ -456,6 +492,7 @@ impl Outcome {
             cost_usd: None,
             first_byte: None,
             error: Some(error.message.clone()),
+            logged_response: None,
         }
     }
 }

@@ -80,6 +80,7 @@ impl StreamRelay {
             let mut watch = Watch::new(self.client, strip_usage);
             let mut error = None;
             let mut client_gone = false;
+            let mut log = BodyLog::new(self.ctx.logs_bodies());
             let mut pending = Some(first);
             'relay: loop {
                 let chunk = match pending.take() {
@@ -106,6 +107,7 @@ impl StreamRelay {
                             break 'relay;
                         }
                     }
+                    log.push(&event);
                     if tx.send(event).await.is_err() {
                         client_gone = true;
                         break 'relay;
@@ -116,6 +118,7 @@ impl StreamRelay {
                 // The upstream ended without its terminator: tell the client in-band, then end the stream properly.
                 let message = error.clone().unwrap_or_else(|| "the upstream ended the stream early".to_owned());
                 for event in watch.broken(&self.target.provider.redact(&message)) {
+                    log.push(&event);
                     let _ = tx.send(event).await;
                 }
                 error.get_or_insert(message);
@@ -123,7 +126,7 @@ impl StreamRelay {
             if client_gone {
                 error = Some("the client went away".into());
             }
-            self.finish(watch.usage, first_byte, error);
+            self.finish(watch.usage, first_byte, error, log.take());
         });
         sse_response(rx)
     }
@@ -166,6 +169,7 @@ impl StreamRelay {
             let mut usage = None;
             let mut error = None;
             let mut client_gone = false;
+            let mut log = BodyLog::new(self.ctx.logs_bodies());
             'relay: loop {
                 let item = tokio::select! {
                     item = events.next() => item,
@@ -200,6 +204,7 @@ impl StreamRelay {
                         _ => {}
                     }
                     for frame in encoder.encode(event) {
+                        log.push(&frame);
                         if tx.send(frame).await.is_err() {
                             client_gone = true;
                             break 'relay;
@@ -214,15 +219,22 @@ impl StreamRelay {
                 error = Some("the client went away".into());
             } else {
                 for frame in encoder.finish() {
+                    log.push(&frame);
                     let _ = tx.send(frame).await;
                 }
             }
-            self.finish(usage, first_byte, error);
+            self.finish(usage, first_byte, error, log.take());
         });
         sse_response(rx)
     }
 
-    fn finish(&self, usage: Option<(Usage, Option<f64>)>, first_byte: Option<Duration>, error: Option<String>) {
+    fn finish(
+        &self,
+        usage: Option<(Usage, Option<f64>)>,
+        first_byte: Option<Duration>,
+        error: Option<String>,
+        logged_response: Option<Vec<u8>>,
+    ) {
         record(
             &self.ctx,
             Outcome {
@@ -235,8 +247,30 @@ impl StreamRelay {
                 cost_usd: usage.and_then(|u| u.1),
                 first_byte,
                 error,
+                logged_response,
             },
         );
+    }
+}
+
+/// The stream as the client received it, for request logging: nothing when logging is off, and never more than
+/// one byte past the ledger's bound (the ledger cuts and marks it).
+struct BodyLog(Option<Vec<u8>>);
+
+impl BodyLog {
+    fn new(on: bool) -> BodyLog {
+        BodyLog(on.then(Vec::new))
+    }
+
+    fn push(&mut self, bytes: &[u8]) {
+        if let Some(log) = &mut self.0 {
+            let room = (crate::ledger::MAX_LOGGED_BODY + 1).saturating_sub(log.len());
+            log.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        }
+    }
+
+    fn take(&mut self) -> Option<Vec<u8>> {
+        self.0.take()
     }
 }
 
