@@ -6,8 +6,8 @@
 //! The request path never waits on SQLite (DESIGN.md, invariant 4). [`Ledger::record`] puts a [`Record`] into a
 //! bounded channel and returns at once; one writer task, with its own connection, takes rows off the channel and
 //! inserts them in batches: every 100 rows or 250 ms after the first row of a batch, whichever comes first, one
-//! transaction per batch (the SQLite work runs on tokio's blocking pool). When the channel is full the row is not
-//! dropped: the [`Ledger::delayed`] counter rises and a small task waits for room. [`Ledger::shutdown`] writes
+//! transaction per batch (under load a batch also takes every row already waiting, up to a thousand; the SQLite
+//! work runs on tokio's blocking pool). When the channel is full the row is not dropped: the [`Ledger::delayed`] counter rises and a small task waits for room. [`Ledger::shutdown`] writes
 //! everything still queued before it returns.
 //!
 //! Costs are computed by the writer as it inserts, once (see [`prices`]); after each batch it adds the costs to the
@@ -381,63 +381,66 @@ impl Ledger {
     }
 }
 
+/// The most messages the writer takes off the channel at once. Under load a batch holds everything that was
+/// already waiting (up to this many), not just 100 rows: one commit per thousand rows costs far less disk work than
+/// ten, and no row waits longer for it.
+const RECEIVE_AT_ONCE: usize = 1000;
+
 /// The writer: batches rows off the channel until it is told to stop or every handle is gone.
 async fn write_loop(mut rx: mpsc::Receiver<Msg>, store: Store, core: Arc<Core>, config: WriterConfig) {
     let mut batch = Vec::with_capacity(config.batch_rows);
+    let mut received = Vec::with_capacity(RECEIVE_AT_ONCE);
     let mut deadline: Option<Instant> = None;
     loop {
-        let msg = match deadline {
+        let open = match deadline {
             Some(at) => tokio::select! {
-                msg = rx.recv() => msg,
+                n = rx.recv_many(&mut received, RECEIVE_AT_ONCE) => n > 0,
                 () = tokio::time::sleep_until(at) => {
                     write_batch(&store, &core, &mut batch).await;
                     deadline = None;
                     continue;
                 }
             },
-            None => rx.recv().await,
+            None => rx.recv_many(&mut received, RECEIVE_AT_ONCE).await > 0,
         };
-        match msg {
-            Some(Msg::Record(record)) => {
-                if batch.is_empty() {
-                    deadline = Some(Instant::now() + config.batch_interval);
+        if !open {
+            write_batch(&store, &core, &mut batch).await;
+            return;
+        }
+        for msg in received.drain(..) {
+            match msg {
+                Msg::Record(record) => {
+                    if batch.is_empty() {
+                        deadline = Some(Instant::now() + config.batch_interval);
+                    }
+                    batch.push(record);
                 }
-                batch.push(record);
-                if batch.len() >= config.batch_rows {
+                Msg::Flush(ack) => {
                     write_batch(&store, &core, &mut batch).await;
                     deadline = None;
-                }
-            }
-            Some(Msg::Flush(ack)) => {
-                write_batch(&store, &core, &mut batch).await;
-                deadline = None;
-                let _ = ack.send(());
-            }
-            Some(Msg::Shutdown(ack)) => {
-                // No new rows from here; what is already in the channel is still written.
-                rx.close();
-                let mut acks = vec![ack];
-                while let Some(msg) = rx.recv().await {
-                    match msg {
-                        Msg::Record(record) => {
-                            batch.push(record);
-                            if batch.len() >= config.batch_rows {
-                                write_batch(&store, &core, &mut batch).await;
-                            }
-                        }
-                        Msg::Flush(ack) | Msg::Shutdown(ack) => acks.push(ack),
-                    }
-                }
-                write_batch(&store, &core, &mut batch).await;
-                acks.into_iter().for_each(|ack| {
                     let _ = ack.send(());
-                });
-                return;
+                }
+                Msg::Shutdown(ack) => {
+                    // No new rows from here; what is already in the channel is still written.
+                    rx.close();
+                    let mut acks = vec![ack];
+                    while let Some(msg) = rx.recv().await {
+                        match msg {
+                            Msg::Record(record) => batch.push(record),
+                            Msg::Flush(ack) | Msg::Shutdown(ack) => acks.push(ack),
+                        }
+                    }
+                    write_batch(&store, &core, &mut batch).await;
+                    acks.into_iter().for_each(|ack| {
+                        let _ = ack.send(());
+                    });
+                    return;
+                }
             }
-            None => {
-                write_batch(&store, &core, &mut batch).await;
-                return;
-            }
+        }
+        if batch.len() >= config.batch_rows {
+            write_batch(&store, &core, &mut batch).await;
+            deadline = None;
         }
     }
 }
@@ -529,10 +532,11 @@ fn prune_bodies(store: &Store, cutoff_ms: i64) -> Result<usize, StoreError> {
     store.with_conn(|conn| Ok(conn.execute("DELETE FROM request_bodies WHERE ts < ?1", [cutoff_ms])?))
 }
 
-/// The blocking part: price and insert every row in one transaction, then mark the apps as used.
+/// The blocking part: price and insert every row and mark the apps as used, in one transaction.
 fn insert(store: &Store, prices: &Prices, rows: &[Record]) -> Result<Vec<Written>, StoreError> {
     let mut written = Vec::with_capacity(rows.len());
     let mut last_used: HashMap<i64, i64> = HashMap::new();
+    let mut rollup = Rollup::default();
     store.with_conn(|conn| {
         let tx = conn.transaction()?;
         {
@@ -581,19 +585,92 @@ fn insert(store: &Store, prices: &Prices, rows: &[Record]) -> Result<Vec<Written
                     let ts = last_used.entry(app).or_insert(r.ts_ms);
                     *ts = (*ts).max(r.ts_ms);
                 }
+                rollup.add(r, &cost);
                 written.push(Written { id, ts_ms: r.ts_ms, app_id: r.app_id, cost_usd: cost.usd });
             }
+        }
+        rollup.write(&tx)?;
+        // In the same transaction: one commit per batch, not one per app.
+        for (app, ts) in &last_used {
+            tx.prepare_cached("UPDATE apps SET last_used_at = max(coalesce(last_used_at, ?2), ?2) WHERE id = ?1")?
+                .execute(params![app, ts])?;
         }
         tx.commit()?;
         Ok(())
     })?;
-    for (id, ts) in last_used {
-        // Not worth failing the batch over: the rows are in.
-        if let Err(error) = store.touch_last_used(id, ts) {
-            tracing::warn!(app_id = id, "could not mark the app as used: {error}");
-        }
-    }
     Ok(written)
+}
+
+/// A batch's totals per UTC hour and (app, alias, provider, model), added to `usage_hourly` with one upsert per
+/// group: a thousand rows of steady traffic are a handful of groups.
+#[derive(Default)]
+struct Rollup<'a> {
+    groups: HashMap<(i64, &'a str, &'a str, &'a str, &'a str), Totals>,
+}
+
+/// `usage_hourly`'s counters, in its column order after the key.
+#[derive(Default)]
+struct Totals {
+    /// requests, errors, input, cached input, cache write, output, reasoning tokens.
+    counts: [i64; 7],
+    cost_usd: f64,
+    unpriced: i64,
+    latency_sum: i64,
+    latency_count: i64,
+}
+
+impl<'a> Rollup<'a> {
+    fn add(&mut self, r: &'a Record, cost: &Cost) {
+        let hour = r.ts_ms.div_euclid(clock::HOUR_MS) * clock::HOUR_MS;
+        let name = |s: &'a Option<String>| s.as_deref().unwrap_or("");
+        let key = (hour, r.app_name.as_str(), name(&r.alias), name(&r.provider_id), name(&r.model));
+        let u = r.usage.unwrap_or_default();
+        let t = self.groups.entry(key).or_default();
+        let counts = [1, i64::from(r.status >= 400 || r.error.is_some())]
+            .into_iter()
+            .chain([u.input, u.cached_input, u.cache_write, u.output, u.reasoning].map(to_i64));
+        t.counts.iter_mut().zip(counts).for_each(|(total, n)| *total += n);
+        t.cost_usd += cost.usd.unwrap_or(0.0);
+        t.unpriced += i64::from(cost.source == Some(CostSource::Unknown));
+        t.latency_sum += to_i64(r.latency_ms);
+        t.latency_count += 1;
+    }
+
+    fn write(&self, tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO usage_hourly VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) \
+             ON CONFLICT DO UPDATE SET requests = requests + excluded.requests, errors = errors + excluded.errors, \
+             input_tokens = input_tokens + excluded.input_tokens, \
+             cached_input_tokens = cached_input_tokens + excluded.cached_input_tokens, \
+             cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens, \
+             output_tokens = output_tokens + excluded.output_tokens, \
+             reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens, cost_usd = cost_usd + excluded.cost_usd, \
+             unpriced = unpriced + excluded.unpriced, latency_sum = latency_sum + excluded.latency_sum, \
+             latency_count = latency_count + excluded.latency_count",
+        )?;
+        for ((hour, app, alias, provider, model), t) in &self.groups {
+            let [requests, errors, input, cached, write, output, reasoning] = t.counts;
+            stmt.execute(params![
+                hour,
+                app,
+                alias,
+                provider,
+                model,
+                requests,
+                errors,
+                input,
+                cached,
+                write,
+                output,
+                reasoning,
+                t.cost_usd,
+                t.unpriced,
+                t.latency_sum,
+                t.latency_count
+            ])?;
+        }
+        Ok(())
+    }
 }
 
 fn to_i64(n: u64) -> i64 {

@@ -130,6 +130,16 @@ pub struct RequestRow {
 }
 
 impl GroupBy {
+    /// The same column in `usage_hourly`, where "none" is stored as ''.
+    fn rollup_key(self) -> &'static str {
+        match self {
+            GroupBy::App => "app_name",
+            GroupBy::Alias => "nullif(alias, '')",
+            GroupBy::Provider => "nullif(provider_id, '')",
+            GroupBy::Model => "nullif(model, '')",
+        }
+    }
+
     fn column(self) -> &'static str {
         match self {
             GroupBy::App => "app_name",
@@ -178,21 +188,36 @@ fn aggregate(
     until_ms: i64,
     group_by: Option<GroupBy>,
 ) -> Result<Vec<TotalRow>, LedgerError> {
-    let (key, group) = match group_by {
-        Some(g) => (g.column(), format!("GROUP BY {} ORDER BY 9 DESC, 2 DESC, 1", g.column())),
-        None => ("NULL", String::new()),
+    let (rollup_key, raw_key, group) = match group_by {
+        Some(GroupBy::App) => ("app_name", "app_name", "GROUP BY key ORDER BY 9 DESC, 2 DESC, 1"),
+        Some(g) => (g.rollup_key(), g.column(), "GROUP BY key ORDER BY 9 DESC, 2 DESC, 1"),
+        None => ("NULL", "NULL", ""),
+    };
+    let raw = |range: &str| {
+        format!(
+            "SELECT {raw_key}, 1, {IS_ERROR}, coalesce(input_tokens, 0), coalesce(cached_input_tokens, 0), \
+             coalesce(cache_write_tokens, 0), coalesce(output_tokens, 0), coalesce(reasoning_tokens, 0), \
+             coalesce(cost_usd, 0.0), coalesce(cost_source = 'unknown', 0), coalesce(latency_ms, 0), \
+             latency_ms IS NOT NULL FROM requests WHERE {range}"
+        )
     };
     let sql = format!(
-        "SELECT {key}, count(*), count(CASE WHEN {IS_ERROR} THEN 1 END), coalesce(sum(input_tokens), 0), \
-         coalesce(sum(cached_input_tokens), 0), coalesce(sum(cache_write_tokens), 0), \
-         coalesce(sum(output_tokens), 0), coalesce(sum(reasoning_tokens), 0), total(cost_usd), \
-         count(CASE WHEN cost_source = 'unknown' THEN 1 END), avg(latency_ms) \
-         FROM requests WHERE ts >= ?1 AND ts < ?2 {group}"
+        "SELECT key, coalesce(sum(n), 0), coalesce(sum(err), 0), coalesce(sum(i), 0), coalesce(sum(ci), 0), \
+         coalesce(sum(cw), 0), coalesce(sum(o), 0), coalesce(sum(r), 0), total(cost), coalesce(sum(unpriced), 0), \
+         CASE WHEN sum(lat_n) > 0 THEN sum(lat_sum) * 1.0 / sum(lat_n) END FROM ( \
+           SELECT {rollup_key} AS key, requests AS n, errors AS err, input_tokens AS i, cached_input_tokens AS ci, \
+                  cache_write_tokens AS cw, output_tokens AS o, reasoning_tokens AS r, cost_usd AS cost, unpriced, \
+                  latency_sum AS lat_sum, latency_count AS lat_n \
+           FROM usage_hourly WHERE hour >= ?1 AND hour < ?2 \
+           UNION ALL {} UNION ALL {} \
+         ) {group}",
+        raw("ts >= ?3 AND ts < ?4"),
+        raw("ts >= ?5 AND ts < ?6"),
     );
     let rows = store.with_conn(|conn| {
         let mut stmt = conn.prepare_cached(&sql)?;
         let rows = stmt
-            .query_map([since_ms, until_ms], |row| {
+            .query_map(Split::of(since_ms, until_ms).params(), |row| {
                 Ok(TotalRow {
                     key: row.get(0)?,
                     requests: count(row, 1)?,
@@ -214,16 +239,57 @@ fn aggregate(
     Ok(rows.into_iter().filter(|r| group_by.is_none() || r.requests > 0).collect())
 }
 
+/// A time range cut into whole UTC hours, read from the `usage_hourly` rollup, and the ragged edges before and
+/// after them, read from the requests themselves (at most two hours of rows, found by the `ts` index).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Split {
+    hours: (i64, i64),
+    before: (i64, i64),
+    after: (i64, i64),
+}
+
+impl Split {
+    fn of(since_ms: i64, until_ms: i64) -> Split {
+        // "Since the beginning" may come as i64::MIN: no request is older than ±35,000 years.
+        const FAR: i64 = 1 << 50;
+        let (since_ms, until_ms) = (since_ms.clamp(-FAR, FAR), until_ms.clamp(-FAR, FAR));
+        let first_hour = (since_ms + HOUR_MS - 1).div_euclid(HOUR_MS) * HOUR_MS;
+        let last_hour = until_ms.div_euclid(HOUR_MS) * HOUR_MS;
+        if first_hour < last_hour {
+            Split { hours: (first_hour, last_hour), before: (since_ms, first_hour), after: (last_hour, until_ms) }
+        } else {
+            Split { hours: (0, 0), before: (since_ms, until_ms), after: (0, 0) }
+        }
+    }
+
+    /// `?1`..`?6`: the hours, the rows before them, the rows after them.
+    fn params(self) -> [i64; 6] {
+        [self.hours.0, self.hours.1, self.before.0, self.before.1, self.after.0, self.after.1]
+    }
+}
+
 /// Requests, cost and tokens per UTC hour or day, oldest first. Buckets without requests are left out.
 pub fn series(store: &Store, since_ms: i64, until_ms: i64, bucket: Bucket) -> Result<Vec<SeriesPoint>, LedgerError> {
-    let size = bucket.millis();
+    let raw = |range: &str| {
+        format!(
+            "SELECT ts - ((ts % ?7) + ?7) % ?7, 1, coalesce(cost_usd, 0.0), coalesce(input_tokens, 0), \
+             coalesce(output_tokens, 0) FROM requests WHERE {range}"
+        )
+    };
+    let sql = format!(
+        "SELECT b, sum(n), total(cost), sum(i), sum(o) FROM ( \
+           SELECT hour - ((hour % ?7) + ?7) % ?7 AS b, requests AS n, cost_usd AS cost, input_tokens AS i, \
+                  output_tokens AS o FROM usage_hourly WHERE hour >= ?1 AND hour < ?2 \
+           UNION ALL {} UNION ALL {} \
+         ) GROUP BY b ORDER BY b",
+        raw("ts >= ?3 AND ts < ?4"),
+        raw("ts >= ?5 AND ts < ?6"),
+    );
+    let [a, b, c, d, e, f] = Split::of(since_ms, until_ms).params();
     let rows = store.with_conn(|conn| {
-        let mut stmt = conn.prepare_cached(
-            "SELECT (ts - ((ts % ?3) + ?3) % ?3) AS b, count(*), total(cost_usd), coalesce(sum(input_tokens), 0), \
-             coalesce(sum(output_tokens), 0) FROM requests WHERE ts >= ?1 AND ts < ?2 GROUP BY b ORDER BY b",
-        )?;
+        let mut stmt = conn.prepare_cached(&sql)?;
         let rows = stmt
-            .query_map([since_ms, until_ms, size], |row| {
+            .query_map([a, b, c, d, e, f, bucket.millis()], |row| {
                 Ok(SeriesPoint {
                     bucket_start_ms: row.get(0)?,
                     requests: count(row, 1)?,

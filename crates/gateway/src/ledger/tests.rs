@@ -464,3 +464,94 @@ async fn bodies_are_kept_with_their_row_cut_at_the_bound_and_pruned_after_their_
     assert!(!ledger.logs_bodies());
     ledger.shutdown().await;
 }
+
+/// The dashboard reads whole hours from the `usage_hourly` rollup and the ragged edges from the rows: for any
+/// range, grouping and mix of rows (including deleted ones) it must say what summing the rows themselves says.
+#[tokio::test]
+async fn totals_and_series_from_the_rollup_equal_sums_over_the_rows() {
+    let (_dir, path) = db();
+    let ledger = Ledger::start(&path, Prices::shipped().unwrap()).unwrap();
+    let start = clock::day_start(store::now_ms()) - 3 * clock::DAY_MS;
+    let mut seed: u64 = 0x5eed;
+    let mut next = move |n: u64| {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 33) % n
+    };
+    for i in 0..2_000 {
+        let mut record =
+            gpt(["a", "b", "c"][next(3) as usize], start + next(3 * clock::DAY_MS as u64) as i64, next(900), next(90));
+        record.alias = [Some("general".to_owned()), Some("code".to_owned()), None][next(3) as usize].clone();
+        record.model = Some(["gpt-4o-mini", "no-such-model-so-unpriced"][next(2) as usize].to_owned());
+        record.status = if i % 17 == 0 { 500 } else { 200 };
+        record.latency_ms = next(2000);
+        ledger.record(record);
+    }
+    ledger.shutdown().await;
+    let store = Store::open(&path).unwrap();
+    store.with_conn(|c| Ok(c.execute("DELETE FROM requests WHERE id % 10 = 3", [])?)).unwrap();
+    let filter = RequestFilter::default();
+    let rows = queries::requests(&store, &filter, Page { limit: queries::MAX_PAGE, before_id: None }).unwrap();
+    assert_eq!(rows.len(), 1_800);
+    let rollup = |store: &Store| -> Vec<(i64, String, String, i64, i64, i64)> {
+        store
+            .with_conn(|c| {
+                let mut stmt = c.prepare(
+                    "SELECT hour, app_name, model, requests, input_tokens, CAST(round(cost_usd * 1e9) AS INTEGER) FROM usage_hourly \
+                     ORDER BY hour, app_name, alias, model",
+                )?;
+                let rows =
+                    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)));
+                Ok(rows?.collect::<rusqlite::Result<Vec<_>>>()?)
+            })
+            .unwrap()
+    };
+    let kept = rollup(&store);
+    store.rebuild_usage_rollup().unwrap();
+    assert_eq!(rollup(&store), kept, "the writer's running totals equal a rebuild from the rows");
+
+    for _ in 0..40 {
+        let since = start + next(3 * clock::DAY_MS as u64) as i64 - clock::HOUR_MS;
+        let until = since + next(2 * clock::DAY_MS as u64) as i64;
+        let inside: Vec<_> = rows.iter().filter(|r| r.ts_ms >= since && r.ts_ms < until).collect();
+        for group in [GroupBy::App, GroupBy::Alias, GroupBy::Model] {
+            let key = |r: &queries::RequestRow| match group {
+                GroupBy::App => Some(r.app_name.clone()),
+                GroupBy::Alias => r.alias.clone(),
+                GroupBy::Model => r.model.clone(),
+                GroupBy::Provider => r.provider_id.clone(),
+            };
+            let got = queries::totals(&store, since, until, group).unwrap();
+            let mut keys: Vec<_> = inside.iter().map(|r| key(r)).collect();
+            keys.sort();
+            keys.dedup();
+            assert_eq!(got.len(), keys.len(), "{group:?} over [{since}, {until})");
+            for total in got {
+                let mine: Vec<_> = inside.iter().filter(|r| key(r) == total.key).collect();
+                assert_eq!(total.requests, mine.len() as u64, "{group:?} {:?}", total.key);
+                assert_eq!(total.errors, mine.iter().filter(|r| r.status >= 400).count() as u64);
+                assert_eq!(total.input, mine.iter().filter_map(|r| r.input_tokens).sum::<u64>());
+                assert_eq!(total.output, mine.iter().filter_map(|r| r.output_tokens).sum::<u64>());
+                let cost: f64 = mine.iter().filter_map(|r| r.cost_usd).sum();
+                assert!((total.cost_usd - cost).abs() < 1e-9, "{} vs {cost}", total.cost_usd);
+                let unpriced = mine.iter().filter(|r| r.cost_source.as_deref() == Some("unknown")).count();
+                assert_eq!(total.unpriced, unpriced as u64);
+                let latency = mine.iter().filter_map(|r| r.latency_ms).sum::<u64>() as f64 / mine.len() as f64;
+                assert!((total.avg_latency_ms.unwrap() - latency).abs() < 1e-6);
+            }
+        }
+        let overall = queries::overall(&store, since, until).unwrap();
+        assert_eq!(overall.requests, inside.len() as u64);
+        let series = queries::series(&store, since, until, Bucket::Hour).unwrap();
+        assert_eq!(series.iter().map(|p| p.requests).sum::<u64>(), inside.len() as u64);
+        for point in &series {
+            let n =
+                inside.iter().filter(|r| r.ts_ms.div_euclid(clock::HOUR_MS) * clock::HOUR_MS == point.bucket_start_ms);
+            assert_eq!(point.requests, n.count() as u64, "hour {}", point.bucket_start_ms);
+        }
+        let days = queries::series(&store, since, until, Bucket::Day).unwrap();
+        assert_eq!(
+            days.iter().map(|p| p.input).sum::<u64>(),
+            inside.iter().filter_map(|r| r.input_tokens).sum::<u64>()
+        );
+    }
+}
