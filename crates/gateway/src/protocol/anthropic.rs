@@ -15,8 +15,9 @@
 //!   - Turns must alternate starting with `user`: consecutive same-role messages merge (tool results first in a user
 //!     turn), empty messages are dropped, and a leading assistant turn gets a `(continue)` user turn before it.
 //!   - Thinking without a signature (from other providers) is dropped: Anthropic rejects it. Empty text is dropped.
-//!   - JSON mode: this API version has no response-format field, so `json_object` / `json_schema` become an extra
-//!     system block asking for a single JSON value (with the schema). `n`, `seed` and the penalties have no form and
+//!   - JSON mode: `json_object` / `json_schema` from other clients become an extra system block asking for a single
+//!     JSON value (with the schema); the structured-outputs field is beta and not every model takes it. A client's
+//!     own `output_format` / `output_config.format` is read as a JSON schema for the other upstreams. `n`, `seed` and the penalties have no form and
 //!     are ignored; `temperature` is clamped to Anthropic's 0..=1.
 //!   - Tool `strict` is not sent (not every model accepts it).
 //! - A response's `created` is 0 (Anthropic does not say); the OpenAI encoder writes the current time for it.
@@ -165,6 +166,7 @@ pub fn decode_request(body: &Value) -> Result<ChatRequest, ProtocolError> {
         request.reasoning =
             Some(Reasoning { effort, budget_tokens: get_u32(thinking, "budget_tokens", "thinking")?, enabled });
     }
+    request.response_format = decode_output_format(root)?;
     request.stream = get_bool(root, "stream", "")?.unwrap_or(false);
     // Anthropic streams always carry usage.
     request.stream_usage = request.stream;
@@ -172,6 +174,43 @@ pub fn decode_request(body: &Value) -> Result<ChatRequest, ProtocolError> {
         request.user = get_str(metadata, "user_id", "metadata")?.map(str::to_owned);
     }
     Ok(request)
+}
+
+/// Structured outputs: `output_format` (the beta) or `output_config.format`, `{"type": "json_schema", "schema"}`.
+fn decode_output_format(root: &Map<String, Value>) -> Result<Option<ResponseFormat>, ProtocolError> {
+    let (format, path) = match get_object(root, "output_format", "")? {
+        Some(format) => (format, "output_format"),
+        None => match get_object(root, "output_config", "")? {
+            Some(config) => match get_object(config, "format", "output_config")? {
+                Some(format) => (format, "output_config.format"),
+                None => return Ok(None),
+            },
+            None => return Ok(None),
+        },
+    };
+    match required(get_str(format, "type", path)?, path, "type")? {
+        "json_schema" => {
+            let schema = match field(format, "schema") {
+                Some(schema @ Value::Object(_)) => schema.clone(),
+                Some(other) => {
+                    return Err(ProtocolError::at(
+                        join(path, "schema"),
+                        format!("`schema` must be an object, not {}", kind_of(other)),
+                    ));
+                }
+                None => return Err(ProtocolError::at(join(path, "schema"), "`schema` is required for json_schema")),
+            };
+            Ok(Some(ResponseFormat::JsonSchema {
+                name: "output".to_owned(),
+                schema,
+                strict: Some(true),
+                description: None,
+            }))
+        }
+        other => {
+            Err(ProtocolError::at(join(path, "type"), format!("unknown output format `{other}`; expected json_schema")))
+        }
+    }
 }
 
 /// `system` (or a system message's `content`): a string or an array of text blocks.

@@ -773,3 +773,27 @@ fn encoder_closes_cleanly_without_stop_and_ends_on_error() {
     // Even an empty upstream yields a whole message.
     assert_well_formed(&StreamEncoder::new(true).finish());
 }
+
+/// Found by the conformance matrix (`matrix::messages::{openai,gemini}::json_mode`): a client's structured-output
+/// request was ignored, so translated upstreams answered in prose.
+#[test]
+fn output_format_becomes_a_json_schema() {
+    let schema = json!({"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]});
+    for body in [
+        json!({"model": "m", "max_tokens": 5, "messages": [], "output_format": {"type": "json_schema", "schema": schema}}),
+        json!({"model": "m", "max_tokens": 5, "messages": [],
+               "output_config": {"effort": "low", "format": {"type": "json_schema", "schema": schema}}}),
+    ] {
+        let request = decode_request(&body).unwrap();
+        let Some(ResponseFormat::JsonSchema { schema: got, .. }) = &request.response_format else {
+            panic!("{:?}", request.response_format)
+        };
+        assert_eq!(got, &schema);
+        let openai = openai_chat::encode_request(&request);
+        assert_eq!(openai["response_format"]["json_schema"]["schema"], schema);
+    }
+    let no_format = json!({"model": "m", "max_tokens": 5, "messages": [], "output_config": {"effort": "low"}});
+    assert_eq!(decode_request(&no_format).unwrap().response_format, None);
+    let bad = json!({"model": "m", "max_tokens": 5, "messages": [], "output_format": {"type": "xml"}});
+    assert_eq!(decode_request(&bad).unwrap_err().param.as_deref(), Some("output_format.type"));
+}
