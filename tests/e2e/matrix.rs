@@ -1202,8 +1202,10 @@ fn check_client_fixture_upstream(cell: &Cell, sent: &Value, text: &str) {
     // Neither cache hints nor Anthropic's signatures mean anything to other upstreams.
     if cell.upstream != Upstream::Anthropic {
         assert!(!text.contains("cache_control"), "cache_control is dropped: {sent}");
-        assert!(!text.contains("\"signature\""), "signatures are dropped: {sent}");
+        assert!(!text.contains("EqQBCkYIBxgC"), "Claude's thinking signature is dropped: {sent}");
     }
+    // OpenAI's own encrypted reasoning, replayed by Codex, means nothing to any upstream here.
+    assert!(!text.contains("gAAAAB"), "foreign encrypted reasoning is dropped: {sent}");
     match cell.inbound {
         Inbound::Messages => {
             let fixture = fixture("claude-code-messages.json");
@@ -1280,9 +1282,7 @@ fn run(inbound: Inbound, upstream: Upstream, case: Case) {
         Case::Thinking => {
             assert_eq!(outcome.thinking, THINKING, "the reasoning reaches the client: {text}");
             assert_eq!(outcome.text, "Answer.", "{text}");
-            if upstream == Upstream::Anthropic && inbound != Inbound::Chat {
-                assert_eq!(outcome.signature.as_deref(), Some(SIGNATURE), "the signature is kept: {text}");
-            }
+            check_signature_round_trip(world, &cell, &outcome, &text);
         }
         Case::StopSequence => {
             assert_eq!(outcome.text, "Counting: one two three ", "{text}");
@@ -1298,6 +1298,66 @@ fn run(inbound: Inbound, upstream: Upstream, case: Case) {
         Case::UpstreamError | Case::MidStreamError => unreachable!("handled above"),
     }
     check_ledger(world, &cell, 200);
+}
+
+/// The signature the fake signs its thinking with, as the client should see it, and as the upstream wants it back.
+fn signatures(cell: &Cell) -> Option<(String, &'static str)> {
+    let raw = match cell.upstream {
+        Upstream::Anthropic => SIGNATURE,
+        // base64("sig-fake-123"): Gemini's thoughtSignature.
+        Upstream::Gemini => "c2lnLWZha2UtMTIz",
+        Upstream::OpenAi => return None,
+    };
+    let client = match (cell.inbound, cell.upstream) {
+        (Inbound::Chat, _) => return None,
+        (Inbound::Messages, Upstream::Anthropic) => raw.to_owned(),
+        (Inbound::Responses, Upstream::Anthropic) => format!("anthropic:{raw}"),
+        (_, _) => format!("gemini:{raw}"),
+    };
+    Some((client, raw))
+}
+
+/// The client replays the signed thinking on its next turn: the upstream that signed it gets its signature back.
+fn check_signature_round_trip(world: &World, cell: &Cell, outcome: &Outcome, text: &str) {
+    let Some((client, raw)) = signatures(cell) else { return };
+    assert_eq!(outcome.signature.as_deref(), Some(client.as_str()), "the signature reaches the client: {text}");
+    let model = format!("{}/{}+turn-2", cell.upstream.provider(), cell.model());
+    let (path, body) = match cell.inbound {
+        Inbound::Messages => (
+            "/v1/messages",
+            json!({ "model": model, "max_tokens": 2048,
+            "thinking": { "type": "enabled", "budget_tokens": 1024 },
+            "messages": [
+                { "role": "user", "content": "hi there friend" },
+                { "role": "assistant", "content": [
+                    { "type": "thinking", "thinking": outcome.thinking, "signature": client },
+                    { "type": "text", "text": outcome.text } ] },
+                { "role": "user", "content": "and then?" } ] }),
+        ),
+        Inbound::Responses => (
+            "/v1/responses",
+            json!({ "model": model, "reasoning": { "effort": "low" },
+            "input": [
+                { "type": "message", "role": "user", "content": "hi there friend" },
+                { "type": "reasoning", "summary": [{ "type": "summary_text", "text": outcome.thinking }],
+                  "encrypted_content": client },
+                { "type": "message", "role": "assistant", "content": [{ "type": "output_text", "text": outcome.text }] },
+                { "type": "message", "role": "user", "content": "and then?" } ] }),
+        ),
+        Inbound::Chat => return,
+    };
+    let turn = Cell { case: Case::Plain, ..*cell };
+    let (status, answer) = send(world, &turn, path, &body);
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let upstream_model = format!("{}+turn-2", cell.model());
+    let sent = world.upstream_requests(cell.upstream, &upstream_model);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let sent = sent[0].json.clone().expect("JSON");
+    let got = match cell.upstream {
+        Upstream::Anthropic => &sent["messages"][1]["content"][0]["signature"],
+        _ => &sent["contents"][1]["parts"][0]["thoughtSignature"],
+    };
+    assert_eq!(got, raw, "the signer gets its own signature back: {sent}");
 }
 
 /// An overloaded upstream (Anthropic 529, the others 503), retried once, reaches the client in its own error shape.

@@ -14,7 +14,8 @@
 //!     A forced tool choice (`any` / `tool`) cannot be combined with thinking, so thinking is left off then.
 //!   - Turns must alternate starting with `user`: consecutive same-role messages merge (tool results first in a user
 //!     turn), empty messages are dropped, and a leading assistant turn gets a `(continue)` user turn before it.
-//!   - Thinking without a signature (from other providers) is dropped: Anthropic rejects it. Empty text is dropped.
+//!   - Thinking without an Anthropic signature (none, or another provider's) is dropped: Anthropic rejects it.
+//!     Empty text is dropped.
 //!   - JSON mode: `json_object` / `json_schema` from other clients become an extra system block asking for a single
 //!     JSON value (with the schema); the structured-outputs field is beta and not every model takes it. A client's
 //!     own `output_format` / `output_config.format` is read as a JSON schema for the other upstreams. `n`, `seed` and the penalties have no form and
@@ -29,7 +30,7 @@ use serde_json::{Map, Value, json};
 
 use super::neutral::{
     CacheHint, ChatRequest, ChatResponse, Choice, ImageSource, Message, Part, Reasoning, ResponseFormat, Role,
-    StopReason, StreamEvent, SystemBlock, Tool, ToolChoice, Usage,
+    Signature, StopReason, StreamEvent, SystemBlock, Tool, ToolChoice, Usage,
 };
 use super::openai_chat::{
     as_object, count, decode_cache, field, fill_tool_result_names, get_array, get_bool, get_f64, get_object, get_str,
@@ -369,6 +370,11 @@ fn encode_block(part: &Part) -> Option<Value> {
         }
         // Anthropic checks signatures: thinking from another provider cannot be sent.
         Part::Thinking { signature: None, .. } => return None,
+        Part::Thinking { signature: Some(signature), .. }
+            if Signature::of(signature) != Signature::Anthropic(signature) =>
+        {
+            return None;
+        }
         Part::Thinking { text, signature: Some(signature) } => {
             json!({"type": "thinking", "thinking": text, "signature": signature})
         }

@@ -797,3 +797,32 @@ fn output_format_becomes_a_json_schema() {
     let bad = json!({"model": "m", "max_tokens": 5, "messages": [], "output_format": {"type": "xml"}});
     assert_eq!(decode_request(&bad).unwrap_err().param.as_deref(), Some("output_format.type"));
 }
+
+/// Found by the conformance matrix: thinking signed by Gemini (marked in the neutral form) must not reach Anthropic,
+/// which rejects signatures it did not make; its own are kept.
+#[test]
+fn only_anthropic_signatures_go_to_anthropic() {
+    let request = ChatRequest {
+        messages: vec![
+            Message::text(Role::User, "q"),
+            Message {
+                role: Role::Assistant,
+                content: vec![
+                    Part::Thinking { text: "from Gemini".into(), signature: Some("gemini:CiQB".into()) },
+                    Part::Thinking { text: "from Claude".into(), signature: Some("EqQB".into()) },
+                    text("Hi."),
+                ],
+            },
+            Message::text(Role::User, "more"),
+        ],
+        ..Default::default()
+    };
+    let body = encode_request(&request);
+    assert_eq!(
+        body["messages"][1]["content"],
+        json!([
+            { "type": "thinking", "thinking": "from Claude", "signature": "EqQB" },
+            { "type": "text", "text": "Hi." }
+        ])
+    );
+}
