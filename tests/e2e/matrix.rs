@@ -1028,6 +1028,13 @@ fn check_ledger(world: &World, cell: &Cell, status: u16) {
     assert_eq!(row.status, status, "{row:?}");
     assert_eq!(row.stream, cell.case.streams(), "{row:?}");
     assert_eq!(row.provider_id.as_deref(), Some(cell.upstream.provider()), "{row:?}");
+    if cell.case == Case::MidStreamError {
+        assert!(row.error.as_deref().is_some_and(|e| e.contains("broke")), "the ledger says the stream broke: {row:?}");
+        // What the upstream reported before the break: Anthropic's message_start and every Gemini chunk carry the
+        // prompt's tokens; OpenAI reports usage only at the end.
+        let input = (cell.upstream != Upstream::OpenAi).then_some(12);
+        assert_eq!(row.input_tokens, input, "the partial usage: {row:?}");
+    }
     if status == 200 && cell.case != Case::MidStreamError {
         let want = expected_usage(cell);
         assert_eq!(

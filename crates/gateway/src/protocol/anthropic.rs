@@ -665,6 +665,11 @@ impl StreamDecoder {
         Self::default()
     }
 
+    /// The usage reported so far (the prompt's, from `message_start`), for a stream that broke before its end.
+    pub fn usage_so_far(&self) -> Option<Usage> {
+        (self.usage != Usage::default()).then_some(self.usage)
+    }
+
     pub fn decode(&mut self, event: &SseEvent) -> Result<Vec<StreamEvent>, ProtocolError> {
         let data = event.data.trim();
         if data.is_empty() {

@@ -813,6 +813,11 @@ impl StreamDecoder {
         Ok(out)
     }
 
+    /// The usage reported so far (every chunk carries the prompt's), for a stream that broke before its end.
+    pub fn usage_so_far(&self) -> Option<Usage> {
+        self.usage
+    }
+
     /// The end of the upstream stream: the usage, if it was not sent yet.
     pub fn finish(&mut self) -> Vec<StreamEvent> {
         self.take_usage().into_iter().collect()

@@ -826,3 +826,15 @@ fn only_anthropic_signatures_go_to_anthropic() {
         ])
     );
 }
+
+/// Found by the conformance matrix (`matrix::{chat,responses}::anthropic::mid_stream_error`): a translated stream
+/// that broke left no usage in the ledger, although `message_start` had reported the prompt's tokens.
+#[test]
+fn usage_so_far_survives_a_broken_stream() {
+    let mut decoder = StreamDecoder::new();
+    assert_eq!(decoder.usage_so_far(), None);
+    let start = r#"{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"m","content":[],"usage":{"input_tokens":8,"cache_read_input_tokens":4,"cache_creation_input_tokens":0,"output_tokens":1}}}"#;
+    decoder.decode(&SseEvent { event: Some("message_start".into()), data: start.into() }).unwrap();
+    let usage = decoder.usage_so_far().unwrap();
+    assert_eq!((usage.input, usage.cached_input, usage.output), (12, 4, 1));
+}

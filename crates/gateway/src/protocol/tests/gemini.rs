@@ -640,3 +640,16 @@ fn another_providers_signatures_are_not_sent() {
     });
     assert_eq!(back["contents"][1]["parts"][0]["thoughtSignature"], "CiQB");
 }
+
+/// Found by the conformance matrix (`matrix::*::gemini::mid_stream_error`): a stream that broke left no usage in
+/// the ledger, although every chunk had reported the prompt's tokens.
+#[test]
+fn usage_so_far_survives_a_broken_stream() {
+    let mut decoder = StreamDecoder::new();
+    assert_eq!(decoder.usage_so_far(), None);
+    let chunk = r#"{"candidates":[{"content":{"role":"model","parts":[{"text":"Hel"}]}}],
+        "usageMetadata":{"promptTokenCount":12,"cachedContentTokenCount":4,"totalTokenCount":12}}"#;
+    decoder.decode(&SseEvent { event: None, data: chunk.replace('\n', "") }).unwrap();
+    let usage = decoder.usage_so_far().unwrap();
+    assert_eq!((usage.input, usage.cached_input, usage.output), (12, 4, 0));
+}
