@@ -945,10 +945,14 @@ fn request(cell: &Cell) -> (&'static str, Value) {
 fn send(world: &World, cell: &Cell, path: &str, body: &Value) -> (StatusCode, String) {
     let mut request = world.client.post(format!("{}{path}", world.root)).json(body);
     request = match cell.inbound {
-        Inbound::Messages => request
-            .header("x-api-key", FAKE_TOKEN)
-            .header("anthropic-version", "2023-06-01")
-            .header("anthropic-beta", "claude-code-20250219,interleaved-thinking-2025-05-14"),
+        // Claude Code as the Apps page sets it up (ANTHROPIC_AUTH_TOKEN: a bearer token), the SDKs with x-api-key.
+        Inbound::Messages if cell.case == Case::Client => {
+            request.bearer_auth(FAKE_TOKEN).header("anthropic-version", "2023-06-01").header(
+                "anthropic-beta",
+                "claude-code-20250219,interleaved-thinking-2025-05-14,context-management-2025-06-27",
+            )
+        }
+        Inbound::Messages => request.header("x-api-key", FAKE_TOKEN).header("anthropic-version", "2023-06-01"),
         Inbound::Chat | Inbound::Responses => request.bearer_auth(FAKE_TOKEN),
     };
     world.runtime.block_on(async {
@@ -1096,7 +1100,15 @@ fn check_upstream(world: &World, cell: &Cell, path_body: &Value) {
             assert_eq!(sent["stream_options"]["include_usage"], true, "{sent}");
         }
         assert_eq!(sent, expected, "passthrough keeps the body but for the model");
+        if cell.inbound == Inbound::Messages && cell.case == Case::Client {
+            let beta = call.header("anthropic-beta").unwrap_or_default();
+            assert!(beta.contains("claude-code-20250219"), "beta headers reach Anthropic: {beta}");
+            assert!(call.path.starts_with("/v1/messages"), "{}", call.path);
+        }
         return;
+    }
+    if cell.upstream != Upstream::Anthropic {
+        assert_eq!(call.header("anthropic-beta"), None, "Anthropic's beta flags stay with Anthropic");
     }
     match cell.upstream {
         Upstream::OpenAi => {
@@ -1367,7 +1379,8 @@ fn check_signature_round_trip(world: &World, cell: &Cell, outcome: &Outcome, tex
     assert_eq!(got, raw, "the signer gets its own signature back: {sent}");
 }
 
-/// An overloaded upstream (Anthropic 529, the others 503), retried once, reaches the client in its own error shape.
+/// An overloaded upstream (Anthropic 529, the others 503), retried once, and a rate limit reach the client in its own
+/// error shape.
 fn check_upstream_error(world: &World, cell: &Cell, status: StatusCode, text: &str) {
     let body: Value = serde_json::from_str(text).unwrap_or_else(|_| panic!("an error body is JSON: {text}"));
     let want_status = if cell.upstream == Upstream::Anthropic { 529 } else { 503 };
@@ -1390,6 +1403,31 @@ fn check_upstream_error(world: &World, cell: &Cell, status: StatusCode, text: &s
     let calls = world.upstream_requests(cell.upstream, &cell.model());
     assert_eq!(calls.len(), 2, "an overloaded upstream is tried twice");
     check_ledger(world, cell, want_status);
+
+    // A rate limit: 429 with Retry-After passed on, in the client's shape.
+    let (path, mut body) = request(cell);
+    let model = cell.model().replacen("overloaded", "rate-limit", 1);
+    body["model"] = json!(format!("{}/{model}", cell.upstream.provider()));
+    let response = world.runtime.block_on(async {
+        let mut request = world.client.post(format!("{}{path}", world.root)).json(&body);
+        request = match cell.inbound {
+            Inbound::Messages => request.header("x-api-key", FAKE_TOKEN).header("anthropic-version", "2023-06-01"),
+            Inbound::Chat | Inbound::Responses => request.bearer_auth(FAKE_TOKEN),
+        };
+        request.send().await.expect("the gateway answers")
+    });
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(response.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("1"));
+    let body: Value = world.runtime.block_on(response.json()).expect("an error body is JSON");
+    match cell.inbound {
+        Inbound::Messages => {
+            assert_eq!(
+                (body["type"].as_str(), body["error"]["type"].as_str()),
+                (Some("error"), Some("rate_limit_error"))
+            )
+        }
+        Inbound::Chat | Inbound::Responses => assert_eq!(body["error"]["code"], "rate_limit_exceeded", "{body}"),
+    }
 }
 
 macro_rules! matrix {
