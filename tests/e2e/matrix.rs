@@ -223,6 +223,7 @@ impl Case {
                 | Case::StopSequence
                 | Case::MaxTokens
                 | Case::MidStreamError
+                | Case::UpstreamError
                 | Case::Client
         )
     }
@@ -1379,8 +1380,8 @@ fn check_signature_round_trip(world: &World, cell: &Cell, outcome: &Outcome, tex
     assert_eq!(got, raw, "the signer gets its own signature back: {sent}");
 }
 
-/// An overloaded upstream (Anthropic 529, the others 503), retried once, and a rate limit reach the client in its own
-/// error shape.
+/// An overloaded upstream (Anthropic 529, the others 503), retried once, and a rate limit reach a streaming client
+/// before the stream starts: an HTTP error in its own shape, as the providers answer.
 fn check_upstream_error(world: &World, cell: &Cell, status: StatusCode, text: &str) {
     let body: Value = serde_json::from_str(text).unwrap_or_else(|_| panic!("an error body is JSON: {text}"));
     let want_status = if cell.upstream == Upstream::Anthropic { 529 } else { 503 };
