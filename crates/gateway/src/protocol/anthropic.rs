@@ -177,6 +177,33 @@ pub fn decode_request(body: &Value) -> Result<ChatRequest, ProtocolError> {
     Ok(request)
 }
 
+/// Moves `role: "system"` messages (Claude Code sends one for model names it does not know) into the top-level
+/// `system` blocks, in order, so a passthrough body is one the Anthropic API accepts. Everything else is untouched.
+pub fn lift_system_messages(body: &mut Value) {
+    let Some(messages) = body.get_mut("messages").and_then(Value::as_array_mut) else { return };
+    if !messages.iter().any(|m| m["role"] == "system") {
+        return;
+    }
+    let mut lifted = Vec::new();
+    messages.retain(|message| {
+        if message["role"] != "system" {
+            return true;
+        }
+        match &message["content"] {
+            Value::String(text) => lifted.push(json!({"type": "text", "text": text})),
+            Value::Array(blocks) => lifted.extend(blocks.iter().filter(|b| b["type"] == "text").cloned()),
+            _ => {}
+        }
+        false
+    });
+    let system = match body.get_mut("system").map(Value::take) {
+        Some(Value::String(text)) if !text.is_empty() => vec![json!({"type": "text", "text": text})],
+        Some(Value::Array(blocks)) => blocks,
+        _ => Vec::new(),
+    };
+    body["system"] = Value::Array(system.into_iter().chain(lifted).collect());
+}
+
 /// Structured outputs: `output_format` (the beta) or `output_config.format`, `{"type": "json_schema", "schema"}`.
 fn decode_output_format(root: &Map<String, Value>) -> Result<Option<ResponseFormat>, ProtocolError> {
     let (format, path) = match get_object(root, "output_format", "")? {

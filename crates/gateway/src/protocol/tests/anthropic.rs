@@ -838,3 +838,39 @@ fn usage_so_far_survives_a_broken_stream() {
     let usage = decoder.usage_so_far().unwrap();
     assert_eq!((usage.input, usage.cached_input, usage.output), (12, 4, 1));
 }
+
+/// Found by the conformance matrix (`matrix::messages::anthropic::client_shaped`): Claude Code's `role: "system"`
+/// message went through passthrough unchanged, and the Anthropic API refuses that role inside `messages`.
+#[test]
+fn system_messages_are_lifted_for_passthrough() {
+    let mut body = json!({
+        "model": "m", "max_tokens": 5, "x_unknown": 1,
+        "system": [{"type": "text", "text": "first", "cache_control": {"type": "ephemeral"}}],
+        "messages": [
+            {"role": "system", "content": "second"},
+            {"role": "user", "content": "hi"},
+            {"role": "system", "content": [{"type": "text", "text": "third"}]}
+        ]
+    });
+    lift_system_messages(&mut body);
+    assert_eq!(
+        body,
+        json!({
+            "model": "m", "max_tokens": 5, "x_unknown": 1,
+            "system": [
+                {"type": "text", "text": "first", "cache_control": {"type": "ephemeral"}},
+                {"type": "text", "text": "second"},
+                {"type": "text", "text": "third"}
+            ],
+            "messages": [{"role": "user", "content": "hi"}]
+        })
+    );
+    // A string system prompt becomes a block; bodies without system messages are left exactly as they were.
+    let mut body = json!({"system": "s", "messages": [{"role": "system", "content": "t"}]});
+    lift_system_messages(&mut body);
+    assert_eq!(body["system"], json!([{"type": "text", "text": "s"}, {"type": "text", "text": "t"}]));
+    let untouched = json!({"system": "s", "messages": [{"role": "user", "content": "hi"}]});
+    let mut same = untouched.clone();
+    lift_system_messages(&mut same);
+    assert_eq!(same, untouched);
+}

@@ -177,6 +177,10 @@ pub async fn chat(
     };
     ctx.alias = resolution.alias.as_ref().map(|a| a.name.clone());
     let mut body = body;
+    if client == Client::Anthropic {
+        // Anthropic refuses system messages inside `messages`, which Claude Code may send: they join `system`.
+        protocol::anthropic::lift_system_messages(&mut body);
+    }
     // OpenAI bodies take the alias's settings as JSON, so passthrough carries them too; others in the neutral form.
     if let (Some(alias), Client::OpenAiChat) = (&resolution.alias, client) {
         apply_alias_settings(&mut body, alias);
