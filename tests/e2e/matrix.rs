@@ -1033,6 +1033,16 @@ fn check_ledger(world: &World, cell: &Cell, status: u16) {
     assert_eq!(row.status, status, "{row:?}");
     assert_eq!(row.stream, cell.case.streams(), "{row:?}");
     assert_eq!(row.provider_id.as_deref(), Some(cell.upstream.provider()), "{row:?}");
+    let protocol = match cell.inbound {
+        Inbound::Chat => "openai-chat",
+        Inbound::Messages => "anthropic",
+        Inbound::Responses => "responses",
+    };
+    assert_eq!(row.client_protocol, protocol, "{row:?}");
+    assert!(row.latency_ms.is_some(), "{row:?}");
+    if status == 200 && cell.case.streams() {
+        assert!(row.ttft_ms.is_some(), "a stream's time to first byte is recorded: {row:?}");
+    }
     if cell.case == Case::MidStreamError {
         assert!(row.error.as_deref().is_some_and(|e| e.contains("broke")), "the ledger says the stream broke: {row:?}");
         // What the upstream reported before the break: Anthropic's message_start and every Gemini chunk carry the
@@ -1213,6 +1223,30 @@ fn check_upstream(world: &World, cell: &Cell, path_body: &Value) {
     }
 }
 
+/// The system prompt as the upstream received it (its text, JSON-encoded).
+fn system_text(upstream: Upstream, sent: &Value) -> String {
+    match upstream {
+        Upstream::OpenAi => sent["messages"]
+            .as_array()
+            .expect("messages")
+            .iter()
+            .filter(|m| m["role"] == "system" || m["role"] == "developer")
+            .map(|m| m["content"].to_string())
+            .collect(),
+        Upstream::Anthropic => sent["system"].to_string(),
+        Upstream::Gemini => sent["systemInstruction"].to_string(),
+    }
+}
+
+/// How a PNG looks in the upstream's request.
+fn image_form(upstream: Upstream) -> &'static str {
+    match upstream {
+        Upstream::OpenAi => "data:image/png;base64,",
+        Upstream::Anthropic => "\"media_type\":\"image/png\"",
+        Upstream::Gemini => "\"mimeType\":\"image/png\"",
+    }
+}
+
 /// What must survive (or be dropped) when a real client's request is translated.
 fn check_client_fixture_upstream(cell: &Cell, sent: &Value, text: &str) {
     let tool_names: Vec<String> = match cell.upstream {
@@ -1239,17 +1273,13 @@ fn check_client_fixture_upstream(cell: &Cell, sent: &Value, text: &str) {
             let fixture = fixture("claude-code-messages.json");
             assert_eq!(tool_names.len(), fixture["tools"].as_array().expect("tools").len(), "every tool travels");
             // The system blocks (and the system message inside `messages`), the tool result's image.
-            for system in fixture["system"].as_array().expect("system blocks") {
-                let first_line = system["text"].as_str().expect("text").lines().next().expect("a line");
-                assert!(text.contains(first_line), "system text {first_line:?} travels: {sent}");
+            let system = system_text(cell.upstream, sent);
+            for block in fixture["system"].as_array().expect("system blocks") {
+                let first_line = block["text"].as_str().expect("text").lines().next().expect("a line");
+                assert!(system.contains(first_line), "system text {first_line:?} is the system prompt: {sent}");
             }
-            assert!(text.contains("Prefer small, focused diffs."), "the system message travels: {sent}");
-            let image = match cell.upstream {
-                Upstream::OpenAi => "data:image/png;base64,",
-                Upstream::Anthropic => "\"media_type\":\"image/png\"",
-                Upstream::Gemini => "\"mimeType\":\"image/png\"",
-            };
-            assert!(text.contains(image), "the tool result's image travels: {sent}");
+            assert!(system.contains("Prefer small, focused diffs."), "the system message joins the system prompt");
+            assert!(text.contains(image_form(cell.upstream)), "the tool result's image travels: {sent}");
             assert!(!text.contains("context_management") && !text.contains("output_config"), "{sent}");
         }
         Inbound::Responses => {
@@ -1257,12 +1287,16 @@ fn check_client_fixture_upstream(cell: &Cell, sent: &Value, text: &str) {
             let functions = fixture["tools"].as_array().expect("tools").iter().filter(|t| t["type"] == "function");
             assert_eq!(tool_names.len(), functions.count(), "function tools travel, hosted ones do not: {sent}");
             assert!(!text.contains("web_search"), "the hosted tool is dropped: {sent}");
-            assert!(text.contains("You are Codex, a coding agent"), "developer items become the system prompt");
+            let system = system_text(cell.upstream, sent);
+            assert!(system.contains("You are Codex, a coding agent"), "developer items become the system prompt");
+            assert!(!system.contains("environment_context"), "user items stay user turns: {sent}");
             assert!(text.contains("Cargo.toml") && text.contains("exit code 0"), "the tool output travels: {sent}");
+            assert!(text.contains(image_form(cell.upstream)), "view_image's output image travels: {sent}");
         }
         Inbound::Chat => {
             let fixture = fixture("continue-chat.json");
             assert_eq!(tool_names.len(), fixture["tools"].as_array().expect("tools").len(), "every tool travels");
+            assert!(system_text(cell.upstream, sent).contains("You are in agent mode."), "{sent}");
         }
     }
 }
