@@ -7,7 +7,7 @@
 //! request, its routing health and its ledger row are its own. Each cell checks, for the client's protocol:
 //! well-formedness (event order, indices, ids, terminators), completeness (text and arguments reassembled equal what
 //! the fake sent), the stop reason, the usage the fake reported (input, cached, output, reasoning) in the client's
-//! usage and in the ledger row, and what the upstream received. The `client` case replays the requests typical of
+//! usage and in the ledger row, and what the upstream received. The `client_shaped` case replays the requests of
 //! Claude Code, Codex and Continue from `tests/fixtures/clients/`.
 
 use std::path::PathBuf;
