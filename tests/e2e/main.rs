@@ -4,6 +4,7 @@
 //! - `headless`: the `switchboard-gateway` binary from a config file: health, models, guards, startup errors.
 //! - `keychain`: provider keys in the real Secret Service (gnome-keyring on a private D-Bus session).
 //! - `ledger`: `switchboard-gateway usage` over a database written through the library's ledger.
+//! - `matrix`: the translation conformance matrix: inbound protocol × upstream protocol × case, one test per cell.
 //! - `window`: the real desktop app through tauri-driver + WebKitWebDriver under Xvfb.
 
 // A test binary: a failed unwrap is a failed test, with its message.
@@ -17,6 +18,7 @@ mod headless;
 mod inbound;
 mod keychain;
 mod ledger;
+mod matrix;
 mod recording;
 mod responses_inbound;
 mod routing;

@@ -14,9 +14,11 @@
 //!     A forced tool choice (`any` / `tool`) cannot be combined with thinking, so thinking is left off then.
 //!   - Turns must alternate starting with `user`: consecutive same-role messages merge (tool results first in a user
 //!     turn), empty messages are dropped, and a leading assistant turn gets a `(continue)` user turn before it.
-//!   - Thinking without a signature (from other providers) is dropped: Anthropic rejects it. Empty text is dropped.
-//!   - JSON mode: this API version has no response-format field, so `json_object` / `json_schema` become an extra
-//!     system block asking for a single JSON value (with the schema). `n`, `seed` and the penalties have no form and
+//!   - Thinking without an Anthropic signature (none, or another provider's) is dropped: Anthropic rejects it.
+//!     Empty text is dropped.
+//!   - JSON mode: `json_object` / `json_schema` from other clients become an extra system block asking for a single
+//!     JSON value (with the schema); the structured-outputs field is beta and not every model takes it. A client's
+//!     own `output_format` / `output_config.format` is read as a JSON schema for the other upstreams. `n`, `seed` and the penalties have no form and
 //!     are ignored; `temperature` is clamped to Anthropic's 0..=1.
 //!   - Tool `strict` is not sent (not every model accepts it).
 //! - A response's `created` is 0 (Anthropic does not say); the OpenAI encoder writes the current time for it.
@@ -28,7 +30,7 @@ use serde_json::{Map, Value, json};
 
 use super::neutral::{
     CacheHint, ChatRequest, ChatResponse, Choice, ImageSource, Message, Part, Reasoning, ResponseFormat, Role,
-    StopReason, StreamEvent, SystemBlock, Tool, ToolChoice, Usage,
+    Signature, StopReason, StreamEvent, SystemBlock, Tool, ToolChoice, Usage,
 };
 use super::openai_chat::{
     as_object, count, decode_cache, field, fill_tool_result_names, get_array, get_bool, get_f64, get_object, get_str,
@@ -165,6 +167,7 @@ pub fn decode_request(body: &Value) -> Result<ChatRequest, ProtocolError> {
         request.reasoning =
             Some(Reasoning { effort, budget_tokens: get_u32(thinking, "budget_tokens", "thinking")?, enabled });
     }
+    request.response_format = decode_output_format(root)?;
     request.stream = get_bool(root, "stream", "")?.unwrap_or(false);
     // Anthropic streams always carry usage.
     request.stream_usage = request.stream;
@@ -172,6 +175,70 @@ pub fn decode_request(body: &Value) -> Result<ChatRequest, ProtocolError> {
         request.user = get_str(metadata, "user_id", "metadata")?.map(str::to_owned);
     }
     Ok(request)
+}
+
+/// Moves `role: "system"` messages (Claude Code sends one for model names it does not know) into the top-level
+/// `system` blocks, in order, so a passthrough body is one the Anthropic API accepts. Everything else is untouched.
+pub fn lift_system_messages(body: &mut Value) {
+    let Some(messages) = body.get_mut("messages").and_then(Value::as_array_mut) else { return };
+    if !messages.iter().any(|m| m["role"] == "system") {
+        return;
+    }
+    let mut lifted = Vec::new();
+    messages.retain(|message| {
+        if message["role"] != "system" {
+            return true;
+        }
+        match &message["content"] {
+            Value::String(text) => lifted.push(json!({"type": "text", "text": text})),
+            Value::Array(blocks) => lifted.extend(blocks.iter().filter(|b| b["type"] == "text").cloned()),
+            _ => {}
+        }
+        false
+    });
+    let system = match body.get_mut("system").map(Value::take) {
+        Some(Value::String(text)) if !text.is_empty() => vec![json!({"type": "text", "text": text})],
+        Some(Value::Array(blocks)) => blocks,
+        _ => Vec::new(),
+    };
+    body["system"] = Value::Array(system.into_iter().chain(lifted).collect());
+}
+
+/// Structured outputs: `output_format` (the beta) or `output_config.format`, `{"type": "json_schema", "schema"}`.
+fn decode_output_format(root: &Map<String, Value>) -> Result<Option<ResponseFormat>, ProtocolError> {
+    let (format, path) = match get_object(root, "output_format", "")? {
+        Some(format) => (format, "output_format"),
+        None => match get_object(root, "output_config", "")? {
+            Some(config) => match get_object(config, "format", "output_config")? {
+                Some(format) => (format, "output_config.format"),
+                None => return Ok(None),
+            },
+            None => return Ok(None),
+        },
+    };
+    match required(get_str(format, "type", path)?, path, "type")? {
+        "json_schema" => {
+            let schema = match field(format, "schema") {
+                Some(schema @ Value::Object(_)) => schema.clone(),
+                Some(other) => {
+                    return Err(ProtocolError::at(
+                        join(path, "schema"),
+                        format!("`schema` must be an object, not {}", kind_of(other)),
+                    ));
+                }
+                None => return Err(ProtocolError::at(join(path, "schema"), "`schema` is required for json_schema")),
+            };
+            Ok(Some(ResponseFormat::JsonSchema {
+                name: "output".to_owned(),
+                schema,
+                strict: Some(true),
+                description: None,
+            }))
+        }
+        other => {
+            Err(ProtocolError::at(join(path, "type"), format!("unknown output format `{other}`; expected json_schema")))
+        }
+    }
 }
 
 /// `system` (or a system message's `content`): a string or an array of text blocks.
@@ -330,6 +397,11 @@ fn encode_block(part: &Part) -> Option<Value> {
         }
         // Anthropic checks signatures: thinking from another provider cannot be sent.
         Part::Thinking { signature: None, .. } => return None,
+        Part::Thinking { signature: Some(signature), .. }
+            if Signature::of(signature) != Signature::Anthropic(signature) =>
+        {
+            return None;
+        }
         Part::Thinking { text, signature: Some(signature) } => {
             json!({"type": "thinking", "thinking": text, "signature": signature})
         }
@@ -618,6 +690,11 @@ pub struct StreamDecoder {
 impl StreamDecoder {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The usage reported so far (the prompt's, from `message_start`), for a stream that broke before its end.
+    pub fn usage_so_far(&self) -> Option<Usage> {
+        (self.usage != Usage::default()).then_some(self.usage)
     }
 
     pub fn decode(&mut self, event: &SseEvent) -> Result<Vec<StreamEvent>, ProtocolError> {

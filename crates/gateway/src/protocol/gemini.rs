@@ -10,8 +10,9 @@
 //! - **Thought signatures** (`Part.thoughtSignature`) may sit on a thought part, a text part or a `functionCall`
 //!   part, and must come back on the same part. A signed thought part becomes `Thinking { text, signature }`; a
 //!   signature on any other part becomes an empty `Thinking { text: "", signature }` just before that part, and
-//!   on the way back such an empty signed `Thinking` is put onto the part that follows it. Unsigned thinking is
-//!   dropped from requests (Gemini reads nothing from it). When the first `functionCall` of a model turn has no
+//!   on the way back such an empty signed `Thinking` is put onto the part that follows it. Signatures are marked as
+//!   Gemini's in the neutral form (`Signature::gemini`); thinking that is unsigned or signed by another provider is
+//!   dropped from requests (Gemini reads nothing from the one and rejects the other). When the first `functionCall` of a model turn has no
 //!   signature (history from a client that lost it, or from another model), the documented
 //!   `skip_thought_signature_validator` sentinel is sent so Gemini 3 does not reject the request.
 //! - **Call ids**: `functionCall.id` / `functionResponse.id` are sent; answers without one get `call_<n>`.
@@ -22,8 +23,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde_json::{Map, Value, json};
 
 use super::neutral::{
-    ChatRequest, ChatResponse, Choice, ImageSource, Message, Part, Reasoning, ResponseFormat, Role, StopReason,
-    StreamEvent, ToolChoice, Usage,
+    ChatRequest, ChatResponse, Choice, ImageSource, Message, Part, Reasoning, ResponseFormat, Role, Signature,
+    StopReason, StreamEvent, ToolChoice, Usage,
 };
 use super::{ProtocolError, SseEvent};
 
@@ -197,13 +198,16 @@ fn encode_parts(message: &Message, call_names: &HashMap<&str, &str>) -> Vec<Valu
                 }
                 continue;
             }
-            Part::Thinking { text, signature } => match signature {
-                Some(signature) if text.is_empty() => {
+            // Only Gemini's own signatures go back to Gemini; another provider's thinking is dropped.
+            Part::Thinking { text, signature } => match signature.as_deref().map(Signature::of) {
+                Some(Signature::Gemini(signature)) if text.is_empty() => {
                     pending_signature = Some(signature);
                     continue;
                 }
-                Some(signature) => json!({ "text": text, "thought": true, "thoughtSignature": signature }),
-                None => continue,
+                Some(Signature::Gemini(signature)) => {
+                    json!({ "text": text, "thought": true, "thoughtSignature": signature })
+                }
+                Some(Signature::Anthropic(_)) | None => continue,
             },
             Part::RedactedThinking { .. } => continue,
         };
@@ -612,7 +616,7 @@ impl CallIds {
 }
 
 fn decode_part(part: &Value, ids: &mut CallIds, out: &mut Vec<Part>) {
-    let signature = part.get("thoughtSignature").and_then(Value::as_str).map(str::to_owned);
+    let signature = part.get("thoughtSignature").and_then(Value::as_str).map(Signature::gemini);
     let thought = part.get("thought").and_then(Value::as_bool).unwrap_or(false);
 
     if let Some(call) = part.get("functionCall") {
@@ -809,6 +813,11 @@ impl StreamDecoder {
         Ok(out)
     }
 
+    /// The usage reported so far (every chunk carries the prompt's), for a stream that broke before its end.
+    pub fn usage_so_far(&self) -> Option<Usage> {
+        self.usage
+    }
+
     /// The end of the upstream stream: the usage, if it was not sent yet.
     pub fn finish(&mut self) -> Vec<StreamEvent> {
         self.take_usage().into_iter().collect()
@@ -824,7 +833,7 @@ impl StreamDecoder {
     }
 
     fn decode_part(&mut self, choice: u32, part: &Value, out: &mut Vec<StreamEvent>) {
-        let signature = part.get("thoughtSignature").and_then(Value::as_str).map(str::to_owned);
+        let signature = part.get("thoughtSignature").and_then(Value::as_str).map(Signature::gemini);
         let thought = part.get("thought").and_then(Value::as_bool).unwrap_or(false);
         let signature_event = |signature: String| StreamEvent::ThinkingSignature { choice, signature };
 

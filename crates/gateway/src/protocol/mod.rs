@@ -93,6 +93,16 @@ impl StreamDecoder {
         }
     }
 
+    /// The usage the upstream reported before its stream broke, for the ledger (an OpenAI stream reports it only
+    /// at its end).
+    pub fn usage_so_far(&self) -> Option<neutral::Usage> {
+        match self {
+            StreamDecoder::OpenAiChat(_) => None,
+            StreamDecoder::Anthropic(d) => d.usage_so_far(),
+            StreamDecoder::Gemini(d) => d.usage_so_far(),
+        }
+    }
+
     /// Events held back until the upstream's stream ended (Gemini reports usage on its last chunk).
     pub fn finish(&mut self) -> Vec<StreamEvent> {
         match self {

@@ -96,6 +96,7 @@ pub enum Part {
         cache: Option<CacheHint>,
     },
     /// Visible reasoning, with the provider's signature when it has one (Anthropic requires it back verbatim).
+    /// Only the provider that made a signature takes it back: see [`Signature`].
     Thinking {
         text: String,
         signature: Option<String>,
@@ -130,6 +131,33 @@ impl ImageSource {
             ImageSource::Url(url) => url.clone(),
             ImageSource::Base64 { media_type, data } => format!("data:{media_type};base64,{data}"),
         }
+    }
+}
+
+/// Where a thinking signature came from. Signatures are opaque and only their maker accepts them back, while a
+/// client may replay history another provider wrote (an alias that changed targets, a fallback). So the neutral form
+/// keeps Anthropic's signatures as they are and marks Gemini's thought signatures with [`Signature::GEMINI_PREFIX`]
+/// (the Gemini converter adds and removes it); each upstream encoder sends on only its own kind and drops the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signature<'a> {
+    Anthropic(&'a str),
+    /// The raw `thoughtSignature`.
+    Gemini(&'a str),
+}
+
+impl<'a> Signature<'a> {
+    pub const GEMINI_PREFIX: &'static str = "gemini:";
+
+    pub fn of(signature: &'a str) -> Signature<'a> {
+        match signature.strip_prefix(Signature::GEMINI_PREFIX) {
+            Some(raw) => Signature::Gemini(raw),
+            None => Signature::Anthropic(signature),
+        }
+    }
+
+    /// A Gemini `thoughtSignature` in its neutral form.
+    pub fn gemini(raw: &str) -> String {
+        format!("{}{raw}", Signature::GEMINI_PREFIX)
     }
 }
 

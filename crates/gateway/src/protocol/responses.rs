@@ -20,10 +20,12 @@
 //!   (a bare `reasoning: {summary}` does not switch thinking on at upstreams that bill for it). `reasoning.summary`
 //!   has no neutral form.
 //! - Reasoning items carry thinking both ways: the summary is the thinking text (parts joined by a blank line) and
-//!   `encrypted_content` the provider's signature (Anthropic's, or Gemini's thought signature, which may come with
-//!   no text at all). Anthropic's redacted thinking travels as `encrypted_content` prefixed with
-//!   [`REDACTED_PREFIX`]. The client hands these back verbatim on the next turn, as those providers require. A
-//!   reasoning item with neither text nor `encrypted_content` is skipped.
+//!   `encrypted_content` the provider's signature (Anthropic's, prefixed with [`ANTHROPIC_PREFIX`], or Gemini's
+//!   thought signature in its neutral form, which may come with no text at all). Anthropic's redacted thinking
+//!   travels as `encrypted_content` prefixed with [`REDACTED_PREFIX`]. The client hands these back verbatim on the
+//!   next turn, as those providers require. `encrypted_content` this gateway did not write (OpenAI's own encrypted
+//!   reasoning, from a conversation that began elsewhere) is dropped, keeping the summary as unsigned thinking. A
+//!   reasoning item with neither text nor a signature is skipped.
 //! - Output: each run of text is one `message` item with one `output_text` part, each thinking block one
 //!   `reasoning` item, each tool call one `function_call` item. Only the first choice is written (Responses has
 //!   one). Ids derive from the neutral id: `resp_<id>`, and `msg_`/`rs_`/`fc_<id>_<output index>` for items.
@@ -38,14 +40,26 @@
 use serde_json::{Map, Value, json};
 
 use super::neutral::{
-    ChatRequest, ChatResponse, ImageSource, Message, Part, Reasoning, ResponseFormat, Role, StopReason, StreamEvent,
-    SystemBlock, Tool, ToolChoice, Usage,
+    ChatRequest, ChatResponse, ImageSource, Message, Part, Reasoning, ResponseFormat, Role, Signature, StopReason,
+    StreamEvent, SystemBlock, Tool, ToolChoice, Usage,
 };
 use super::openai_chat::{
     as_object, field, fill_tool_result_names, get_array, get_bool, get_f64, get_object, get_str, get_u32, join,
     kind_of, required, unix_now,
 };
 use super::{ProtocolError, SseEvent};
+
+/// Marks an Anthropic signature inside a reasoning item's `encrypted_content`, so that encrypted reasoning this
+/// gateway did not write (OpenAI's own) is told apart and never sent to a provider that would reject it.
+pub const ANTHROPIC_PREFIX: &str = "anthropic:";
+
+/// A neutral signature as a reasoning item's `encrypted_content`.
+fn encrypted_content(signature: &str) -> String {
+    match Signature::of(signature) {
+        Signature::Anthropic(raw) => format!("{ANTHROPIC_PREFIX}{raw}"),
+        Signature::Gemini(_) => signature.to_owned(),
+    }
+}
 
 /// Marks Anthropic's redacted thinking inside a reasoning item's `encrypted_content`. No provider's signature
 /// contains a colon (they are base64), so the prefix cannot be mistaken for one.
@@ -267,10 +281,19 @@ fn decode_reasoning(item: &Map<String, Value>, path: &str) -> Result<Option<Part
     let text = texts.join("\n\n");
     let encrypted = get_str(item, "encrypted_content", path)?.filter(|e| !e.is_empty());
     Ok(match encrypted {
-        Some(encrypted) => match encrypted.strip_prefix(REDACTED_PREFIX) {
-            Some(data) => Some(Part::RedactedThinking { data: data.to_owned() }),
-            None => Some(Part::Thinking { text, signature: Some(encrypted.to_owned()) }),
-        },
+        Some(encrypted) => {
+            if let Some(data) = encrypted.strip_prefix(REDACTED_PREFIX) {
+                Some(Part::RedactedThinking { data: data.to_owned() })
+            } else if let Some(signature) = encrypted.strip_prefix(ANTHROPIC_PREFIX) {
+                Some(Part::Thinking { text, signature: Some(signature.to_owned()) })
+            } else if matches!(Signature::of(encrypted), Signature::Gemini(_)) {
+                Some(Part::Thinking { text, signature: Some(encrypted.to_owned()) })
+            } else {
+                // Not written by this gateway (OpenAI's own encrypted reasoning): no upstream here can read it.
+                tracing::debug!(param = %path, "dropping encrypted reasoning this gateway did not write");
+                (!text.is_empty()).then_some(Part::Thinking { text, signature: None })
+            }
+        }
         None if text.is_empty() => {
             tracing::debug!(param = %path, "skipping an empty reasoning item");
             None
@@ -548,7 +571,8 @@ pub fn encode_response(response: &ChatResponse) -> Value {
                 ItemBody::Message { text: text.clone() }
             }
             Part::Thinking { text, signature } => {
-                ItemBody::Reasoning { text: text.clone(), encrypted: signature.clone(), part_open: false }
+                let encrypted = signature.as_deref().map(encrypted_content);
+                ItemBody::Reasoning { text: text.clone(), encrypted, part_open: false }
             }
             Part::RedactedThinking { data } => Item::reasoning(Some(format!("{REDACTED_PREFIX}{data}"))),
             Part::ToolCall { id: call_id, name, arguments } => {
@@ -855,13 +879,13 @@ impl StreamEncoder {
             && let Some(Item { body: ItemBody::Reasoning { encrypted: slot @ None, .. }, .. }) =
                 self.items.get_mut(index)
         {
-            *slot = Some(signature.to_owned());
+            *slot = Some(encrypted_content(signature));
             return;
         }
         if let Some(index) = self.open_reasoning {
             self.close(index, out);
         }
-        let index = self.open(Item::reasoning(Some(signature.to_owned())), out);
+        let index = self.open(Item::reasoning(Some(encrypted_content(signature))), out);
         self.open_reasoning = Some(index);
     }
 

@@ -773,3 +773,104 @@ fn encoder_closes_cleanly_without_stop_and_ends_on_error() {
     // Even an empty upstream yields a whole message.
     assert_well_formed(&StreamEncoder::new(true).finish());
 }
+
+/// Found by the conformance matrix (`matrix::messages::{openai,gemini}::json_mode`): a client's structured-output
+/// request was ignored, so translated upstreams answered in prose.
+#[test]
+fn output_format_becomes_a_json_schema() {
+    let schema = json!({"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]});
+    for body in [
+        json!({"model": "m", "max_tokens": 5, "messages": [], "output_format": {"type": "json_schema", "schema": schema}}),
+        json!({"model": "m", "max_tokens": 5, "messages": [],
+               "output_config": {"effort": "low", "format": {"type": "json_schema", "schema": schema}}}),
+    ] {
+        let request = decode_request(&body).unwrap();
+        let Some(ResponseFormat::JsonSchema { schema: got, .. }) = &request.response_format else {
+            panic!("{:?}", request.response_format)
+        };
+        assert_eq!(got, &schema);
+        let openai = openai_chat::encode_request(&request);
+        assert_eq!(openai["response_format"]["json_schema"]["schema"], schema);
+    }
+    let no_format = json!({"model": "m", "max_tokens": 5, "messages": [], "output_config": {"effort": "low"}});
+    assert_eq!(decode_request(&no_format).unwrap().response_format, None);
+    let bad = json!({"model": "m", "max_tokens": 5, "messages": [], "output_format": {"type": "xml"}});
+    assert_eq!(decode_request(&bad).unwrap_err().param.as_deref(), Some("output_format.type"));
+}
+
+/// Found by the conformance matrix: thinking signed by Gemini (marked in the neutral form) must not reach Anthropic,
+/// which rejects signatures it did not make; its own are kept.
+#[test]
+fn only_anthropic_signatures_go_to_anthropic() {
+    let request = ChatRequest {
+        messages: vec![
+            Message::text(Role::User, "q"),
+            Message {
+                role: Role::Assistant,
+                content: vec![
+                    Part::Thinking { text: "from Gemini".into(), signature: Some("gemini:CiQB".into()) },
+                    Part::Thinking { text: "from Claude".into(), signature: Some("EqQB".into()) },
+                    text("Hi."),
+                ],
+            },
+            Message::text(Role::User, "more"),
+        ],
+        ..Default::default()
+    };
+    let body = encode_request(&request);
+    assert_eq!(
+        body["messages"][1]["content"],
+        json!([
+            { "type": "thinking", "thinking": "from Claude", "signature": "EqQB" },
+            { "type": "text", "text": "Hi." }
+        ])
+    );
+}
+
+/// Found by the conformance matrix (`matrix::{chat,responses}::anthropic::mid_stream_error`): a translated stream
+/// that broke left no usage in the ledger, although `message_start` had reported the prompt's tokens.
+#[test]
+fn usage_so_far_survives_a_broken_stream() {
+    let mut decoder = StreamDecoder::new();
+    assert_eq!(decoder.usage_so_far(), None);
+    let start = r#"{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"m","content":[],"usage":{"input_tokens":8,"cache_read_input_tokens":4,"cache_creation_input_tokens":0,"output_tokens":1}}}"#;
+    decoder.decode(&SseEvent { event: Some("message_start".into()), data: start.into() }).unwrap();
+    let usage = decoder.usage_so_far().unwrap();
+    assert_eq!((usage.input, usage.cached_input, usage.output), (12, 4, 1));
+}
+
+/// Found by the conformance matrix (`matrix::messages::anthropic::client_shaped`): Claude Code's `role: "system"`
+/// message went through passthrough unchanged, and the Anthropic API refuses that role inside `messages`.
+#[test]
+fn system_messages_are_lifted_for_passthrough() {
+    let mut body = json!({
+        "model": "m", "max_tokens": 5, "x_unknown": 1,
+        "system": [{"type": "text", "text": "first", "cache_control": {"type": "ephemeral"}}],
+        "messages": [
+            {"role": "system", "content": "second"},
+            {"role": "user", "content": "hi"},
+            {"role": "system", "content": [{"type": "text", "text": "third"}]}
+        ]
+    });
+    lift_system_messages(&mut body);
+    assert_eq!(
+        body,
+        json!({
+            "model": "m", "max_tokens": 5, "x_unknown": 1,
+            "system": [
+                {"type": "text", "text": "first", "cache_control": {"type": "ephemeral"}},
+                {"type": "text", "text": "second"},
+                {"type": "text", "text": "third"}
+            ],
+            "messages": [{"role": "user", "content": "hi"}]
+        })
+    );
+    // A string system prompt becomes a block; bodies without system messages are left exactly as they were.
+    let mut body = json!({"system": "s", "messages": [{"role": "system", "content": "t"}]});
+    lift_system_messages(&mut body);
+    assert_eq!(body["system"], json!([{"type": "text", "text": "s"}, {"type": "text", "text": "t"}]));
+    let untouched = json!({"system": "s", "messages": [{"role": "user", "content": "hi"}]});
+    let mut same = untouched.clone();
+    lift_system_messages(&mut same);
+    assert_eq!(same, untouched);
+}

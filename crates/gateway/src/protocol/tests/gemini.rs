@@ -191,11 +191,11 @@ fn thought_signatures_go_back_on_their_parts() {
             msg(
                 Role::Assistant,
                 vec![
-                    Part::Thinking { text: "Let me think".into(), signature: Some("sigA".into()) },
+                    Part::Thinking { text: "Let me think".into(), signature: Some("gemini:sigA".into()) },
                     Part::Thinking { text: "unsigned musing".into(), signature: None },
                     Part::RedactedThinking { data: "xyz".into() },
                     text("Calling."),
-                    Part::Thinking { text: String::new(), signature: Some("sigB".into()) },
+                    Part::Thinking { text: String::new(), signature: Some("gemini:sigB".into()) },
                     Part::ToolCall { id: "c1".into(), name: "f".into(), arguments: "{}".into() },
                     Part::ToolCall { id: "c2".into(), name: "g".into(), arguments: "{}".into() },
                 ],
@@ -203,7 +203,7 @@ fn thought_signatures_go_back_on_their_parts() {
             Message::text(Role::User, "more"),
             msg(
                 Role::Assistant,
-                vec![Part::Thinking { text: String::new(), signature: Some("sigC".into()) }, text("Done.")],
+                vec![Part::Thinking { text: String::new(), signature: Some("gemini:sigC".into()) }, text("Done.")],
             ),
         ],
         ..Default::default()
@@ -452,7 +452,7 @@ fn decodes_function_calls() {
     assert_eq!(
         choice.content,
         vec![
-            Part::Thinking { text: String::new(), signature: Some("CiQB0e2Kb7sig==".into()) },
+            Part::Thinking { text: String::new(), signature: Some("gemini:CiQB0e2Kb7sig==".into()) },
             Part::ToolCall {
                 id: "call_0".into(),
                 name: "set_light_values".into(),
@@ -538,10 +538,10 @@ fn stream_of_chunks() {
         [
             StreamEvent::ThinkingDelta { choice: 0, text: "Planning the calls.".into() },
             StreamEvent::ThinkingDelta { choice: 0, text: " Two lookups.".into() },
-            StreamEvent::ThinkingSignature { choice: 0, signature: "sig-thought".into() },
+            StreamEvent::ThinkingSignature { choice: 0, signature: "gemini:sig-thought".into() },
             StreamEvent::TextDelta { choice: 0, text: "Let me ".into() },
             StreamEvent::TextDelta { choice: 0, text: "check.".into() },
-            StreamEvent::ThinkingSignature { choice: 0, signature: "sig-call".into() },
+            StreamEvent::ThinkingSignature { choice: 0, signature: "gemini:sig-call".into() },
             StreamEvent::ToolCallStart { choice: 0, index: 0, id: "call_0".into(), name: "get_weather".into() },
             StreamEvent::ToolCallDelta { choice: 0, index: 0, arguments: r#"{"city":"Paris"}"#.into() },
             StreamEvent::ToolCallStart { choice: 0, index: 1, id: "fc-2".into(), name: "get_time".into() },
@@ -602,4 +602,54 @@ fn stream_blocked_prompt_and_errors() {
     assert!(decoder.decode(&sse("{not json")).is_err());
     assert!(decoder.decode(&sse("")).expect("empty is fine").is_empty());
     assert!(decoder.finish().is_empty());
+}
+
+/// Found by the conformance matrix (`matrix::messages::gemini::client_shaped`): Claude Code's history carries
+/// Anthropic's thinking signatures, which went to Gemini as `thoughtSignature`s that Gemini rejects.
+#[test]
+fn another_providers_signatures_are_not_sent() {
+    let request = ChatRequest {
+        messages: vec![
+            Message::text(Role::User, "q"),
+            msg(
+                Role::Assistant,
+                vec![
+                    Part::Thinking { text: "Anthropic's thinking".into(), signature: Some("EqQBCkYIBxgC".into()) },
+                    Part::Thinking { text: String::new(), signature: Some("EqQBanother".into()) },
+                    Part::ToolCall { id: "c1".into(), name: "f".into(), arguments: "{}".into() },
+                ],
+            ),
+            Message::text(Role::User, "more"),
+        ],
+        ..Default::default()
+    };
+    let body = encode_request(&request);
+    assert_eq!(
+        body["contents"][1]["parts"],
+        json!([{ "functionCall": { "id": "c1", "name": "f", "args": {} }, "thoughtSignature": SKIP_SIGNATURE }])
+    );
+    // Gemini's own come back unmarked, on their part.
+    let answer = json!({ "candidates": [{ "content": { "role": "model", "parts": [
+        { "text": "hm", "thought": true, "thoughtSignature": "CiQB" }, { "text": "Hi." } ] }, "finishReason": "STOP" }] });
+    let response = decode_response(&answer).unwrap();
+    let thinking = &response.choices[0].content[0];
+    assert_eq!(thinking, &Part::Thinking { text: "hm".into(), signature: Some("gemini:CiQB".into()) });
+    let back = encode_request(&ChatRequest {
+        messages: vec![Message::text(Role::User, "q"), msg(Role::Assistant, response.choices[0].content.clone())],
+        ..Default::default()
+    });
+    assert_eq!(back["contents"][1]["parts"][0]["thoughtSignature"], "CiQB");
+}
+
+/// Found by the conformance matrix (`matrix::*::gemini::mid_stream_error`): a stream that broke left no usage in
+/// the ledger, although every chunk had reported the prompt's tokens.
+#[test]
+fn usage_so_far_survives_a_broken_stream() {
+    let mut decoder = StreamDecoder::new();
+    assert_eq!(decoder.usage_so_far(), None);
+    let chunk = r#"{"candidates":[{"content":{"role":"model","parts":[{"text":"Hel"}]}}],
+        "usageMetadata":{"promptTokenCount":12,"cachedContentTokenCount":4,"totalTokenCount":12}}"#;
+    decoder.decode(&SseEvent { event: None, data: chunk.replace('\n', "") }).unwrap();
+    let usage = decoder.usage_so_far().unwrap();
+    assert_eq!((usage.input, usage.cached_input, usage.output), (12, 4, 0));
 }

@@ -72,7 +72,10 @@ fn codex_shaped_request() {
             },
             Message {
                 role: Role::Assistant,
-                content: vec![thinking("", Some("CiQBdGhvdWdodCBzaWduYXR1cmU=")), text("`x` is undefined in main.rs."),],
+                content: vec![
+                    thinking("", Some("gemini:CiQBdGhvdWdodCBzaWduYXR1cmU=")),
+                    text("`x` is undefined in main.rs."),
+                ],
             },
             Message { role: Role::User, content: vec![text("Fix it.")] },
         ]
@@ -272,7 +275,7 @@ fn tool_and_reasoning_responses_encode() {
         body["output"],
         json!([
             {"type": "reasoning", "id": "rs_chatcmpl-1_0", "summary": [{"type": "summary_text", "text": "Need the weather."}],
-                "encrypted_content": "sig1"},
+                "encrypted_content": "anthropic:sig1"},
             {"type": "reasoning", "id": "rs_chatcmpl-1_1", "summary": [],
                 "encrypted_content": "switchboard-redacted:opaque"},
             {"type": "message", "id": "msg_chatcmpl-1_2", "status": "completed", "role": "assistant",
@@ -554,7 +557,7 @@ fn thinking_then_text_stream() {
         call("c1", "f", "{}"),
     ];
     assert_eq!(response["output"].as_array().unwrap().len(), expected_content.len());
-    assert_eq!(response["output"][0]["encrypted_content"], "sig1");
+    assert_eq!(response["output"][0]["encrypted_content"], "anthropic:sig1");
     // Sent back next turn, the streamed output is the same neutral content.
     let next = decode_request(&json!({"input": response["output"]})).unwrap();
     assert_eq!(next.messages, vec![Message { role: Role::Assistant, content: expected_content.clone() }]);
@@ -621,4 +624,39 @@ fn finish_closes_a_stream_without_stop() {
     assert_eq!(names.last().unwrap(), "response.incomplete");
     assert_eq!(response["incomplete_details"], json!({"reason": "max_output_tokens"}));
     assert_eq!(response["usage"]["output_tokens"], 7);
+}
+
+/// Found by the conformance matrix (`matrix::responses::anthropic::client_shaped`): Codex replays OpenAI's own
+/// encrypted reasoning, which went to Anthropic as a thinking signature that Anthropic rejects. Only what this
+/// gateway wrote (`anthropic:` / `gemini:` signatures, redacted thinking) is read back as a signature.
+#[test]
+fn encrypted_content_this_gateway_did_not_write_is_dropped() {
+    let item = |encrypted: &str| {
+        json!({"model": "m", "input": [
+            {"type": "reasoning", "summary": [{"type": "summary_text", "text": "plan"}], "encrypted_content": encrypted},
+            {"type": "message", "role": "user", "content": "go"}
+        ]})
+    };
+    let first_part = |encrypted: &str| decode_request(&item(encrypted)).unwrap().messages[0].content[0].clone();
+    assert_eq!(first_part("gAAAAABopenai"), thinking("plan", None));
+    assert_eq!(first_part("anthropic:EqQB"), thinking("plan", Some("EqQB")));
+    assert_eq!(first_part("gemini:CiQB"), thinking("plan", Some("gemini:CiQB")));
+    assert_eq!(first_part("switchboard-redacted:xyz"), Part::RedactedThinking { data: "xyz".into() });
+    // And the other way: Anthropic's signature is marked, Gemini's already is.
+    let mut encoder = StreamEncoder::new(true);
+    let mut events = Vec::new();
+    for event in [
+        StreamEvent::Start { id: "r".into(), model: "m".into(), created: 1 },
+        StreamEvent::ThinkingDelta { choice: 0, text: "a".into() },
+        StreamEvent::ThinkingSignature { choice: 0, signature: "EqQB".into() },
+        StreamEvent::ThinkingSignature { choice: 0, signature: "gemini:CiQB".into() },
+        StreamEvent::Stop { choice: 0, reason: StopReason::EndTurn },
+        StreamEvent::Usage { usage: Usage::default(), cost_usd: None },
+    ] {
+        events.extend(encoder.encode(&event));
+    }
+    let completed: Value = serde_json::from_str(&events.last().unwrap().data).unwrap();
+    let encrypted: Vec<&Value> =
+        completed["response"]["output"].as_array().unwrap().iter().map(|i| &i["encrypted_content"]).collect();
+    assert_eq!(encrypted, [&json!("anthropic:EqQB"), &json!("gemini:CiQB")]);
 }

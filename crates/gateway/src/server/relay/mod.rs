@@ -201,6 +201,10 @@ pub async fn chat(
     ctx.alias = resolution.alias.as_ref().map(|a| a.name.clone());
     ctx.log_request(&body);
     let mut body = body;
+    if client == Client::Anthropic {
+        // Anthropic refuses system messages inside `messages`, which Claude Code may send: they join `system`.
+        protocol::anthropic::lift_system_messages(&mut body);
+    }
     // OpenAI bodies take the alias's settings as JSON, so passthrough carries them too; others in the neutral form.
     if let (Some(alias), Client::OpenAiChat) = (&resolution.alias, client) {
         apply_alias_settings(&mut body, alias);
@@ -257,7 +261,7 @@ pub async fn chat(
     if let (Ok(won), Some(key)) = (&won, conversation) {
         memory.remember(key, &won.target);
     }
-    with_budget_header(deliver(ctx, client, &resolution, won, wants_usage), budget)
+    with_budget_header(deliver(ctx, client, &resolution, won, stream, wants_usage), budget)
 }
 
 /// `/v1/completions` and `/v1/embeddings`: OpenAI-compatible upstreams only, always passthrough.
@@ -290,7 +294,7 @@ pub async fn openai_raw(
     };
     let prepare = |target: &Target| passthrough_body(target, &body, stream, wants_usage);
     let won = walk(&memory, &ctx, &resolution, plan, op, stream, prepare).await;
-    with_budget_header(deliver(ctx, Client::OpenAiChat, &resolution, won, wants_usage), budget)
+    with_budget_header(deliver(ctx, Client::OpenAiChat, &resolution, won, stream, wants_usage), budget)
 }
 
 fn resolve(resolver: &Resolver, ctx: &Ctx) -> Result<Resolution, ApiError> {
@@ -392,7 +396,14 @@ fn to_bytes(body: &Value) -> Result<Bytes, ApiError> {
 }
 
 /// Turns the walk's result into the client's response, spawning the stream relay where needed.
-fn deliver(ctx: Ctx, client: Client, resolution: &Resolution, won: Result<Won, Lost>, wants_usage: bool) -> Response {
+fn deliver(
+    ctx: Ctx,
+    client: Client,
+    resolution: &Resolution,
+    won: Result<Won, Lost>,
+    stream: bool,
+    wants_usage: bool,
+) -> Response {
     let timeouts = resolution.timeouts;
     let won = match won {
         Ok(won) => won,
@@ -404,7 +415,7 @@ fn deliver(ctx: Ctx, client: Client, resolution: &Resolution, won: Result<Won, L
                     provider_kind: None,
                     attempts: lost.attempts.clone(),
                     status: lost.error.status.as_u16(),
-                    stream: false,
+                    stream,
                     usage: None,
                     cost_usd: None,
                     first_byte: None,

@@ -215,6 +215,10 @@ impl StreamRelay {
                     break;
                 }
             }
+            if usage.is_none() && (error.is_some() || client_gone) {
+                // A broken stream still cost the prompt: the ledger records what the upstream reported so far.
+                usage = decoder.usage_so_far().map(|u| (u, None));
+            }
             if client_gone {
                 error = Some("the client went away".into());
             } else {
