@@ -1,6 +1,7 @@
 //! Black-box tests, all in one binary. Each module starts the real processes it needs through the harness in
 //! `src/lib.rs`; none reaches beyond loopback.
 //!
+//! - `crash`: SIGKILL under load; the database opens, passes its integrity check and lost at most one flush.
 //! - `headless`: the `switchboard-gateway` binary from a config file: health, models, guards, startup errors.
 //! - `keychain`: provider keys in the real Secret Service (gnome-keyring on a private D-Bus session).
 //! - `ledger`: `switchboard-gateway usage` over a database written through the library's ledger.
@@ -12,6 +13,7 @@
 
 mod anthropic_inbound;
 mod conformance;
+mod crash;
 mod fakes;
 mod guards;
 mod headless;

@@ -121,3 +121,63 @@ async fn a_spent_budget_blocks_the_next_request() {
     assert_eq!(body["error"]["code"], "budget_exceeded");
     assert!(body["error"]["message"].as_str().unwrap().contains("resets in"), "{body}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_request_logging_on_the_ledger_keeps_what_was_asked_and_what_came_back() {
+    let fake = FakeUpstream::start(FakeKind::OpenAi).await;
+    let config = format!("{}[logging]\nbodies = true\nretention_days = 3\n", config(&fake));
+    let gateway =
+        tokio::task::spawn_blocking(move || Gateway::start(&config, &[("UP_KEY", FAKE_KEY), ("T", FAKE_TOKEN)]))
+            .await
+            .unwrap()
+            .unwrap();
+    let (_, _, whole) = chat(&gateway, false).await;
+    let (_, _, streamed) = chat(&gateway, true).await;
+    let pid = gateway.pid().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    e2e::wait_for("a clean stop", Duration::from_secs(10), || {
+        gateway.stderr().contains("gateway stopped").then_some(())
+    })
+    .unwrap();
+
+    let store = Store::open(&gateway.data().join(DATABASE_FILE)).unwrap();
+    let rows =
+        queries::requests(&store, &queries::RequestFilter::default(), queries::Page { limit: 10, before_id: None })
+            .unwrap();
+    assert_eq!(rows.len(), 2);
+    for (row, answer) in rows.iter().zip([&streamed, &whole]) {
+        let bodies = queries::request_detail(&store, row.id).unwrap().unwrap().bodies.expect("bodies were kept");
+        let request: Value = serde_json::from_str(bodies.request.as_deref().unwrap()).unwrap();
+        assert_eq!(request["model"], "general", "the body as the client sent it, before routing rewrote it");
+        assert_eq!(request["messages"][0]["content"], "hi");
+        assert_eq!(bodies.response.as_deref(), Some(answer.as_str()), "what the client received, byte for byte");
+        assert!(!bodies.truncated);
+    }
+    let all = format!("{rows:?}");
+    assert!(!all.contains(FAKE_KEY) && !all.contains(FAKE_TOKEN), "bodies never hold keys or tokens");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_request_logging_no_body_is_kept() {
+    let fake = FakeUpstream::start(FakeKind::OpenAi).await;
+    let config = config(&fake);
+    let gateway =
+        tokio::task::spawn_blocking(move || Gateway::start(&config, &[("UP_KEY", FAKE_KEY), ("T", FAKE_TOKEN)]))
+            .await
+            .unwrap()
+            .unwrap();
+    chat(&gateway, false).await;
+    chat(&gateway, true).await;
+    let pid = gateway.pid().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    e2e::wait_for("a clean stop", Duration::from_secs(10), || {
+        gateway.stderr().contains("gateway stopped").then_some(())
+    })
+    .unwrap();
+    let store = Store::open(&gateway.data().join(DATABASE_FILE)).unwrap();
+    let rows =
+        queries::requests(&store, &queries::RequestFilter::default(), queries::Page { limit: 10, before_id: None })
+            .unwrap();
+    assert_eq!(rows.len(), 2);
+    assert!(rows.iter().all(|r| queries::request_detail(&store, r.id).unwrap().unwrap().bodies.is_none()));
+}

@@ -147,6 +147,15 @@ impl Store {
         self.with_conn(|conn| Ok(conn.pragma_query_value(None, "user_version", |row| row.get(0))?))
     }
 
+    /// SQLite's own check of the whole file (`PRAGMA integrity_check`): `["ok"]`, or what is wrong.
+    pub fn integrity_check(&self) -> Result<Vec<String>> {
+        self.with_conn(|conn| {
+            let mut stmt = conn.prepare("PRAGMA integrity_check")?;
+            let rows = stmt.query_map([], |row| row.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
+            Ok(rows)
+        })
+    }
+
     /// Sums `usage_hourly` again from the requests, in one transaction. The ledger keeps it in step by itself; this
     /// is for rows that arrived another way (an import, a benchmark's bulk load).
     pub fn rebuild_usage_rollup(&self) -> Result<()> {
