@@ -21,6 +21,10 @@ use crate::{cmd, deps};
 const MAX_ADDED_P50_MS: f64 = 0.15;
 const MIN_THROUGHPUT_SHARE: f64 = 0.35;
 const MAX_PEAK_RSS_MB: f64 = 40.0;
+/// The ledger's budget: rows per second through the writer, and the slowest dashboard query over a million rows.
+const MIN_INGEST_ROWS_PER_S: f64 = 100_000.0;
+const MAX_QUERY_MS: f64 = 50.0;
+const LEDGER_ROWS: u64 = 1_000_000;
 
 /// The high concurrency scenario; concurrency 1 is the other.
 const MANY: u32 = 32;
@@ -87,7 +91,9 @@ pub fn bench(seconds: u64) -> Result<ExitCode> {
     drop(gateway);
     drop(upstream);
 
-    print_report(&rows, peak_rss_mb, &machine, &tool, seconds);
+    eprintln!("==> ledger: ingest through the writer, then each dashboard query over {LEDGER_ROWS} rows");
+    let ledger = LedgerStats::measure(&bins.ledger_bench)?;
+    print_report(&rows, peak_rss_mb, &ledger, &machine, &tool, seconds);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -95,6 +101,7 @@ pub fn bench(seconds: u64) -> Result<ExitCode> {
 struct Binaries {
     gateway: PathBuf,
     fake_upstream: PathBuf,
+    ledger_bench: PathBuf,
 }
 
 fn build() -> Result<Binaries> {
@@ -109,10 +116,16 @@ fn build() -> Result<Binaries> {
         "switchboard-gateway",
         "--bin",
         "fake-upstream",
+        "--example",
+        "ledger_bench",
     ]))?;
     let release = cmd::target_dir().join("release");
-    let bins = Binaries { gateway: release.join("switchboard-gateway"), fake_upstream: release.join("fake-upstream") };
-    for bin in [&bins.gateway, &bins.fake_upstream] {
+    let bins = Binaries {
+        gateway: release.join("switchboard-gateway"),
+        fake_upstream: release.join("fake-upstream"),
+        ledger_bench: release.join("examples").join("ledger_bench"),
+    };
+    for bin in [&bins.gateway, &bins.fake_upstream, &bins.ledger_bench] {
         if !cmd::is_executable(bin) {
             bail!("the build succeeded but {} is missing; check CARGO_TARGET_DIR and rerun", bin.display());
         }
@@ -570,7 +583,37 @@ impl Machine {
     }
 }
 
-fn print_report(rows: &[Row], peak_rss_mb: f64, machine: &Machine, tool: &LoadTool, seconds: u64) {
+/// What `examples/ledger_bench.rs` reports.
+struct LedgerStats {
+    ingest_rows_per_s: f64,
+    /// Each dashboard query's median time in ms.
+    queries: Vec<(String, f64)>,
+}
+
+impl LedgerStats {
+    fn measure(bin: &Path) -> Result<LedgerStats> {
+        let output = cmd::output(Command::new(bin).args(["--json", "--rows", &LEDGER_ROWS.to_string()]))?;
+        let report: serde_json::Value = serde_json::from_str(output.trim()).context("ledger_bench's JSON")?;
+        let ingest_rows_per_s = report["ingest_rows_per_s"].as_f64().context("ingest_rows_per_s")?;
+        let queries = report["queries"]
+            .as_array()
+            .context("queries")?
+            .iter()
+            .map(|q| Some((q["name"].as_str()?.to_owned(), q["ms"].as_f64()?)))
+            .collect::<Option<Vec<_>>>()
+            .context("each query's name and ms")?;
+        Ok(LedgerStats { ingest_rows_per_s, queries })
+    }
+}
+
+fn print_report(
+    rows: &[Row],
+    peak_rss_mb: f64,
+    ledger: &LedgerStats,
+    machine: &Machine,
+    tool: &LoadTool,
+    seconds: u64,
+) {
     let ms = |value: f64| format!("{value:.3}");
     let per_second = |stats: &Stats| stats.per_second.map_or("–".into(), |value| format!("{value:.0}"));
     println!();
@@ -601,6 +644,14 @@ fn print_report(rows: &[Row], peak_rss_mb: f64, machine: &Machine, tool: &LoadTo
     println!();
     println!("Latencies in ms. Gateway peak RSS (VmHWM after all runs): {peak_rss_mb:.1} MB");
     println!();
+    println!("| Ledger | median |");
+    println!("|---|--:|");
+    println!("| ingest through the writer | {:.0} rows/s |", ledger.ingest_rows_per_s);
+    for (name, ms) in &ledger.queries {
+        println!("| {name}, {LEDGER_ROWS} rows | {ms:.2} ms |");
+    }
+    println!();
+    let slowest = ledger.queries.iter().max_by(|a, b| a.1.total_cmp(&b.1));
 
     let find = |scenario: &str| rows.iter().find(|row| row.scenario == scenario);
     let added = find("non-streaming, c=1").map_or(f64::NAN, |row| row.gateway.p50 - row.direct.p50);
@@ -619,6 +670,18 @@ fn print_report(rows: &[Row], peak_rss_mb: f64, machine: &Machine, tool: &LoadTo
             share >= MIN_THROUGHPUT_SHARE,
         ),
         (format!("gateway peak RSS ≤ {MAX_PEAK_RSS_MB} MB: {peak_rss_mb:.1} MB"), peak_rss_mb <= MAX_PEAK_RSS_MB),
+        (
+            format!("ledger ingest ≥ {MIN_INGEST_ROWS_PER_S:.0} rows/s: {:.0} rows/s", ledger.ingest_rows_per_s),
+            ledger.ingest_rows_per_s >= MIN_INGEST_ROWS_PER_S,
+        ),
+        (
+            format!(
+                "every dashboard query ≤ {MAX_QUERY_MS} ms: slowest {} {:.2} ms",
+                slowest.map_or("–", |q| q.0.as_str()),
+                slowest.map_or(f64::NAN, |q| q.1)
+            ),
+            slowest.is_some_and(|q| q.1 <= MAX_QUERY_MS),
+        ),
     ];
     println!("Targets:");
     for (text, met) in &targets {
