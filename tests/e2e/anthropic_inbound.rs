@@ -243,3 +243,49 @@ async fn count_tokens_answers_for_every_upstream() {
         assert!(body["input_tokens"].as_u64().is_some_and(|n| n > 0), "{kind:?}: {body}");
     }
 }
+
+/// An alias's settings reach an Anthropic upstream when an Anthropic client's body is passed through: defaults
+/// fill what the client left out, forced values win, and the prefix comes first in `system`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alias_settings_apply_to_anthropic_passthrough() {
+    let fake = e2e::fake::FakeUpstream::start(FakeKind::Anthropic).await;
+    let config = format!(
+        "[[providers]]\nid = \"up\"\nkind = \"anthropic\"\nbase_url = \"{}\"\nkey_env = \"UP_KEY\"\n\
+         [[aliases]]\nname = \"code\"\ntargets = [\"up/chat-model\"]\nsystem_prefix = \"Answer in code only.\"\n\
+         params = {{ temperature = 0.2, top_p = 0.9 }}\nforced_params = {{ max_completion_tokens = 1024 }}\n\
+         [[apps]]\nname = \"tests\"\ntoken_env = \"T\"\n",
+        fake.api_base()
+    );
+    let gateway = tokio::task::spawn_blocking(move || {
+        e2e::Gateway::start(&config, &[("UP_KEY", FAKE_KEY), ("T", FAKE_TOKEN)]).unwrap()
+    })
+    .await
+    .unwrap();
+    let request = json!({
+        "model": "code",
+        "max_tokens": 32000,
+        "top_p": 0.5,
+        "system": [{ "type": "text", "text": "You are Claude Code.", "cache_control": { "type": "ephemeral" } }],
+        "messages": [{ "role": "user", "content": "hi" }]
+    });
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/messages", gateway.root()))
+        .header("x-api-key", FAKE_TOKEN)
+        .header("anthropic-version", "2023-06-01")
+        .json(&request)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "{}", response.text().await.unwrap());
+    let sent = fake.requests().into_iter().find(|r| r.method == "POST").unwrap().json.unwrap();
+    assert_eq!(sent["temperature"], 0.2, "a default fills what the client left out");
+    assert_eq!(sent["top_p"], 0.5, "the client's own value wins over a default");
+    assert_eq!(sent["max_tokens"], 1024, "a forced value wins");
+    assert_eq!(
+        sent["system"],
+        json!([
+            { "type": "text", "text": "Answer in code only." },
+            { "type": "text", "text": "You are Claude Code.", "cache_control": { "type": "ephemeral" } }
+        ])
+    );
+}

@@ -217,6 +217,10 @@ pub async fn chat(
     if let (Some(alias), Client::Anthropic | Client::Responses) = (&resolution.alias, client) {
         apply_alias_settings_neutral(&mut request, alias);
     }
+    // An Anthropic body passed through to Anthropic takes the same settings as JSON (translation uses `request`).
+    if let (Some(alias), Client::Anthropic) = (&resolution.alias, client) {
+        apply_alias_settings_anthropic(&mut body, alias);
+    }
     let needs = Needs::of(&request);
     let conversation = needs.signed_thinking.then(|| conversation_key(&request));
     let plan = match resolver.plan(&ctx.client_model, &resolution, &needs, conversation, &memory, Instant::now()) {
@@ -366,6 +370,42 @@ fn apply_alias_settings_neutral(request: &mut ChatRequest, alias: &Alias) {
     }
     if let Some(prefix) = &alias.system_prefix {
         request.system.insert(0, SystemBlock { text: prefix.clone(), cache: None });
+    }
+}
+
+/// The alias's settings on an Anthropic Messages body, in Anthropic's names: the OpenAI names of the common
+/// parameters map onto `temperature`, `top_p` and `max_tokens`; the prefix becomes the first system block (the
+/// client's blocks keep their `cache_control`). `reasoning_effort` and `seed` have no Messages equivalent here and
+/// apply only when the request is translated.
+fn apply_alias_settings_anthropic(body: &mut Value, alias: &Alias) {
+    let Some(object) = body.as_object_mut() else { return };
+    let mut apply = |key: &str, value: &Value, force: bool| {
+        let name = match key {
+            "temperature" | "top_p" | "top_k" => key,
+            "max_tokens" | "max_completion_tokens" | "max_output_tokens" => "max_tokens",
+            _ => return,
+        };
+        if force || object.get(name).is_none_or(Value::is_null) {
+            object.insert(name.to_owned(), value.clone());
+        }
+    };
+    for (key, value) in &alias.params {
+        apply(key, value, false);
+    }
+    for (key, value) in &alias.forced_params {
+        apply(key, value, true);
+    }
+    if let Some(prefix) = &alias.system_prefix {
+        let first = json!({ "type": "text", "text": prefix });
+        let system = match object.remove("system") {
+            Some(Value::String(text)) if !text.is_empty() => vec![first, json!({ "type": "text", "text": text })],
+            Some(Value::Array(mut blocks)) => {
+                blocks.insert(0, first);
+                blocks
+            }
+            _ => vec![first],
+        };
+        object.insert("system".into(), Value::Array(system));
     }
 }
 
