@@ -24,7 +24,7 @@ pub mod report;
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -205,6 +205,12 @@ struct Core {
     written: watch::Sender<i64>,
     /// When the writer next deletes expired bodies.
     next_prune: Mutex<Option<Instant>>,
+    /// Rows recorded and not yet written, and the bell `record` rings once they fill a batch (and
+    /// `flush`/`shutdown` ring at once): while a batch is open the writer sleeps until then or its interval ends,
+    /// instead of waking for every row.
+    queued: AtomicUsize,
+    wake: Notify,
+    batch_rows: usize,
 }
 
 #[derive(Default)]
@@ -221,6 +227,16 @@ enum Msg {
     Flush(oneshot::Sender<()>),
     /// Write what is queued, answer, and stop.
     Shutdown(oneshot::Sender<()>),
+}
+
+impl Drop for Shared {
+    /// The last handle is going: close the channel now (the writer sees it at once instead of at the end of its
+    /// batch interval) and wake the writer to write what it holds and stop.
+    fn drop(&mut self) {
+        let (closed, _) = mpsc::channel(1);
+        drop(std::mem::replace(&mut self.tx, closed));
+        self.core.wake.notify_one();
+    }
 }
 
 impl std::fmt::Debug for Ledger {
@@ -252,6 +268,9 @@ impl Ledger {
             retention_days: AtomicU32::new(DEFAULT_RETENTION_DAYS),
             written: watch::Sender::new(last_id),
             next_prune: Mutex::new(None),
+            queued: AtomicUsize::new(0),
+            wake: Notify::new(),
+            batch_rows: config.batch_rows.max(1),
         });
         let (tx, rx) = mpsc::channel(config.capacity.max(1));
         let writer = runtime.spawn(write_loop(rx, store, core.clone(), config));
@@ -271,6 +290,10 @@ impl Ledger {
     /// to a task that waits for room, and [`Ledger::delayed`] counts it.
     pub fn record(&self, record: Record) {
         let shared = &self.shared;
+        let core = &shared.core;
+        if core.queued.fetch_add(1, Ordering::Relaxed) + 1 >= core.batch_rows {
+            core.wake.notify_one();
+        }
         match shared.tx.try_send(Msg::Record(record)) {
             Ok(()) => {}
             Err(TrySendError::Full(msg)) => {
@@ -307,6 +330,7 @@ impl Ledger {
         self.wait_for_waiting().await;
         let (ack, done) = oneshot::channel();
         if self.shared.tx.send(Msg::Flush(ack)).await.is_ok() {
+            self.shared.core.wake.notify_one();
             let _ = done.await;
         }
     }
@@ -317,6 +341,7 @@ impl Ledger {
         self.wait_for_waiting().await;
         let (ack, done) = oneshot::channel();
         if self.shared.tx.send(Msg::Shutdown(ack)).await.is_ok() {
+            self.shared.core.wake.notify_one();
             let _ = done.await;
         }
         let writer = self.shared.writer.lock().unwrap_or_else(PoisonError::into_inner).take();
@@ -393,15 +418,25 @@ async fn write_loop(mut rx: mpsc::Receiver<Msg>, store: Store, core: Arc<Core>, 
     let mut deadline: Option<Instant> = None;
     loop {
         let open = match deadline {
-            Some(at) => tokio::select! {
-                n = rx.recv_many(&mut received, RECEIVE_AT_ONCE) => n > 0,
-                () = tokio::time::sleep_until(at) => {
-                    write_batch(&store, &core, &mut batch).await;
-                    deadline = None;
-                    continue;
-                }
-            },
+            // Idle: the first row (or a flush) wakes the writer.
             None => rx.recv_many(&mut received, RECEIVE_AT_ONCE).await > 0,
+            // A batch is open: sleep until it is full, someone flushes, or its interval ends.
+            Some(at) => {
+                tokio::select! {
+                    () = core.wake.notified() => {}
+                    () = tokio::time::sleep_until(at) => {}
+                }
+                loop {
+                    match rx.try_recv() {
+                        Ok(msg) => received.push(msg),
+                        Err(mpsc::error::TryRecvError::Empty) => break true,
+                        Err(mpsc::error::TryRecvError::Disconnected) => break !received.is_empty(),
+                    }
+                    if received.len() >= RECEIVE_AT_ONCE {
+                        break true;
+                    }
+                }
+            }
         };
         if !open {
             write_batch(&store, &core, &mut batch).await;
@@ -438,7 +473,7 @@ async fn write_loop(mut rx: mpsc::Receiver<Msg>, store: Store, core: Arc<Core>, 
                 }
             }
         }
-        if batch.len() >= config.batch_rows {
+        if batch.len() >= config.batch_rows || deadline.is_some_and(|at| Instant::now() >= at) {
             write_batch(&store, &core, &mut batch).await;
             deadline = None;
         }
@@ -459,6 +494,9 @@ async fn write_batch(store: &Store, core: &Arc<Core>, batch: &mut Vec<Record>) {
         return;
     }
     let mut rows = std::mem::take(batch);
+    let n = rows.len();
+    // Saturating: rows the writer took at shutdown may outnumber what was counted when a handle went away.
+    let _ = core.queued.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |q| Some(q.saturating_sub(n)));
     let prices = core.prices.lock().unwrap_or_else(PoisonError::into_inner).clone();
     let mut delay = Duration::from_millis(250);
     for attempt in 1..=3 {
