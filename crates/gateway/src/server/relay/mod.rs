@@ -481,8 +481,8 @@ fn deliver(
                     }
                     (answer.usage, answer.cost_usd, axum::Json(encoded).into_response())
                 }
-                (Decoded::Json(json), _) => {
-                    let usage = client.usage(&json);
+                (Decoded::Usage(usage), _) => {
+                    let usage = client.usage(&usage);
                     if logs {
                         logged_response = Some(bytes.to_vec());
                     }

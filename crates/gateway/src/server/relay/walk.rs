@@ -46,8 +46,16 @@ pub(super) enum Started {
     Stream { first: Bytes, rest: BoxStream<'static, reqwest::Result<Bytes>> },
 }
 
+/// A whole passthrough answer as far as the relay reads it.
+#[derive(serde::Deserialize)]
+struct UsageOnly {
+    #[serde(default)]
+    usage: Value,
+}
+
 pub(super) enum Decoded {
-    Json(Value),
+    /// Passed through as it came: only its `usage` was read (the rest is checked to be JSON, not built).
+    Usage(Value),
     Neutral(ChatResponse),
 }
 
@@ -242,10 +250,13 @@ pub(super) async fn attempt(
         })?;
         let unreadable =
             |detail: String| Failure { error: malformed(target, &detail), next: Next::Fallback, health: true };
-        let json = serde_json::from_slice::<Value>(&bytes).map_err(|e| unreadable(e.to_string()))?;
         let decoded = match prepared.mode {
-            Mode::Passthrough => Decoded::Json(json),
+            Mode::Passthrough => {
+                let answer = serde_json::from_slice::<UsageOnly>(&bytes).map_err(|e| unreadable(e.to_string()))?;
+                Decoded::Usage(answer.usage)
+            }
             Mode::Translate(upstream) => {
+                let json = serde_json::from_slice::<Value>(&bytes).map_err(|e| unreadable(e.to_string()))?;
                 Decoded::Neutral(protocol::decode_response(upstream, &json).map_err(|e| unreadable(e.message))?)
             }
         };

@@ -51,11 +51,11 @@ impl Client {
         }
     }
 
-    /// Usage from a whole passthrough answer.
-    pub fn usage(self, body: &Value) -> Option<(Usage, Option<f64>)> {
+    /// Usage from a whole passthrough answer's `usage` object.
+    pub fn usage(self, usage: &Value) -> Option<(Usage, Option<f64>)> {
         match self {
-            Client::OpenAiChat | Client::Responses => openai_usage(&body["usage"]),
-            Client::Anthropic => anthropic_usage(&body["usage"]),
+            Client::OpenAiChat | Client::Responses => openai_usage(usage),
+            Client::Anthropic => anthropic_usage(usage),
         }
     }
 }
