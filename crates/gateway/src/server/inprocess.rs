@@ -76,8 +76,8 @@ pub async fn chat(state: &AppState, app: App, mut body: Value) -> Result<ChatRep
     let ctx = Ctx::new(app, model, "openai-chat", state.ledger());
     let response =
         relay::chat(state.resolver(), state.memory(), ctx, Client::OpenAiChat, body, &HeaderMap::new()).await;
-    let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let (alias, target) = (header("x-switchboard-alias"), header("x-switchboard-target"));
+    let alias = header(response.headers(), "x-switchboard-alias");
+    let target = header(response.headers(), "x-switchboard-target");
     let status = response.status();
     if !status.is_success() {
         let bytes = axum::body::to_bytes(response.into_body(), ERROR_BODY_LIMIT).await.unwrap_or_default();
@@ -89,6 +89,10 @@ pub async fn chat(state: &AppState, app: App, mut body: Value) -> Result<ChatRep
     }
     let events = response.into_body().into_data_stream().eventsource().boxed();
     Ok(ChatReply { alias, target, events, pending: VecDeque::new(), done: false })
+}
+
+fn header(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
 }
 
 impl ChatReply {
