@@ -5,6 +5,7 @@
 //! - `keychain`: provider keys in the real Secret Service (gnome-keyring on a private D-Bus session).
 //! - `ledger`: `switchboard-gateway usage` over a database written through the library's ledger.
 //! - `window`: the real desktop app through tauri-driver + WebKitWebDriver under Xvfb.
+//! - `window_chat`: the Chat page of the real app against a fake upstream, hostile output included.
 
 // A test binary: a failed unwrap is a failed test, with its message.
 #![allow(clippy::unwrap_used)]
@@ -22,3 +23,4 @@ mod responses_inbound;
 mod routing;
 mod sdk;
 mod window;
+mod window_chat;
