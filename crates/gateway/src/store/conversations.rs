@@ -6,7 +6,7 @@
 //! "name":…}`, `{"type":"file","name":…,"text":…}`, `{"type":"tool_call","id":…,"name":…,"arguments":…}`.
 //! Search indexes every `"text"` field (so text and attached text files), never reasoning or images.
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -134,7 +134,9 @@ impl Store {
             check_params(params)?;
         }
         self.with_conn(|conn| {
-            let tx = conn.transaction()?;
+            // IMMEDIATE: a read-then-write transaction in WAL mode fails at once (SQLITE_BUSY_SNAPSHOT) if another
+            // connection (the ledger's writer, the other process) wrote in between; taking the lock first waits.
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             conversation_in(&tx, id)?;
             if let Some(title) = &patch.title {
                 tx.execute("UPDATE conversations SET title = ?2 WHERE id = ?1", params![id, title.trim()])?;
@@ -179,7 +181,9 @@ impl Store {
             return Err(StoreError::Invalid(format!("a message's role is user or assistant, not {:?}", message.role)));
         }
         self.with_conn(|conn| {
-            let tx = conn.transaction()?;
+            // IMMEDIATE: a read-then-write transaction in WAL mode fails at once (SQLITE_BUSY_SNAPSHOT) if another
+            // connection (the ledger's writer, the other process) wrote in between; taking the lock first waits.
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             conversation_in(&tx, conversation_id)?;
             let now = now_ms();
             let position: i64 = tx.query_row(
@@ -578,6 +582,30 @@ mod tests {
         // Deleting a conversation takes its messages out of the index.
         store.delete_conversation(trip.id).unwrap();
         assert!(store.search_messages("chocolate").unwrap().is_empty());
+    }
+
+    #[test]
+    fn two_connections_appending_at_once_never_fail() {
+        // The app's connection and another (the ledger's writer, a test seeding the file) write side by side.
+        let (dir, store) = temp_store();
+        let c = store.create_conversation(None, None, &json!({})).unwrap();
+        let other = Store::open(&dir.path().join("chat.db")).unwrap();
+        let writers: Vec<_> = [store.clone(), other]
+            .into_iter()
+            .map(|s| {
+                std::thread::spawn(move || {
+                    for i in 0..150 {
+                        s.append_message(c.id, &user(&format!("m{i}"))).unwrap();
+                        let patch = ConversationPatch { pinned: Some(i % 2 == 0), ..Default::default() };
+                        s.update_conversation(c.id, &patch).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for writer in writers {
+            writer.join().unwrap();
+        }
+        assert_eq!(store.conversation(c.id).unwrap().message_count, 300);
     }
 
     #[test]
