@@ -286,22 +286,26 @@ async fn generate(
     let _ = on_event.send(ChatEvent::Started { target: reply.target.clone() });
     let mut answer = Answer::default();
     let mut stopped = false;
+    // Pieces are sent on in batches, at most one every FLUSH_EVERY: a model streaming thousands of chunks a second
+    // costs the page a few dozen messages a second, and a slow model's words still show at once.
+    let mut batch = Batch::default();
+    let mut flush_at = None;
     loop {
         let delta = tokio::select! {
             () = stop.cancelled() => { stopped = true; break; }
+            () = sleep_until(flush_at) => {
+                batch.send(on_event);
+                flush_at = None;
+                continue;
+            }
             delta = reply.next() => delta,
         };
         let Some(delta) = delta else { break };
         answer.push(&delta);
-        let event = match delta {
-            ChatDelta::Text(text) => ChatEvent::Text { text },
-            ChatDelta::Reasoning(text) => ChatEvent::Reasoning { text },
-            ChatDelta::ToolCall { index, id, name, arguments } => ChatEvent::ToolCall { index, id, name, arguments },
-            ChatDelta::Usage { .. } | ChatDelta::Error(_) => continue,
-        };
-        // A closed channel (the page went away) does not stop the answer: it is still saved.
-        let _ = on_event.send(event);
+        batch.push(delta);
+        flush_at.get_or_insert_with(|| tokio::time::Instant::now() + FLUSH_EVERY);
     }
+    batch.send(on_event);
     let target = reply.target.clone();
     // Dropping the reply is what stops the upstream request; the relay then records the partial usage.
     drop(reply);
@@ -334,6 +338,51 @@ async fn generate(
         name_conversation(app, state, store, &conversation, &messages, &answer, chat_app).await;
     }
     Ok(saved)
+}
+
+/// How long streamed pieces may wait to be sent to the page together.
+const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(25);
+
+/// Resolves at `at`, or never when there is nothing to wait for.
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Streamed pieces not yet sent to the page: text and reasoning joined, tool-call pieces as they came.
+#[derive(Default)]
+struct Batch {
+    reasoning: String,
+    text: String,
+    tool_calls: Vec<ChatEvent>,
+}
+
+impl Batch {
+    fn push(&mut self, delta: ChatDelta) {
+        match delta {
+            ChatDelta::Text(text) => self.text.push_str(&text),
+            ChatDelta::Reasoning(text) => self.reasoning.push_str(&text),
+            ChatDelta::ToolCall { index, id, name, arguments } => {
+                self.tool_calls.push(ChatEvent::ToolCall { index, id, name, arguments });
+            }
+            ChatDelta::Usage { .. } | ChatDelta::Error(_) => {}
+        }
+    }
+
+    /// Sends what is pending. A closed channel (the page went away) does not stop the answer: it is still saved.
+    fn send(&mut self, channel: &Channel<ChatEvent>) {
+        if !self.reasoning.is_empty() {
+            let _ = channel.send(ChatEvent::Reasoning { text: std::mem::take(&mut self.reasoning) });
+        }
+        if !self.text.is_empty() {
+            let _ = channel.send(ChatEvent::Text { text: std::mem::take(&mut self.text) });
+        }
+        for event in self.tool_calls.drain(..) {
+            let _ = channel.send(event);
+        }
+    }
 }
 
 /// Cuts and extends the stored conversation as `action` says.
