@@ -1,13 +1,22 @@
 // Model output as Markdown, safely: GFM tables, code with highlighting and a copy button, KaTeX math. Raw HTML
-// in the text is never rendered (no rehype-raw), images are shown as their description only (nothing is fetched),
-// and links are not navigable elements: a click hands an http(s) URL to the backend, which opens the system
-// browser. Anything else (javascript:, data:, file:, relative) is plain text.
-import { memo, useRef, useState, type ReactElement, type ReactNode } from "react";
-import ReactMarkdown, { type Components } from "react-markdown";
+// in the text is dropped before it becomes a tree (remark-rehype without `allowDangerousHtml`; no rehype-raw),
+// event-handler properties are stripped from whatever the plugins produce, images are shown as their description
+// only (nothing is fetched), and links are not navigable elements: a click hands an http(s) URL to the backend,
+// which opens the system browser. Anything else (javascript:, data:, file:, relative) is plain text.
+//
+// One unified processor is built once for the module: building it per render (as react-markdown does) costs more
+// than the parse itself, mostly the highlighter's grammars, and a streaming answer renders many times a second.
+import type { Element, Root, RootContent } from "hast";
+import { toJsxRuntime, type Components } from "hast-util-to-jsx-runtime";
+import { memo, useMemo, useRef, useState, type ReactElement, type ReactNode } from "react";
+import { Fragment, jsx, jsxs } from "react/jsx-runtime";
 import rehypeHighlight from "rehype-highlight";
 import rehypeKatex from "rehype-katex";
 import remarkGfm from "remark-gfm";
 import remarkMath from "remark-math";
+import remarkParse from "remark-parse";
+import remarkRehype from "remark-rehype";
+import { unified } from "unified";
 
 import "katex/dist/katex.min.css";
 
@@ -57,34 +66,47 @@ function CodeBlock({ children }: { children?: ReactNode }): ReactElement {
   );
 }
 
-const components: Components = {
-  a: ({ href, children }) => <Link href={href}>{children}</Link>,
-  img: ({ alt }) => <span className="md-image">[image{alt ? `: ${alt}` : ""}]</span>,
-  pre: ({ children }) => <CodeBlock>{children}</CodeBlock>,
+const components: Partial<Components> = {
+  a: ({ href, children }: { href?: string; children?: ReactNode }) => <Link href={href}>{children}</Link>,
+  img: ({ alt }: { alt?: string }) => <span className="md-image">[image{alt ? `: ${alt}` : ""}]</span>,
+  pre: ({ children }: { children?: ReactNode }) => <CodeBlock>{children}</CodeBlock>,
 };
 
-const remarkPlugins = [remarkGfm, remarkMath];
-const rehypePlugins = [rehypeKatex, [rehypeHighlight, { detect: false }]] as Parameters<
-  typeof ReactMarkdown
->[0]["rehypePlugins"];
+const processor = unified()
+  .use(remarkParse)
+  .use(remarkGfm)
+  .use(remarkMath)
+  .use(remarkRehype)
+  .use(rehypeKatex)
+  .use(rehypeHighlight, { detect: false });
 
-/** Keeps only http(s) URLs; the rest become empty (and render as dead links). */
-function urlTransform(url: string): string {
-  return safeHref(url) ?? "";
+/** Drops every `on…` property anywhere in the tree (defence in depth: nothing above should make one). */
+function stripHandlers(node: Root | RootContent): void {
+  if (node.type === "element") {
+    const element: Element = node;
+    element.properties = Object.fromEntries(
+      Object.entries(element.properties).filter(([key]) => !key.toLowerCase().startsWith("on")),
+    );
+  }
+  if ("children" in node) for (const child of node.children) stripHandlers(child);
+}
+
+/** The rendered tree of `text`. */
+function renderMarkdown(text: string): ReactElement {
+  const tree = processor.runSync(processor.parse(text));
+  stripHandlers(tree);
+  // The library types its result as the global `JSX.Element`, which React 19's types no longer declare.
+  return toJsxRuntime(tree, {
+    Fragment,
+    jsx,
+    jsxs,
+    components,
+    ignoreInvalidStyle: true,
+    passKeys: true,
+  }) as ReactElement;
 }
 
 export const Markdown = memo(function Markdown({ text }: { text: string }): ReactElement {
-  return (
-    <div className="markdown">
-      <ReactMarkdown
-        remarkPlugins={remarkPlugins}
-        rehypePlugins={rehypePlugins}
-        components={components}
-        urlTransform={urlTransform}
-        skipHtml
-      >
-        {text}
-      </ReactMarkdown>
-    </div>
-  );
+  const rendered = useMemo(() => renderMarkdown(text), [text]);
+  return <div className="markdown">{rendered}</div>;
 });

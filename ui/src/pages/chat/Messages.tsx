@@ -5,7 +5,7 @@ import { useEffect, useLayoutEffect, useRef, useState, type ReactElement } from 
 
 import type { Message } from "../../api/chat";
 import { copyText } from "../../components/clipboard";
-import { blocksOf, formatCost, textOf } from "./content";
+import { blocksOf, formatCost, splitStable, textOf } from "./content";
 import { Markdown } from "./Markdown";
 import type { LiveAnswer } from "./stream";
 
@@ -131,7 +131,10 @@ function LiveView({ answer }: { answer: LiveAnswer }): ReactElement {
     <article className="msg msg--assistant msg--live" data-testid="message-live" data-role="assistant">
       <div className="msg-who">Assistant{answer.target ? ` · ${answer.target}` : ""}</div>
       {answer.reasoning && <Reasoning text={answer.reasoning} />}
-      {answer.text ? <Markdown text={answer.text} /> : !answer.reasoning && <div className="muted">Thinking…</div>}
+      {/* Finished paragraphs keep their rendering; only the last one is parsed again as words arrive. */}
+      {answer.text
+        ? splitStable(answer.text).map((part, i) => <Markdown key={i} text={part} />)
+        : !answer.reasoning && <div className="muted">Thinking…</div>}
       {answer.toolCalls.map((call, i) => (
         <ToolCall key={i} name={call.name} args={call.arguments} />
       ))}

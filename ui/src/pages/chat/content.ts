@@ -60,3 +60,33 @@ export async function toAttachment(file: File): Promise<Attachment | string> {
   if (text.includes("\u0000")) return `${file.name} is not a text file; attach images or text files`;
   return { type: "file", name: file.name, text };
 }
+
+/**
+ * A streaming answer cut at blank lines outside code fences and math blocks, so the pieces already complete stay
+ * the same strings (and their rendering is reused) while only the last one grows. Joined with "\n\n" they give the
+ * text back.
+ */
+export function splitStable(text: string): string[] {
+  const parts: string[] = [];
+  let fenced = false;
+  let start = 0;
+  const lines = text.split("\n");
+  let offset = 0;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] ?? "";
+    const trimmed = line.trim();
+    if (trimmed.startsWith("```") || trimmed.startsWith("~~~") || trimmed === "$$") fenced = !fenced;
+    const end = offset + line.length;
+    if (!fenced && trimmed === "" && end > start && i + 1 < lines.length && (lines[i + 1] ?? "").trim() !== "") {
+      const piece = text.slice(start, offset).replace(/\n+$/, "");
+      if (piece) {
+        parts.push(piece);
+        start = end + 1;
+      }
+    }
+    offset = end + 1;
+  }
+  const rest = text.slice(start);
+  if (rest || parts.length === 0) parts.push(rest);
+  return parts;
+}
