@@ -232,3 +232,107 @@ async fn chat_sends_streams_stops_regenerates_searches_exports_and_renders_hosti
     assert!(streamed.iter().any(|r| r.model.as_deref() == Some("stall-mid-stream")), "the stopped request is recorded");
     assert!(rows.iter().all(|r| r.app_id.is_some()), "{rows:?}");
 }
+
+/// Issue 8's performance bar, measured in the real window: an answer streamed as fast as the fake can send it
+/// (about 2,000 chunks) keeps the page drawing frames, and a conversation of 1,200 messages opens with only the
+/// visible ones in the DOM and scrolls from end to start. The figures are printed (run with `--nocapture`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_chunks_and_a_long_conversation_keep_the_window_responsive() {
+    let fake = FakeUpstream::start(FakeKind::OpenAi).await;
+    let app = App::launch(free_port()).await;
+    app.text("[data-testid='gateway-status']", |s| s == "Listening").await;
+    let provider = json!({ "provider": { "id": "fake", "kind": "openai", "name": "Fake", "baseUrl": fake.api_base(),
+        "apiVersion": null, "enabled": true } });
+    app.invoke("save_provider", provider).await;
+    app.invoke("set_provider_key", json!({ "providerId": "fake", "label": null, "key": e2e::FAKE_KEY })).await;
+    let alias = json!({ "alias": { "name": "flood", "description": null, "strategy": "fallback", "settings": {},
+        "targets": [{ "providerId": "fake", "model": "flood", "weight": 1 }] } });
+    app.invoke("save_alias", alias).await;
+
+    // Frames drawn while the flood streams: the longest gap between two animation frames is the longest freeze.
+    let monitor = "window.__frames = { max: 0, count: 0, start: performance.now(), stop: false }; \
+        let last = performance.now(); \
+        const tick = (t) => { const f = window.__frames; f.max = Math.max(f.max, t - last); \
+            if (t - last > 80) (f.long = f.long || []).push([Math.round(t - f.start), Math.round(t - last), document.querySelector(\"[data-testid='message-live']\")?.textContent.length ?? -1]); last = t; f.count++; \
+            if (!f.stop) requestAnimationFrame(tick); }; requestAnimationFrame(tick);";
+    app.choose_model("flood").await;
+    let idle = "const [done] = arguments; let n = 0, max = 0, last = performance.now(); const start = last;         const tick = (t) => { max = Math.max(max, t - last); last = t; n++;             if (t - start < 1000) requestAnimationFrame(tick); else done({ n, max }); }; requestAnimationFrame(tick);";
+    let baseline = app.client.execute_async(idle, vec![]).await.unwrap();
+    println!("idle: {} frames in 1 s, longest gap {:.0} ms", baseline["n"], baseline["max"].as_f64().unwrap());
+    app.client.execute(monitor, vec![]).await.unwrap();
+    app.send("go").await;
+    let words = e2e::fake::script::FLOOD_WORDS;
+    let last_word = format!("w{words}");
+    app.last_message(|role, text| role == "assistant" && text.contains(&last_word)).await;
+    let frames = app
+        .client
+        .execute(
+            "const f = window.__frames; f.stop = true; return { max: f.max, count: f.count, ms: performance.now() - f.start, long: f.long };",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let (max_gap, count, ms) =
+        (frames["max"].as_f64().unwrap(), frames["count"].as_f64().unwrap(), frames["ms"].as_f64().unwrap());
+    let rate = words as f64 / (ms / 1000.0);
+    println!("long frames [at ms, gap ms, live text length]: {}", frames["long"]);
+    println!(
+        "flood: {words} chunks in {ms:.0} ms (≥ {rate:.0} chunks/s), {count} frames, longest frame gap {max_gap:.0} ms"
+    );
+    assert!(rate >= 100.0, "the flood must stream at 100+ chunks/s to mean anything: {rate:.0}");
+    assert!(max_gap < 1000.0, "the page froze for {max_gap:.0} ms while streaming");
+    assert!(count >= ms / 1000.0 * 5.0, "the page drew only {count} frames in {ms:.0} ms");
+
+    // A long conversation, written straight into the database.
+    let db = app.session.home.path().join("share/dev.switchboard.desktop/switchboard.db");
+    let store = Store::open(&db).unwrap();
+    let long = store.create_conversation(Some("flood"), None, &json!({})).unwrap();
+    let patch = switchboard_gateway::store::ConversationPatch { title: Some("Long one".into()), ..Default::default() };
+    store.update_conversation(long.id, &patch).unwrap();
+    for i in 0..1200 {
+        let (role, content) = if i % 2 == 0 {
+            ("user", json!(format!("Question number {i}: how does this work?")))
+        } else {
+            (
+                "assistant",
+                json!([{ "type": "text",
+                "text": format!("Answer **{i}** with a list:\n\n- one\n- two\n\n```rust\nfn f() -> u32 {{ {i} }}\n```") }]),
+            )
+        };
+        let message = switchboard_gateway::store::NewMessage { role: role.into(), content, ..Default::default() };
+        store.append_message(long.id, &message).unwrap();
+    }
+    drop(store);
+    app.click("nav-providers").await;
+    app.click("nav-chat").await;
+    let open = std::time::Instant::now();
+    app.text("[data-testid='conversation-title']", |s| s == "Long one").await;
+    app.click("conversation").await;
+    app.last_message(|role, text| role == "assistant" && text.contains("Answer 1199")).await;
+    let opened = open.elapsed();
+    let in_dom = app
+        .client
+        .execute("return document.querySelectorAll(\"[data-testid='message']\").length;", vec![])
+        .await
+        .unwrap();
+    let in_dom = in_dom.as_u64().unwrap();
+    // Scroll from the end to the start in 40 steps, one per frame, and time the frames.
+    let scroll = "const [done] = arguments; const list = document.querySelector(\"[data-testid='message-list']\"); \
+        let step = 0, max = 0, last = performance.now(); const start = last; \
+        const tick = (t) => { max = Math.max(max, t - last); last = t; \
+            list.scrollTop = list.scrollHeight * (1 - ++step / 40); \
+            if (step < 40) requestAnimationFrame(tick); else { list.scrollTop = 0; \
+                setTimeout(() => done({ max, ms: performance.now() - start }), 300); } }; \
+        requestAnimationFrame(tick);";
+    let scrolled = app.client.execute_async(scroll, vec![]).await.unwrap();
+    app.text("[data-testid='message'][data-position='0']", |s| s.contains("Question number 0")).await;
+    println!(
+        "1,200 messages: opened in {} ms with {in_dom} in the DOM; scrolled end to start in {:.0} ms, longest frame {:.0} ms",
+        opened.as_millis(),
+        scrolled["ms"].as_f64().unwrap(),
+        scrolled["max"].as_f64().unwrap()
+    );
+    assert!(in_dom < 60, "the list is virtualized: {in_dom} messages in the DOM");
+    assert!(scrolled["max"].as_f64().unwrap() < 1000.0, "scrolling froze the page: {scrolled}");
+    let _ = app.client.clone().close().await;
+}

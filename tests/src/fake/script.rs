@@ -45,7 +45,12 @@ pub enum Content {
     StopSequence,
     /// [`HOSTILE`]: markup that must never run where the answer is shown.
     Hostile,
+    /// [`FLOOD_WORDS`] words (`w1 w2 …`, a paragraph every 50), streamed one chunk per word with no pause.
+    Flood,
 }
+
+/// How many words (and stream chunks) a `flood` reply has.
+pub const FLOOD_WORDS: usize = 2000;
 
 /// An error answer instead of a reply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -97,6 +102,7 @@ pub fn scenario(model: &str) -> Scenario {
             "max-tokens" => scenario.content = Content::MaxTokens,
             "stop-sequence" => scenario.content = Content::StopSequence,
             "hostile" => scenario.content = Content::Hostile,
+            "flood" => scenario.content = Content::Flood,
             "error-500" => scenario.fault = Some(Fault::ServerError),
             "error-400" => scenario.fault = Some(Fault::BadRequest),
             "overloaded" => scenario.fault = Some(Fault::Overloaded),
@@ -191,6 +197,10 @@ pub fn reply(kind: FakeKind, model: &str, content: Content, user_text: &str) -> 
         Content::MaxTokens => text("Once upon a time there".to_owned(), Finish::Length),
         Content::StopSequence => text("Counting: one two three ".to_owned(), Finish::StopSequence),
         Content::Hostile => text(HOSTILE.to_owned(), Finish::Stop),
+        Content::Flood => {
+            let words = (1..=FLOOD_WORDS).map(|i| if i % 50 == 0 { format!("w{i}\n\n") } else { format!("w{i} ") });
+            text(words.collect::<String>().trim_end().to_owned(), Finish::Stop)
+        }
         Content::Thinking => Reply {
             reasoning: Some(THINKING),
             text: Some("Answer.".to_owned()),
