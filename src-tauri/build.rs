@@ -17,6 +17,17 @@ const COMMANDS: &[&str] = &[
     "rotate_app_token",
     "set_app_enabled",
     "delete_app",
+    "list_conversations",
+    "get_conversation",
+    "create_conversation",
+    "update_conversation",
+    "delete_conversation",
+    "search_messages",
+    "chat_models",
+    "export_conversations",
+    "open_link",
+    "stop_generation",
+    "send_message",
 ];
 
 fn main() {

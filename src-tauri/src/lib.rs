@@ -17,6 +17,9 @@ pub fn run() {
         // First, so a second launch hands over to the running instance before anything else starts.
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| show_main_window(app)))
         .plugin(tauri_plugin_clipboard_manager::init())
+        // Links from chat answers open through the `open_link` command only; the window has no opener permission.
+        .plugin(tauri_plugin_opener::init())
+        .manage(commands::chat::Generating::default())
         .setup(|app| {
             let log_dir = app.path().app_log_dir()?;
             let log_guard = switchboard_gateway::telemetry::init(Some(&log_dir))?;
@@ -70,6 +73,17 @@ pub fn run() {
             commands::apps::rotate_app_token,
             commands::apps::set_app_enabled,
             commands::apps::delete_app,
+            commands::chat::list_conversations,
+            commands::chat::get_conversation,
+            commands::chat::create_conversation,
+            commands::chat::update_conversation,
+            commands::chat::delete_conversation,
+            commands::chat::search_messages,
+            commands::chat::chat_models,
+            commands::chat::export_conversations,
+            commands::chat::open_link,
+            commands::chat::stop_generation,
+            commands::chat::send_message,
         ])
         .build(tauri::generate_context!())
         .unwrap_or_else(|error| {

@@ -7,6 +7,7 @@
 //! - `ledger`: `switchboard-gateway usage` over a database written through the library's ledger.
 //! - `matrix`: the translation conformance matrix: inbound protocol × upstream protocol × case, one test per cell.
 //! - `window`: the real desktop app through tauri-driver + WebKitWebDriver under Xvfb.
+//! - `window_chat`: the Chat page of the real app against a fake upstream, hostile output included.
 
 // A test binary: a failed unwrap is a failed test, with its message.
 #![allow(clippy::unwrap_used)]
@@ -26,3 +27,4 @@ mod responses_inbound;
 mod routing;
 mod sdk;
 mod window;
+mod window_chat;

@@ -9,7 +9,7 @@ vi.mock("@tauri-apps/api/core", async () => (await import("./test/tauri-mocks"))
 vi.mock("@tauri-apps/api/event", async () => (await import("./test/tauri-mocks")).event);
 
 const NAV = ["Chat", "Providers", "Aliases", "Apps", "Usage", "Logs", "Settings"];
-const BUILT = ["Providers", "Aliases", "Apps"];
+const BUILT = ["Chat", "Providers", "Aliases", "Apps"];
 
 beforeEach(() => {
   resetTauriMocks();
@@ -20,6 +20,8 @@ beforeEach(() => {
     list_providers: () => Promise.resolve([]),
     list_aliases: () => Promise.resolve([]),
     list_apps: () => Promise.resolve([]),
+    list_conversations: () => Promise.resolve([]),
+    chat_models: () => Promise.resolve([]),
   });
   window.location.hash = "";
 });
@@ -31,7 +33,7 @@ describe("App", () => {
     expect(items.map((b) => b.textContent)).toEqual(NAV);
     expect(items.map((b) => b.dataset.testid)).toEqual(NAV.map((n) => `nav-${n.toLowerCase()}`));
     expect(screen.getByTestId("page-title")).toHaveTextContent("Chat");
-    expect(screen.getByTestId("page-not-built")).toHaveTextContent(/^Chat — not built yet\./);
+    expect(await screen.findByTestId("chat-empty")).toBeInTheDocument();
     await screen.findByText("Listening");
   });
 

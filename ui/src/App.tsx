@@ -4,6 +4,7 @@ import { Header } from "./components/Header";
 import { Sidebar } from "./components/Sidebar";
 import { AliasesPage } from "./pages/AliasesPage";
 import { AppsPage } from "./pages/AppsPage";
+import { ChatPage } from "./pages/chat/ChatPage";
 import { NotBuiltPage } from "./pages/NotBuiltPage";
 import { DEFAULT_PAGE, isPageId, pageInfo, type PageId, type PageInfo } from "./pages/pages";
 import { ProvidersPage } from "./pages/ProvidersPage";
@@ -22,6 +23,8 @@ function Page({ page }: { page: PageInfo }): ReactElement {
       return <AliasesPage />;
     case "apps":
       return <AppsPage />;
+    case "chat":
+      return <ChatPage />;
     default:
       return <NotBuiltPage page={page} />;
   }

@@ -3,5 +3,6 @@
 
 pub mod aliases;
 pub mod apps;
+pub mod chat;
 pub mod gateway;
 pub mod providers;

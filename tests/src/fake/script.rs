@@ -13,6 +13,18 @@ pub const THINKING: &str = "Let me think.";
 pub const SIGNATURE: &str = "sig-fake-123";
 /// The stop sequence a `stop-sequence` reply stops at.
 pub const STOP_SEQUENCE: &str = "END";
+/// What a `hostile` reply says: script, event handlers, `javascript:` links, SVG and raw HTML, each of which would
+/// set `window.__pwned` (or call a Tauri command) if it ever ran in the window.
+pub const HOSTILE: &str = "Hostile answer follows.\n\n\
+<script>window.__pwned = 'script'</script>\n\n\
+<img src=x onerror=\"window.__pwned = 'img'\">\n\n\
+[click me](javascript:window.__pwned='link')\n\n\
+<a href=\"javascript:window.__pwned='a'\">raw link</a>\n\n\
+<svg onload=\"window.__pwned = 'svg'\"><script>window.__pwned = 'svg-script'</script></svg>\n\n\
+<iframe src=\"javascript:window.__pwned='iframe'\"></iframe>\n\n\
+<div onmouseover=\"window.__TAURI_INTERNALS__.invoke('delete_conversation', {id: 1})\">raw html</div>\n\n\
+![pixel](javascript:window.__pwned='image')\n\n\
+End of hostile answer.";
 /// The longest user text a reply echoes, in characters.
 const ECHO_LIMIT: usize = 200;
 
@@ -31,7 +43,14 @@ pub enum Content {
     MaxTokens,
     /// A text stopped at [`STOP_SEQUENCE`].
     StopSequence,
+    /// [`HOSTILE`]: markup that must never run where the answer is shown.
+    Hostile,
+    /// [`FLOOD_WORDS`] words (`w1 w2 …`, a paragraph every 50), streamed one chunk per word with no pause.
+    Flood,
 }
+
+/// How many words (and stream chunks) a `flood` reply has.
+pub const FLOOD_WORDS: usize = 2000;
 
 /// An error answer instead of a reply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,6 +101,8 @@ pub fn scenario(model: &str) -> Scenario {
             "json" => scenario.content = Content::Json,
             "max-tokens" => scenario.content = Content::MaxTokens,
             "stop-sequence" => scenario.content = Content::StopSequence,
+            "hostile" => scenario.content = Content::Hostile,
+            "flood" => scenario.content = Content::Flood,
             "error-500" => scenario.fault = Some(Fault::ServerError),
             "error-400" => scenario.fault = Some(Fault::BadRequest),
             "overloaded" => scenario.fault = Some(Fault::Overloaded),
@@ -175,6 +196,11 @@ pub fn reply(kind: FakeKind, model: &str, content: Content, user_text: &str) -> 
         Content::Json => text(r#"{"ok":true}"#.to_owned(), Finish::Stop),
         Content::MaxTokens => text("Once upon a time there".to_owned(), Finish::Length),
         Content::StopSequence => text("Counting: one two three ".to_owned(), Finish::StopSequence),
+        Content::Hostile => text(HOSTILE.to_owned(), Finish::Stop),
+        Content::Flood => {
+            let words = (1..=FLOOD_WORDS).map(|i| if i % 50 == 0 { format!("w{i}\n\n") } else { format!("w{i} ") });
+            text(words.collect::<String>().trim_end().to_owned(), Finish::Stop)
+        }
         Content::Thinking => Reply {
             reasoning: Some(THINKING),
             text: Some("Answer.".to_owned()),

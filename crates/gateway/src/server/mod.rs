@@ -5,6 +5,7 @@
 mod anthropic;
 mod body;
 mod guards;
+pub mod inprocess;
 mod openai;
 mod relay;
 mod responses;

@@ -32,6 +32,7 @@
 
 mod aliases;
 mod apps;
+mod conversations;
 mod defaults;
 mod migrations;
 mod providers;
@@ -46,6 +47,9 @@ use rusqlite::{Connection, ErrorCode};
 
 pub use aliases::{AliasRow, TargetRow};
 pub use apps::{AppRow, AppSpec, CHAT_WINDOW_APP, TOKEN_PREFIX, token_digest};
+pub use conversations::{
+    ConversationPatch, ConversationRow, MessageRow, NewMessage, SEARCH_LIMIT, SearchHit, searchable_text,
+};
 pub use defaults::DEFAULT_ALIASES;
 pub use migrations::SCHEMA_VERSION;
 pub use providers::{DEFAULT_KEY_LABEL, ProviderKeyRow, ProviderRow, keychain_account};
