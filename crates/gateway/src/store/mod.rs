@@ -126,7 +126,7 @@ impl Store {
                 .map_err(|source| StoreError::CreateDir { path: parent.display().to_string(), source })?;
         }
         let mut conn = Connection::open(path).map_err(|source| StoreError::Open { path: shown.clone(), source })?;
-        configure(&conn, &shown)?;
+        configure(&mut conn, &shown)?;
         migrations::migrate(&mut conn, &shown)?;
         Ok(Store { inner: Arc::new(Inner { conn: Mutex::new(conn), path: Some(path.to_owned()) }) })
     }
@@ -136,7 +136,7 @@ impl Store {
         let shown = ":memory:";
         let mut conn =
             Connection::open_in_memory().map_err(|source| StoreError::Open { path: shown.to_owned(), source })?;
-        configure(&conn, shown)?;
+        configure(&mut conn, shown)?;
         migrations::migrate(&mut conn, shown)?;
         Ok(Store { inner: Arc::new(Inner { conn: Mutex::new(conn), path: None }) })
     }
@@ -198,7 +198,11 @@ pub fn now_ms() -> i64 {
 }
 
 /// The pragmas every connection gets. `path` is only for messages.
-fn configure(conn: &Connection, path: &str) -> Result<()> {
+fn configure(conn: &mut Connection, path: &str) -> Result<()> {
+    // Every transaction takes the write lock when it begins (waiting up to the busy timeout): a transaction that
+    // reads and then writes would otherwise fail at once with SQLITE_BUSY when another connection (the ledger's
+    // writer, the other process) committed in between, since waiting cannot help a stale read snapshot.
+    conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
     let open_err = |source| StoreError::Open { path: path.to_owned(), source };
     conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
     // The first statement that reads the file is where a non-database file shows itself.
