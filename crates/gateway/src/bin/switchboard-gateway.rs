@@ -89,8 +89,23 @@ fn main() -> ExitCode {
     }
 }
 
-#[tokio::main]
-async fn run(cli: Cli) -> anyhow::Result<()> {
+/// The runtime: tokio's multi-threaded scheduler, or one thread when `SWITCHBOARD_THREADS=1` (an experiment knob
+/// for the benchmark: it trades throughput on many cores for fewer cross-thread wake-ups per request).
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let threads = std::env::var("SWITCHBOARD_THREADS").ok().and_then(|n| n.parse::<usize>().ok());
+    let mut builder = match threads {
+        Some(1) => tokio::runtime::Builder::new_current_thread(),
+        Some(n) => {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            builder.worker_threads(n.max(1));
+            builder
+        }
+        None => tokio::runtime::Builder::new_multi_thread(),
+    };
+    builder.enable_all().build()?.block_on(serve(cli))
+}
+
+async fn serve(cli: Cli) -> anyhow::Result<()> {
     let mut config = match &cli.config {
         Some(path) => Config::from_file(path)?,
         None => Config::default(),
