@@ -17,6 +17,16 @@ const COMMANDS: &[&str] = &[
     "rotate_app_token",
     "set_app_enabled",
     "delete_app",
+    "update_app",
+    "list_requests",
+    "request_detail",
+    "log_facets",
+    "usage_report",
+    "export_usage_csv",
+    "default_export_path",
+    "get_settings",
+    "save_settings",
+    "reset_settings",
 ];
 
 fn main() {

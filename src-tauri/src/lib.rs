@@ -70,6 +70,16 @@ pub fn run() {
             commands::apps::rotate_app_token,
             commands::apps::set_app_enabled,
             commands::apps::delete_app,
+            commands::apps::update_app,
+            commands::logs::list_requests,
+            commands::logs::request_detail,
+            commands::logs::log_facets,
+            commands::usage::usage_report,
+            commands::usage::export_usage_csv,
+            commands::usage::default_export_path,
+            commands::settings::get_settings,
+            commands::settings::save_settings,
+            commands::settings::reset_settings,
         ])
         .build(tauri::generate_context!())
         .unwrap_or_else(|error| {
