@@ -4,9 +4,12 @@ import { Header } from "./components/Header";
 import { Sidebar } from "./components/Sidebar";
 import { AliasesPage } from "./pages/AliasesPage";
 import { AppsPage } from "./pages/AppsPage";
+import { LogsPage } from "./pages/LogsPage";
 import { NotBuiltPage } from "./pages/NotBuiltPage";
 import { DEFAULT_PAGE, isPageId, pageInfo, type PageId, type PageInfo } from "./pages/pages";
 import { ProvidersPage } from "./pages/ProvidersPage";
+import { SettingsPage } from "./pages/SettingsPage";
+import { UsagePage } from "./pages/UsagePage";
 
 /** `#/providers` → "providers"; anything unknown → the default page. */
 function pageFromHash(hash: string): PageId {
@@ -22,6 +25,12 @@ function Page({ page }: { page: PageInfo }): ReactElement {
       return <AliasesPage />;
     case "apps":
       return <AppsPage />;
+    case "usage":
+      return <UsagePage />;
+    case "logs":
+      return <LogsPage />;
+    case "settings":
+      return <SettingsPage />;
     default:
       return <NotBuiltPage page={page} />;
   }
