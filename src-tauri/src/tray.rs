@@ -70,9 +70,18 @@ pub fn show_state(app: &AppHandle, today: &str, listening: &str) {
     }
 }
 
-/// `$0.00`, `$0.0123` (small amounts keep four decimals so a cheap day does not read as nothing), `$12.34`.
+/// `$0.00`, `$12.34`; below a dollar four decimals (`$0.0123`), below a cent two significant digits
+/// (`$0.0000015`), so a cheap day never reads as free. The same rule as `ui/src/lib/money.ts`.
 pub fn usd(amount: f64) -> String {
-    if amount > 0.0 && amount < 1.0 { format!("${amount:.4}") } else { format!("${amount:.2}") }
+    if amount > 0.0 && amount < 0.01 {
+        // Two significant digits: 0.0000015 has its first at the 6th decimal.
+        let digits = ((-amount.log10()).ceil() as usize + 1).min(12);
+        format!("${amount:.digits$}")
+    } else if amount > 0.0 && amount < 1.0 {
+        format!("${amount:.4}")
+    } else {
+        format!("${amount:.2}")
+    }
 }
 
 #[cfg(test)]
@@ -81,7 +90,9 @@ mod tests {
 
     #[test]
     fn amounts_read_as_dollars() {
-        for (amount, expect) in [(0.0, "$0.00"), (0.0123, "$0.0123"), (12.345, "$12.35"), (1.0, "$1.00")] {
+        for (amount, expect) in
+            [(0.0, "$0.00"), (0.0123, "$0.0123"), (0.0000015, "$0.0000015"), (12.345, "$12.35"), (1.0, "$1.00")]
+        {
             assert_eq!(usd(amount), expect, "{amount}");
         }
     }

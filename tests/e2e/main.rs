@@ -5,6 +5,8 @@
 //! - `keychain`: provider keys in the real Secret Service (gnome-keyring on a private D-Bus session).
 //! - `ledger`: `switchboard-gateway usage` over a database written through the library's ledger.
 //! - `window`: the real desktop app through tauri-driver + WebKitWebDriver under Xvfb.
+//! - `window_manage`: the issue-7 flow through the real window: provider, key, alias, app, a request, then Logs
+//!   and Usage (and the screenshots in docs/screenshots/ with UPDATE_SCREENSHOTS=1).
 
 // A test binary: a failed unwrap is a failed test, with its message.
 #![allow(clippy::unwrap_used)]
@@ -22,3 +24,4 @@ mod responses_inbound;
 mod routing;
 mod sdk;
 mod window;
+mod window_manage;

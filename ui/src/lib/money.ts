@@ -1,6 +1,10 @@
-/** `$0.00`, `$0.0123` (small amounts keep four decimals so a cheap day does not read as nothing), `$12.34`. */
+/**
+ * `$0.00`, `$12.34`; below a dollar four decimals (`$0.0123`), and below a cent two significant digits
+ * (`$0.0000015`), so a cheap request never reads as free.
+ */
 export function usd(amount: number | null): string {
   if (amount === null) return "—";
+  if (amount > 0 && amount < 0.01) return `$${amount.toFixed(Math.min(12, Math.ceil(-Math.log10(amount)) + 1))}`;
   if (amount > 0 && amount < 1) return `$${amount.toFixed(4)}`;
   return `$${amount.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 }

@@ -47,7 +47,7 @@ describe("LogsPage", () => {
     render(<LogsPage />);
     const row = await screen.findByTestId("log-row-1");
     expect(row).toHaveTextContent("general → chat-model");
-    expect(row).toHaveTextContent("$0.0004");
+    expect(row).toHaveTextContent("$0.00042");
     expect(screen.getByTestId("log-row-2")).toHaveClass("log-row--error");
 
     resetTauriMocks();
@@ -106,7 +106,7 @@ describe("LogsPage", () => {
     await userEvent.keyboard("{Enter}");
     const detail = await screen.findByTestId("request-detail");
     expect(await within(detail).findByTestId("detail-bodies")).toHaveTextContent('"model": "general"');
-    expect(within(detail).getByTestId("detail-cost")).toHaveTextContent("$0.0004 (from the price table)");
+    expect(within(detail).getByTestId("detail-cost")).toHaveTextContent("$0.00042 (from the price table)");
   });
 
   it("says how to see bodies when request logging is off", async () => {

@@ -444,6 +444,7 @@ function costSource(source: string): string {
     case "provider":
       return "reported by the provider";
     case "table":
+    case "prices":
       return "from the price table";
     case "override":
       return "from your price override";

@@ -1,6 +1,8 @@
 // Spend (bars) and tokens (a line) over time, drawn with uPlot: a small (≈50 kB), dependency-free canvas chart that
 // stays fast with thousands of points. Kept apart from the page so tests can stand in for it (jsdom has no canvas).
 import { useEffect, useRef, type ReactElement } from "react";
+// Before uPlot, which reads navigator.language when it loads.
+import "../lib/locale";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 
@@ -30,13 +32,18 @@ export function UsageChart({ data, hourly, label }: { data: ChartData; hourly: b
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: true }, usd: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] }, tok: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
       axes: [
-        { ...axis, values: hourly ? "{HH}:{mm}" : "{MMM} {D}" },
-        { ...axis, scale: "usd", values: (_u, vals) => vals.map((v) => usd(v)), size: 70 },
+        {
+          ...axis,
+          values: hourly ? "{HH}:{mm}" : "{MMM} {D}",
+          // Whole buckets only: no "Nov 20" twice for a day split at noon.
+          incrs: hourly ? [3600, 2 * 3600, 3 * 3600, 6 * 3600, 12 * 3600] : [86400, 2 * 86400, 7 * 86400, 30 * 86400],
+        },
+        { ...axis, scale: "usd", values: (_u, vals) => vals.map((v) => usd(v)), size: 90 },
         // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment -- uPlot's Side is an ambient const enum (not importable with isolatedModules); 1 is Right
         { ...axis, scale: "tok", side: 1, values: (_u, vals) => vals.map((v) => compact(v)), grid: { show: false } },
       ],
       series: [
-        { value: (_u, v) => new Date(v * 1000).toLocaleString() },
+        { value: (_u, v) => (v > 0 ? new Date(v * 1000).toLocaleString() : "") },
         {
           label: "Spend",
           scale: "usd",
