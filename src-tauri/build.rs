@@ -28,6 +28,16 @@ const COMMANDS: &[&str] = &[
     "open_link",
     "stop_generation",
     "send_message",
+    "update_app",
+    "list_requests",
+    "request_detail",
+    "log_facets",
+    "usage_report",
+    "export_usage_csv",
+    "default_export_path",
+    "get_settings",
+    "save_settings",
+    "reset_settings",
 ];
 
 fn main() {

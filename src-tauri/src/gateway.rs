@@ -10,8 +10,8 @@ use std::time::Duration;
 use serde::Serialize;
 use switchboard_gateway::apps::AppRegistry;
 use switchboard_gateway::config::DEFAULT_PORT;
-use switchboard_gateway::ledger::Ledger;
 use switchboard_gateway::ledger::prices::Prices;
+use switchboard_gateway::ledger::{Ledger, clock, queries};
 use switchboard_gateway::secrets::SecretStore;
 use switchboard_gateway::server::{AppState, endpoint_url};
 use switchboard_gateway::store::Store;
@@ -19,8 +19,15 @@ use switchboard_gateway::{Config, RunningServer};
 use tauri::{AppHandle, Emitter};
 
 pub const STATUS_EVENT: &str = "gateway-status";
-/// Overrides the port for this run (tests use it; a Settings page will store it).
+/// Emitted with the newest ledger row id after every batch the ledger writes (Logs and Usage follow it).
+pub const LEDGER_EVENT: &str = "ledger-written";
+/// Overrides the stored port for this run (tests use it).
 pub const PORT_ENV: &str = "SWITCHBOARD_PORT";
+/// The server settings the Settings page stores (JSON values in the store).
+pub const PORT_SETTING: &str = "server.port";
+pub const BIND_SETTING: &str = "server.bind";
+pub const ALLOWED_HOSTS_SETTING: &str = "server.allowed_hosts";
+pub const ALLOWED_ORIGINS_SETTING: &str = "server.allowed_origins";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -50,16 +57,48 @@ pub struct GatewayStatus {
     pub keychain_error: Option<GatewayError>,
 }
 
-/// Where the desktop gateway listens. Until the Settings page stores this, it is the default port, or
-/// `SWITCHBOARD_PORT` when set.
+/// Where the desktop gateway listens before the stored settings are read: the default port, or `SWITCHBOARD_PORT`.
 pub fn settings_from_env() -> Config {
     let mut config = Config::default();
-    match std::env::var(PORT_ENV).ok().map(|p| p.parse::<u16>()) {
-        Some(Ok(port)) => config.server.port = port,
-        Some(Err(_)) => tracing::warn!("{PORT_ENV} is not a port number; using {DEFAULT_PORT}"),
-        None => {}
+    if let Some(port) = port_from_env() {
+        config.server.port = port;
     }
     config
+}
+
+/// `SWITCHBOARD_PORT`, when it is set to a port number; it wins over the stored port for this run.
+pub fn port_from_env() -> Option<u16> {
+    match std::env::var(PORT_ENV).ok().map(|p| p.parse::<u16>()) {
+        Some(Ok(port)) => Some(port),
+        Some(Err(_)) => {
+            tracing::warn!("{PORT_ENV} is not a port number; using the stored port or {DEFAULT_PORT}");
+            None
+        }
+        None => None,
+    }
+}
+
+/// The stored server settings over `base`, with `SWITCHBOARD_PORT` still winning. Blocking (SQLite).
+pub fn server_settings(store: &Store, base: &Config) -> Result<Config, String> {
+    let mut config = base.clone();
+    let text = |e: switchboard_gateway::store::StoreError| e.to_string();
+    if let Some(port) = store.get_setting::<u16>(PORT_SETTING).map_err(text)? {
+        config.server.port = port;
+    }
+    if let Some(bind) = store.get_setting::<String>(BIND_SETTING).map_err(text)? {
+        config.server.bind =
+            bind.parse().map_err(|_| format!("the stored bind address {bind:?} is not an IP address"))?;
+    }
+    if let Some(hosts) = store.get_setting::<Vec<String>>(ALLOWED_HOSTS_SETTING).map_err(text)? {
+        config.server.allowed_hosts = hosts;
+    }
+    if let Some(origins) = store.get_setting::<Vec<String>>(ALLOWED_ORIGINS_SETTING).map_err(text)? {
+        config.server.allowed_origins = origins;
+    }
+    if let Some(port) = port_from_env() {
+        config.server.port = port;
+    }
+    Ok(config)
 }
 
 #[derive(Clone)]
@@ -69,8 +108,8 @@ pub struct Gateway {
 
 struct Inner {
     app: AppHandle,
-    /// Server settings; providers, aliases and apps come from the store.
-    config: Config,
+    /// Server settings (from the store, then `SWITCHBOARD_PORT`); providers, aliases and apps come from the store.
+    config: Mutex<Config>,
     store: Store,
     secrets: Arc<dyn SecretStore>,
     status: Mutex<GatewayStatus>,
@@ -103,7 +142,7 @@ impl Gateway {
         Gateway {
             inner: Arc::new(Inner {
                 app,
-                config,
+                config: Mutex::new(config),
                 store,
                 secrets,
                 status: Mutex::new(status),
@@ -126,6 +165,16 @@ impl Gateway {
         &self.inner.secrets
     }
 
+    /// The ledger, once it has started (`None` if it could not).
+    pub fn ledger(&self) -> Option<Ledger> {
+        self.inner.ledger.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The server settings in use.
+    pub fn config(&self) -> Config {
+        self.inner.config.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
     /// The running gateway's state, once it has started.
     pub fn state(&self) -> Option<AppState> {
         self.inner.state.lock().unwrap_or_else(|p| p.into_inner()).clone()
@@ -133,7 +182,7 @@ impl Gateway {
 
     /// Providers, aliases and apps from the store, keys from the keychain: blocking work, run off the async threads.
     async fn load(&self) -> Result<(Config, AppRegistry), String> {
-        let (store, base) = (self.inner.store.clone(), self.inner.config.clone());
+        let (store, base) = (self.inner.store.clone(), self.config());
         tokio::task::spawn_blocking(move || {
             store.refresh_default_aliases().map_err(|e| e.to_string())?;
             let config = store.gateway_config(&base).map_err(|e| e.to_string())?;
@@ -147,6 +196,12 @@ impl Gateway {
     /// Starts listening. A failure (most often: the port is taken) is shown in the window and logged with its fix;
     /// the app keeps running either way.
     pub async fn start(&self) {
+        let (store, base) = (self.inner.store.clone(), self.config());
+        match tokio::task::spawn_blocking(move || server_settings(&store, &base)).await {
+            Ok(Ok(config)) => *self.inner.config.lock().unwrap_or_else(|p| p.into_inner()) = config,
+            Ok(Err(error)) => tracing::error!(%error, "the stored server settings are unreadable; using the defaults"),
+            Err(error) => tracing::error!(%error, "could not read the server settings"),
+        }
         let ledger = match self.start_ledger() {
             Ok(ledger) => Some(ledger),
             Err(error) => {
@@ -156,6 +211,9 @@ impl Gateway {
             }
         };
         *self.inner.ledger.lock().unwrap_or_else(|p| p.into_inner()) = ledger.clone();
+        if let Some(ledger) = &ledger {
+            self.follow_ledger(ledger);
+        }
         let built = match self.load().await {
             Ok((config, apps)) => {
                 let secrets = self.inner.secrets.clone();
@@ -179,26 +237,95 @@ impl Gateway {
             }
         };
         *self.inner.state.lock().unwrap_or_else(|p| p.into_inner()) = Some(state.clone());
-        match RunningServer::start(&self.inner.config, state).await {
-            Ok(server) => {
-                let addr = server.local_addr();
-                *self.inner.server.lock().await = Some(server);
+        let mut server = self.inner.server.lock().await;
+        self.listen(&mut server, state).await;
+    }
+
+    /// Stops listening and listens again with `config`'s server settings (after the Settings page changed them).
+    /// Returns the status afterwards; a port in use shows in it, with its fix, as at start.
+    pub async fn restart(&self, config: Config) -> GatewayStatus {
+        *self.inner.config.lock().unwrap_or_else(|p| p.into_inner()) = config;
+        let Some(state) = self.state() else { return self.status() };
+        let mut server = self.inner.server.lock().await;
+        if let Some(running) = server.take() {
+            running.shutdown(Duration::from_secs(2)).await;
+        }
+        self.update(|s| s.state = GatewayState::Starting);
+        self.listen(&mut server, state).await;
+        self.status()
+    }
+
+    async fn listen(&self, server: &mut Option<RunningServer>, state: AppState) {
+        let config = self.config();
+        let bind = config.server.bind;
+        match RunningServer::start(&config, state).await {
+            Ok(running) => {
+                let addr = running.local_addr();
+                *server = Some(running);
                 self.update(|s| {
                     s.state = GatewayState::Listening;
                     s.endpoint = endpoint_url(addr);
                     s.port = addr.port();
+                    s.bind = bind.to_string();
                     s.error = None;
                 });
             }
             Err(error) => {
                 let fix = error.fix();
                 tracing::error!(%error, %fix, "the local endpoint could not start");
+                let port = config.server.port;
                 self.update(|s| {
                     s.state = GatewayState::Failed;
+                    s.endpoint = endpoint_url(SocketAddr::new(bind, port));
+                    s.port = port;
+                    s.bind = bind.to_string();
                     s.error = Some(GatewayError { message: error.to_string(), fix });
                 });
             }
         }
+        self.refresh_tray().await;
+    }
+
+    /// Tells the window about every batch the ledger writes, and keeps the tray's "today" line current.
+    fn follow_ledger(&self, ledger: &Ledger) {
+        let mut written = ledger.subscribe();
+        let gateway = self.clone();
+        tauri::async_runtime::spawn(async move {
+            while written.changed().await.is_ok() {
+                let id = *written.borrow_and_update();
+                if let Err(error) = gateway.inner.app.emit(LEDGER_EVENT, id) {
+                    tracing::warn!(%error, "could not tell the window about new requests");
+                }
+                gateway.refresh_tray().await;
+            }
+        });
+    }
+
+    /// Today's spend (UTC day) and whether the endpoint listens, in the tray.
+    async fn refresh_tray(&self) {
+        let now = switchboard_gateway::store::now_ms();
+        let spent = self
+            .inner
+            .store
+            .call(move |store| {
+                queries::overall(store, clock::day_start(now), i64::MAX)
+                    .map_err(|e| switchboard_gateway::store::StoreError::Invalid(e.to_string()))
+            })
+            .await;
+        let status = self.status();
+        let today = match spent {
+            Ok(total) => format!("Today: {}", crate::tray::usd(total.cost_usd)),
+            Err(error) => {
+                tracing::warn!(%error, "could not read today's spend");
+                "Today: unknown".to_owned()
+            }
+        };
+        let listening = match status.state {
+            GatewayState::Listening => format!("Listening on {}", status.endpoint),
+            GatewayState::Starting => "Starting…".to_owned(),
+            GatewayState::Failed => "Not listening".to_owned(),
+        };
+        crate::tray::show_state(&self.inner.app, &today, &listening);
     }
 
     /// Applies what the user just changed (providers, keys, aliases, apps) to the next request.

@@ -84,6 +84,16 @@ pub fn run() {
             commands::chat::open_link,
             commands::chat::stop_generation,
             commands::chat::send_message,
+            commands::apps::update_app,
+            commands::logs::list_requests,
+            commands::logs::request_detail,
+            commands::logs::log_facets,
+            commands::usage::usage_report,
+            commands::usage::export_usage_csv,
+            commands::usage::default_export_path,
+            commands::settings::get_settings,
+            commands::settings::save_settings,
+            commands::settings::reset_settings,
         ])
         .build(tauri::generate_context!())
         .unwrap_or_else(|error| {

@@ -8,6 +8,8 @@
 //! - `matrix`: the translation conformance matrix: inbound protocol × upstream protocol × case, one test per cell.
 //! - `window`: the real desktop app through tauri-driver + WebKitWebDriver under Xvfb.
 //! - `window_chat`: the Chat page of the real app against a fake upstream, hostile output included.
+//! - `window_manage`: the issue-7 flow through the real window: provider, key, alias, app, a request, then Logs
+//!   and Usage (and the screenshots in docs/screenshots/ with UPDATE_SCREENSHOTS=1).
 
 // A test binary: a failed unwrap is a failed test, with its message.
 #![allow(clippy::unwrap_used)]
@@ -28,3 +30,4 @@ mod routing;
 mod sdk;
 mod window;
 mod window_chat;
+mod window_manage;

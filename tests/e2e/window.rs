@@ -9,21 +9,21 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
 
-/// One running app: its display, session and driver stay alive as long as this does.
-struct App {
-    client: Client,
+/// One running app: its display, session and driver stay alive as long as this does. Shared with `window_manage`.
+pub(crate) struct App {
+    pub(crate) client: Client,
     _driver: Driver,
-    _display: Display,
-    session: Arc<Session>,
+    pub(crate) display: Display,
+    pub(crate) session: Arc<Session>,
 }
 
 impl App {
-    async fn launch(port: u16) -> App {
+    pub(crate) async fn launch(port: u16) -> App {
         App::launch_in(Arc::new(Session::start().unwrap()), port).await
     }
 
     /// Launches the app in an existing session (same keychain, same HOME): a restart, as far as the app knows.
-    async fn launch_in(session: Arc<Session>, port: u16) -> App {
+    pub(crate) async fn launch_in(session: Arc<Session>, port: u16) -> App {
         let display = Display::start().unwrap();
         let port = port.to_string();
         let driver = Driver::start(&display, &session, &[("SWITCHBOARD_PORT", &port)]).unwrap();
@@ -37,11 +37,11 @@ impl App {
             .connect(&driver.url)
             .await
             .expect("a WebDriver session with the app");
-        App { client, _driver: driver, _display: display, session }
+        App { client, _driver: driver, display, session }
     }
 
     /// Calls a Tauri command from inside the window, as the UI does; returns its reply or its error, as JSON text.
-    async fn invoke(&self, command: &str, args: Value) -> Result<Value, Value> {
+    pub(crate) async fn invoke(&self, command: &str, args: Value) -> Result<Value, Value> {
         let script = "const [command, args, done] = arguments; \
             window.__TAURI_INTERNALS__.invoke(command, args).then(v => done({ ok: v ?? null }), e => done({ err: e }));";
         let reply = self.client.execute_async(script, vec![json!(command), args]).await.unwrap();
@@ -53,7 +53,7 @@ impl App {
 
     /// The `textContent` of `[data-testid=<id>]` once it satisfies `ready`, waiting up to 20 s. (textContent rather
     /// than WebDriver's rendered text, which WebKit reports empty for `user-select: all` elements.)
-    async fn text_when(&self, id: &str, ready: impl Fn(&str) -> bool) -> String {
+    pub(crate) async fn text_when(&self, id: &str, ready: impl Fn(&str) -> bool) -> String {
         let script =
             "const e = document.querySelector(`[data-testid='${arguments[0]}']`); return e ? e.textContent : null;";
         let mut last = None;
@@ -71,12 +71,12 @@ impl App {
         panic!("{id} never became ready; last text: {last:?}");
     }
 
-    async fn click(&self, id: &str) {
+    pub(crate) async fn click(&self, id: &str) {
         let selector = format!("[data-testid='{id}']");
         self.client.find(Locator::Css(&selector)).await.unwrap().click().await.unwrap();
     }
 
-    async fn close(self) {
+    pub(crate) async fn close(self) {
         let _ = self.client.close().await;
     }
 }
@@ -102,11 +102,11 @@ async fn the_window_shows_a_live_endpoint() {
     app.text_when("page-title", |s| s == "Providers").await;
     app.text_when("add-provider", |s| s.contains("Add provider")).await;
 
-    // Pages not built yet say so, rather than showing made-up data.
+    // A new user's Usage page says what to do next, rather than showing made-up data.
     app.click("nav-usage").await;
     app.text_when("page-title", |s| s == "Usage").await;
-    let note = app.text_when("page-not-built", |s| !s.is_empty()).await;
-    assert!(note.contains("not built yet"), "{note}");
+    let note = app.text_when("usage-empty", |s| !s.is_empty()).await;
+    assert!(note.contains("No requests in this range"), "{note}");
 
     app.close().await;
 }

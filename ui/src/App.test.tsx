@@ -10,6 +10,21 @@ vi.mock("@tauri-apps/api/event", async () => (await import("./test/tauri-mocks")
 
 const NAV = ["Chat", "Providers", "Aliases", "Apps", "Usage", "Logs", "Settings"];
 const BUILT = ["Chat", "Providers", "Aliases", "Apps"];
+/** Built pages whose empty state shows numbers the backend gave (a $0.00 spend, the stored port). */
+const BUILT_WITH_NUMBERS = ["Usage", "Logs", "Settings"];
+
+const EMPTY_TOTALS = {
+  key: null,
+  requests: 0,
+  errors: 0,
+  inputTokens: 0,
+  cachedInputTokens: 0,
+  outputTokens: 0,
+  reasoningTokens: 0,
+  costUsd: 0,
+  unpriced: 0,
+  avgLatencyMs: null,
+};
 
 beforeEach(() => {
   resetTauriMocks();
@@ -22,6 +37,26 @@ beforeEach(() => {
     list_apps: () => Promise.resolve([]),
     list_conversations: () => Promise.resolve([]),
     chat_models: () => Promise.resolve([]),
+    list_requests: () => Promise.resolve([]),
+    log_facets: () => Promise.resolve({ apps: [], aliases: [], providers: [], models: [] }),
+    usage_report: () =>
+      Promise.resolve({ overall: EMPTY_TOTALS, series: [], byApp: [], byAlias: [], byProvider: [], byModel: [], budgets: [] }),
+    get_settings: () =>
+      Promise.resolve({
+        settings: {
+          port: 7352,
+          bind: "127.0.0.1",
+          allowedHosts: [],
+          allowedOrigins: [],
+          loggingBodies: false,
+          retentionDays: 7,
+          theme: "system",
+          overallBudget: null,
+        },
+        portFromEnv: null,
+        dataDir: "/home/me/.local/share/dev.switchboard.desktop",
+        logDir: "/home/me/.local/share/dev.switchboard.desktop/logs",
+      }),
   });
   window.location.hash = "";
 });
@@ -37,14 +72,12 @@ describe("App", () => {
     await screen.findByText("Listening");
   });
 
-  it("switches the page title and the not-built message from the sidebar", async () => {
+  it("switches the page title from the sidebar", async () => {
     render(<App />);
 
     await userEvent.click(screen.getByTestId("nav-usage"));
     expect(screen.getByTestId("page-title")).toHaveTextContent(/^Usage$/);
-    expect(screen.getByTestId("page-not-built")).toHaveTextContent(
-      "Usage — not built yet. This page will show tokens and cost by provider, model and app over time, and let you set budgets.",
-    );
+    expect(await screen.findByTestId("usage-empty")).toBeInTheDocument();
     expect(screen.getByTestId("nav-usage")).toHaveAttribute("aria-current", "page");
     expect(screen.getByTestId("nav-chat")).not.toHaveAttribute("aria-current");
     expect(window.location.hash).toBe("#/usage");
@@ -56,7 +89,7 @@ describe("App", () => {
 
     await userEvent.click(screen.getByTestId("nav-settings"));
     expect(screen.getByTestId("page-title")).toHaveTextContent(/^Settings$/);
-    expect(screen.getByTestId("page-not-built")).toHaveTextContent(/^Settings — not built yet\. This page will/);
+    expect(await screen.findByTestId("settings-port")).toHaveValue("7352");
   });
 
   it("opens the page named in the URL hash", () => {
@@ -70,6 +103,12 @@ describe("App", () => {
     for (const name of NAV) {
       await userEvent.click(screen.getByTestId(`nav-${name.toLowerCase()}`));
       const main = screen.getByRole("main");
+      if (BUILT_WITH_NUMBERS.includes(name)) {
+        // Only what the (empty) backend said.
+        if (name === "Settings") expect(await within(main).findByTestId("settings-port")).toHaveValue("7352");
+        else expect(await within(main).findByTestId(`${name.toLowerCase()}-empty`)).toBeInTheDocument();
+        continue;
+      }
       if (BUILT.includes(name)) {
         // Only what the (empty) backend said: an empty state, no rows.
         expect(await within(main).findByTestId(`${name.toLowerCase()}-empty`)).toBeInTheDocument();

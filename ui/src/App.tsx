@@ -5,9 +5,12 @@ import { Sidebar } from "./components/Sidebar";
 import { AliasesPage } from "./pages/AliasesPage";
 import { AppsPage } from "./pages/AppsPage";
 import { ChatPage } from "./pages/chat/ChatPage";
+import { LogsPage } from "./pages/LogsPage";
 import { NotBuiltPage } from "./pages/NotBuiltPage";
 import { DEFAULT_PAGE, isPageId, pageInfo, type PageId, type PageInfo } from "./pages/pages";
 import { ProvidersPage } from "./pages/ProvidersPage";
+import { SettingsPage } from "./pages/SettingsPage";
+import { UsagePage } from "./pages/UsagePage";
 
 /** `#/providers` → "providers"; anything unknown → the default page. */
 function pageFromHash(hash: string): PageId {
@@ -25,6 +28,12 @@ function Page({ page }: { page: PageInfo }): ReactElement {
       return <AppsPage />;
     case "chat":
       return <ChatPage />;
+    case "usage":
+      return <UsagePage />;
+    case "logs":
+      return <LogsPage />;
+    case "settings":
+      return <SettingsPage />;
     default:
       return <NotBuiltPage page={page} />;
   }

@@ -5,6 +5,7 @@ use switchboard_gateway::store::{AppRow, AppSpec};
 use tauri::State;
 
 use super::providers::reload;
+use super::usage::{BudgetDto, read_budget};
 use crate::error::{CommandError, blocking};
 use crate::gateway::Gateway;
 
@@ -16,6 +17,8 @@ pub struct AppDto {
     pub builtin: bool,
     pub enabled: bool,
     pub allowed_aliases: Option<Vec<String>>,
+    /// Its spend limits; `None` for none.
+    pub budget: Option<BudgetDto>,
     pub has_token: bool,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
@@ -29,6 +32,7 @@ impl From<AppRow> for AppDto {
             builtin: row.builtin,
             enabled: row.enabled,
             allowed_aliases: row.allowed_aliases,
+            budget: read_budget(row.budget.as_ref()),
             has_token: row.has_token,
             created_at: row.created_at,
             last_used_at: row.last_used_at,
@@ -41,6 +45,17 @@ impl From<AppRow> for AppDto {
 pub struct AppInput {
     pub name: String,
     pub allowed_aliases: Option<Vec<String>>,
+}
+
+/// An existing app's name, allowed aliases and budget.
+#[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct AppUpdate {
+    pub name: String,
+    /// `null` for every alias.
+    pub allowed_aliases: Option<Vec<String>>,
+    pub budget: Option<BudgetDto>,
 }
 
 /// A new token, shown once.
@@ -96,4 +111,33 @@ pub async fn delete_app(gateway: State<'_, Gateway>, id: i64) -> Result<(), Comm
     let store = gateway.store().clone();
     blocking(move || Ok(store.delete_app(id)?)).await?;
     reload(&gateway).await
+}
+
+/// Renames an app, limits its aliases and sets its budget; applies to its next request.
+#[tauri::command]
+pub async fn update_app(gateway: State<'_, Gateway>, id: i64, app: AppUpdate) -> Result<AppDto, CommandError> {
+    let name = app.name.trim().to_owned();
+    if name.is_empty() {
+        return Err(CommandError::Invalid("give the app a name, e.g. \"VS Code – Continue\"".into()));
+    }
+    if app.allowed_aliases.as_ref().is_some_and(Vec::is_empty) {
+        return Err(CommandError::Invalid("allow at least one alias, or choose \"all aliases\"".into()));
+    }
+    let budget = match app.budget {
+        Some(b) if b.daily_usd.is_some() || b.monthly_usd.is_some() => Some(b.to_json()?),
+        _ => None,
+    };
+    let spec = AppSpec { name, allowed_aliases: app.allowed_aliases, budget };
+    let store = gateway.store().clone();
+    let ledger = gateway.ledger();
+    let row = blocking(move || {
+        let row = store.update_app(id, &spec)?;
+        if let Some(ledger) = ledger {
+            ledger.reload_budgets(&store)?;
+        }
+        Ok(row)
+    })
+    .await?;
+    reload(&gateway).await?;
+    Ok(row.into())
 }

@@ -5,4 +5,11 @@ pub mod aliases;
 pub mod apps;
 pub mod chat;
 pub mod gateway;
+pub mod logs;
 pub mod providers;
+pub mod settings;
+pub mod usage;
+
+/// The generated TypeScript DTOs in `ui/src/api/generated/` must match the Rust types.
+#[cfg(test)]
+mod bindings;

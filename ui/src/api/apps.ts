@@ -1,5 +1,6 @@
 // Mirrors `src-tauri/src/commands/apps.rs` one to one. A token is only ever returned when it is made.
 import { invoke } from "./invoke";
+import type { AppUpdate } from "./generated/AppUpdate";
 import type { App, AppInput, NewAppToken } from "./types";
 
 export function listApps(): Promise<App[]> {
@@ -22,4 +23,9 @@ export async function setAppEnabled(id: number, enabled: boolean): Promise<void>
 
 export async function deleteApp(id: number): Promise<void> {
   await invoke<null>("delete_app", { id });
+}
+
+/** Renames the app, limits its aliases and sets its budget. */
+export function updateApp(id: number, app: AppUpdate): Promise<App> {
+  return invoke<App>("update_app", { id, app });
 }

@@ -1,4 +1,5 @@
-// Hand-copied from the Rust side (serde `rename_all = "camelCase"`) until ts-rs / tauri-specta generate them.
+// Hand-copied from the Rust side (serde `rename_all = "camelCase"`); newer DTOs are generated into ./generated/.
+import type { BudgetDto } from "./generated/BudgetDto";
 
 /** Where the local gateway is in its life: binding, serving, or stopped by an error. */
 export type GatewayState = "starting" | "listening" | "failed";
@@ -112,6 +113,8 @@ export interface App {
   enabled: boolean;
   /** `null` means every alias. */
   allowedAliases: string[] | null;
+  /** Its spend limits; `null` for none. */
+  budget: BudgetDto | null;
   hasToken: boolean;
   /** Unix milliseconds. */
   createdAt: number;

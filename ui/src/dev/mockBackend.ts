@@ -36,10 +36,10 @@ let aliases: Alias[] = empty
 
 const now = Date.now();
 let apps: App[] = [
-  { id: 1, name: "Chat window", builtin: true, enabled: true, allowedAliases: null, hasToken: false, createdAt: now - 9 * 86_400_000, lastUsedAt: empty ? null : now - 3_600_000 },
+  { id: 1, name: "Chat window", builtin: true, enabled: true, allowedAliases: null, budget: null, hasToken: false, createdAt: now - 9 * 86_400_000, lastUsedAt: empty ? null : now - 3_600_000 },
   ...(empty
     ? []
-    : [{ id: 2, name: "VS Code – Continue", builtin: false, enabled: true, allowedAliases: ["general", "fast"], hasToken: true, createdAt: now - 5 * 86_400_000, lastUsedAt: now - 240_000 }]),
+    : [{ id: 2, name: "VS Code – Continue", builtin: false, enabled: true, allowedAliases: ["general", "fast"], budget: { dailyUsd: 2, monthlyUsd: null, action: "warn" as const }, hasToken: true, createdAt: now - 5 * 86_400_000, lastUsedAt: now - 240_000 }]),
 ];
 
 const status: GatewayStatus = {
@@ -116,7 +116,7 @@ function handle(cmd: string, a: Record<string, unknown>): unknown {
       return apps;
     case "create_app": {
       const input = a.app as { name: string; allowedAliases: string[] | null };
-      const app: App = { id: apps.length + 10, name: input.name, builtin: false, enabled: true, allowedAliases: input.allowedAliases, hasToken: true, createdAt: Date.now(), lastUsedAt: null };
+      const app: App = { id: apps.length + 10, name: input.name, builtin: false, enabled: true, allowedAliases: input.allowedAliases, budget: null, hasToken: true, createdAt: Date.now(), lastUsedAt: null };
       apps = [...apps, app];
       return { app, token: token() };
     }

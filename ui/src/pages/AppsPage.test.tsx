@@ -18,6 +18,7 @@ const CHAT: App = {
   builtin: true,
   enabled: true,
   allowedAliases: null,
+  budget: null,
   hasToken: false,
   createdAt: Date.UTC(2026, 0, 5),
   lastUsedAt: null,
@@ -29,6 +30,7 @@ const CONTINUE: App = {
   builtin: false,
   enabled: true,
   allowedAliases: ["code", "fast"],
+  budget: null,
   hasToken: true,
   createdAt: Date.UTC(2026, 0, 6),
   lastUsedAt: Date.now() - 5 * 60_000,
@@ -217,6 +219,41 @@ describe("AppsPage", () => {
     await user.click(screen.getByTestId("confirm"));
     await waitFor(() => {
       expect(calls("delete_app")).toEqual([{ id: 2 }]);
+    });
+  });
+});
+
+describe("AppsPage editing", () => {
+  beforeEach(() => resetTauriMocks());
+
+  it("limits an app's aliases and sets its budget, and refuses an amount that is not one", async () => {
+    backend([CHAT, CONTINUE]);
+    const fallback = core.invoke.getMockImplementation();
+    const updates: unknown[] = [];
+    core.invoke.mockImplementation((cmd: string, args?: unknown) => {
+      if (cmd === "update_app") {
+        updates.push(args);
+        return Promise.resolve({ ...CONTINUE, budget: (args as { app: { budget: unknown } }).app.budget });
+      }
+      return fallback ? fallback(cmd, args) : Promise.reject(new Error(cmd));
+    });
+    render(<AppsPage />);
+    await userEvent.click(await screen.findByTestId(`edit-app-${CONTINUE.name}`));
+    const dialog = await screen.findByTestId("edit-app-dialog");
+    await userEvent.type(within(dialog).getByTestId("edit-daily"), "two");
+    await userEvent.click(within(dialog).getByTestId("save-app"));
+    expect(within(dialog).getByRole("alert")).toHaveTextContent("The daily limit must be an amount in USD");
+    expect(updates).toHaveLength(0);
+
+    await userEvent.clear(within(dialog).getByTestId("edit-daily"));
+    await userEvent.type(within(dialog).getByTestId("edit-daily"), "2.5");
+    await userEvent.selectOptions(within(dialog).getByTestId("edit-action"), "block");
+    await userEvent.click(within(dialog).getByTestId("edit-allow-fast"));
+    await userEvent.click(within(dialog).getByTestId("save-app"));
+    await waitFor(() => expect(updates).toHaveLength(1));
+    expect(updates[0]).toEqual({
+      id: CONTINUE.id,
+      app: { name: CONTINUE.name, allowedAliases: ["code"], budget: { dailyUsd: 2.5, monthlyUsd: null, action: "block" } },
     });
   });
 });

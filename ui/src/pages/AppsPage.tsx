@@ -1,7 +1,9 @@
 import { useState, type SubmitEvent, type ReactElement } from "react";
 
 import { listAliases } from "../api/aliases";
-import { createApp, deleteApp, listApps, rotateAppToken, setAppEnabled } from "../api/apps";
+import { createApp, deleteApp, listApps, rotateAppToken, setAppEnabled, updateApp } from "../api/apps";
+import type { BudgetActionDto } from "../api/generated/BudgetActionDto";
+import type { BudgetDto } from "../api/generated/BudgetDto";
 import { toCommandError } from "../api/invoke";
 import type { App } from "../api/types";
 import { ConfirmDialog, type ConfirmRequest } from "../components/ConfirmDialog";
@@ -13,11 +15,13 @@ import { Switch } from "../components/Switch";
 import { useGatewayStatus } from "../components/useGatewayStatus";
 import { useResource } from "../components/useResource";
 import { lastUsed, shortDate } from "../lib/format";
+import { usd } from "../lib/money";
+import { parseBudget } from "./settingsForm";
 import { SetupSnippets, TokenPanel } from "./SetupSnippets";
 import { pickAliases } from "./snippets";
 
 /** New app form → its token; an existing app's setup (no token) → maybe a rotated token. */
-type Dialog = { type: "new" } | { type: "setup"; app: App } | { type: "token"; app: App; token: string; fresh: boolean };
+type Dialog = { type: "new" } | { type: "edit"; app: App } | { type: "setup"; app: App } | { type: "token"; app: App; token: string; fresh: boolean };
 
 export function AppsPage(): ReactElement {
   const apps = useResource(listApps);
@@ -98,6 +102,7 @@ export function AppsPage(): ReactElement {
               app={app}
               onChanged={() => void apps.reload()}
               onSetup={() => setDialog({ type: "setup", app })}
+              onEdit={() => setDialog({ type: "edit", app })}
               onRotate={() => askRotate(app)}
               onDelete={() => askDelete(app)}
             />
@@ -111,6 +116,17 @@ export function AppsPage(): ReactElement {
           onClose={() => setDialog(null)}
           onCreated={(app, token) => {
             setDialog({ type: "token", app, token, fresh: true });
+            void apps.reload();
+          }}
+        />
+      )}
+      {dialog?.type === "edit" && (
+        <EditAppDialog
+          app={dialog.app}
+          aliasNames={aliasNames}
+          onClose={() => setDialog(null)}
+          onSaved={() => {
+            setDialog(null);
             void apps.reload();
           }}
         />
@@ -170,11 +186,12 @@ interface AppRowProps {
   app: App;
   onChanged: () => void;
   onSetup: () => void;
+  onEdit: () => void;
   onRotate: () => void;
   onDelete: () => void;
 }
 
-function AppRow({ app, onChanged, onSetup, onRotate, onDelete }: AppRowProps): ReactElement {
+function AppRow({ app, onChanged, onSetup, onEdit, onRotate, onDelete }: AppRowProps): ReactElement {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
 
@@ -225,15 +242,27 @@ function AppRow({ app, onChanged, onSetup, onRotate, onDelete }: AppRowProps): R
             ))
           )}
         </dd>
+        <dt>Budget</dt>
+        <dd data-testid={`app-budget-${app.name}`}>{budgetText(app.budget)}</dd>
         <dt>Created</dt>
         <dd>{shortDate(app.createdAt)}</dd>
         <dt>Last used</dt>
         <dd data-testid={`app-last-used-${app.name}`}>{lastUsed(app.lastUsedAt)}</dd>
       </dl>
+      {app.builtin && (
+        <div className="button-row">
+          <button type="button" className="button" onClick={onEdit} data-testid={`edit-app-${app.name}`}>
+            Edit…
+          </button>
+        </div>
+      )}
       {!app.builtin && (
         <div className="button-row">
           <button type="button" className="button" onClick={onSetup} data-testid={`setup-app-${app.name}`}>
             Setup
+          </button>
+          <button type="button" className="button" onClick={onEdit} data-testid={`edit-app-${app.name}`}>
+            Edit…
           </button>
           <button type="button" className="button" onClick={onRotate} data-testid={`rotate-app-${app.name}`}>
             Rotate token
@@ -345,6 +374,142 @@ function NewAppDialog({ aliasNames, onClose, onCreated }: NewAppDialogProps): Re
           </button>
           <button type="submit" className="button button--primary" disabled={saving} data-testid="create-app">
             {saving ? "Creating…" : "Create app"}
+          </button>
+        </div>
+      </form>
+    </Modal>
+  );
+}
+
+/** `$5.00 a day, $50.00 a month · blocks`, or `none`. */
+function budgetText(budget: BudgetDto | null): string {
+  if (!budget || (budget.dailyUsd === null && budget.monthlyUsd === null)) return "none";
+  const parts = [];
+  if (budget.dailyUsd !== null) parts.push(`${usd(budget.dailyUsd)} a day`);
+  if (budget.monthlyUsd !== null) parts.push(`${usd(budget.monthlyUsd)} a month`);
+  return `${parts.join(", ")} · ${budget.action === "block" ? "blocks" : "warns"} when reached`;
+}
+
+interface EditAppDialogProps {
+  app: App;
+  aliasNames: readonly string[];
+  onClose: () => void;
+  onSaved: () => void;
+}
+
+/** Name, allowed aliases and budget of an existing app. */
+function EditAppDialog({ app, aliasNames, onClose, onSaved }: EditAppDialogProps): ReactElement {
+  const [name, setName] = useState(app.name);
+  const [restrict, setRestrict] = useState(app.allowedAliases !== null);
+  const [allowed, setAllowed] = useState<string[]>(app.allowedAliases ?? []);
+  const amount = (v: number | null | undefined) => (v === null || v === undefined ? "" : String(v));
+  const [daily, setDaily] = useState(amount(app.budget?.dailyUsd));
+  const [monthly, setMonthly] = useState(amount(app.budget?.monthlyUsd));
+  const [action, setAction] = useState<BudgetActionDto>(app.budget?.action ?? "warn");
+  const [saving, setSaving] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  async function submit(e: SubmitEvent): Promise<void> {
+    e.preventDefault();
+    if (restrict && allowed.length === 0) {
+      setError("Tick at least one alias, or allow all of them.");
+      return;
+    }
+    const budget = parseBudget(daily, monthly, action);
+    if (typeof budget === "string") {
+      setError(`${budget.charAt(0).toUpperCase()}${budget.slice(1)}.`);
+      return;
+    }
+    setSaving(true);
+    setError(null);
+    try {
+      await updateApp(app.id, { name: name.trim(), allowedAliases: restrict ? allowed : null, budget });
+      onSaved();
+    } catch (err) {
+      setError(toCommandError(err).message);
+      setSaving(false);
+    }
+  }
+
+  return (
+    <Modal title={`Edit “${app.name}”`} onClose={onClose} busy={saving} testId="edit-app-dialog">
+      <form className="form" onSubmit={(e) => void submit(e)} noValidate>
+        <label className="field">
+          <span className="field-label">Name</span>
+          <input
+            className="input"
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            disabled={app.builtin}
+            autoComplete="off"
+            data-testid="edit-app-name"
+          />
+        </label>
+        <fieldset className="fieldset">
+          <legend className="field-label">Which aliases may it use?</legend>
+          <label className="check">
+            <input type="radio" name="edit-scope" checked={!restrict} onChange={() => setRestrict(false)} />
+            <span>All aliases, including ones you add later</span>
+          </label>
+          <label className="check">
+            <input
+              type="radio"
+              name="edit-scope"
+              checked={restrict}
+              onChange={() => setRestrict(true)}
+              disabled={aliasNames.length === 0}
+              data-testid="edit-some-aliases"
+            />
+            <span>Only these{aliasNames.length === 0 ? " (no aliases yet)" : ":"}</span>
+          </label>
+          {restrict && (
+            <div className="check-grid">
+              {aliasNames.map((a) => (
+                <label key={a} className="check">
+                  <input
+                    type="checkbox"
+                    checked={allowed.includes(a)}
+                    onChange={(e) => setAllowed((l) => (e.target.checked ? [...l, a] : l.filter((x) => x !== a)))}
+                    data-testid={`edit-allow-${a}`}
+                  />
+                  <code>{a}</code>
+                </label>
+              ))}
+            </div>
+          )}
+        </fieldset>
+        <fieldset className="fieldset">
+          <legend className="field-label">Budget (leave empty for none)</legend>
+          <div className="field-row">
+            <label className="field field--narrow">
+              <span className="field-label">Per day (USD)</span>
+              <input className="input" inputMode="decimal" value={daily} onChange={(e) => setDaily(e.target.value)} data-testid="edit-daily" />
+            </label>
+            <label className="field field--narrow">
+              <span className="field-label">Per month (USD)</span>
+              <input className="input" inputMode="decimal" value={monthly} onChange={(e) => setMonthly(e.target.value)} data-testid="edit-monthly" />
+            </label>
+            <label className="field field--narrow">
+              <span className="field-label">When reached</span>
+              <select
+                className="input input--select"
+                value={action}
+                onChange={(e) => setAction(e.target.value === "block" ? "block" : "warn")}
+                data-testid="edit-action"
+              >
+                <option value="warn">Warn</option>
+                <option value="block">Block requests</option>
+              </select>
+            </label>
+          </div>
+        </fieldset>
+        <FormError message={error} />
+        <div className="button-row button-row--end">
+          <button type="button" className="button" onClick={onClose} disabled={saving}>
+            Cancel
+          </button>
+          <button type="submit" className="button button--primary" disabled={saving} data-testid="save-app">
+            {saving ? "Saving…" : "Save"}
           </button>
         </div>
       </form>

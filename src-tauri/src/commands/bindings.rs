@@ -1,0 +1,80 @@
+//! The UI's DTO types are generated from the Rust types with ts-rs into `ui/src/api/generated/`, one file per type.
+//! This test fails when a generated file is stale, missing or left over; to regenerate, run
+//! `UPDATE_BINDINGS=1 cargo test -p switchboard bindings`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use ts_rs::{Config, TS};
+
+use super::apps::AppUpdate;
+use super::logs::{LogFacets, LogFilter, RequestDetailDto};
+use super::settings::{SettingsDto, SettingsInput};
+use super::usage::{ExportResult, UsageQuery, UsageReport};
+
+const HEADER: &str = "// Generated from src-tauri/src/commands by ts-rs: do not edit. Regenerate with\n\
+                      // `UPDATE_BINDINGS=1 cargo test -p switchboard bindings`.\n";
+
+fn generated_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/api/generated")
+}
+
+/// Every root type and, through ts-rs, everything it refers to, written into `dir`.
+fn export_into(dir: &Path) {
+    // Ids, counts and unix-ms times all fit in a JS number.
+    let cfg = Config::new().with_large_int("number").with_out_dir(dir);
+    AppUpdate::export_all(&cfg).unwrap();
+    LogFilter::export_all(&cfg).unwrap();
+    LogFacets::export_all(&cfg).unwrap();
+    RequestDetailDto::export_all(&cfg).unwrap();
+    SettingsDto::export_all(&cfg).unwrap();
+    SettingsInput::export_all(&cfg).unwrap();
+    UsageQuery::export_all(&cfg).unwrap();
+    UsageReport::export_all(&cfg).unwrap();
+    ExportResult::export_all(&cfg).unwrap();
+}
+
+/// `*.ts` files in `dir` by name, with our header in front.
+fn read_dir(dir: &Path, add_header: bool) -> BTreeMap<String, String> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return BTreeMap::new() };
+    entries
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "ts"))
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).unwrap();
+            let text = if add_header { format!("{HEADER}{text}") } else { text };
+            (p.file_name().unwrap().to_string_lossy().into_owned(), text)
+        })
+        .collect()
+}
+
+#[test]
+fn bindings_are_current() {
+    let fresh = std::env::temp_dir().join(format!("switchboard-bindings-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&fresh);
+    export_into(&fresh);
+    let expected = read_dir(&fresh, true);
+    let _ = std::fs::remove_dir_all(&fresh);
+    let dir = generated_dir();
+    if std::env::var_os("UPDATE_BINDINGS").is_some() {
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, text) in &expected {
+            std::fs::write(dir.join(name), text).unwrap();
+        }
+        return;
+    }
+    let actual = read_dir(&dir, false);
+    let names = |m: &BTreeMap<String, String>| m.keys().cloned().collect::<Vec<_>>();
+    assert_eq!(
+        names(&actual),
+        names(&expected),
+        "ui/src/api/generated/ lists other types than the Rust DTOs: run `UPDATE_BINDINGS=1 cargo test -p switchboard bindings`"
+    );
+    for (name, text) in &expected {
+        assert_eq!(
+            &actual[name], text,
+            "ui/src/api/generated/{name} is stale: run `UPDATE_BINDINGS=1 cargo test -p switchboard bindings`"
+        );
+    }
+}

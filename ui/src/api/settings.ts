@@ -1,0 +1,18 @@
+// Mirrors `src-tauri/src/commands/settings.rs` one to one. Types are generated from the Rust DTOs (see generated/).
+import type { SettingsDto } from "./generated/SettingsDto";
+import type { SettingsInput } from "./generated/SettingsInput";
+import { invoke } from "./invoke";
+
+export function getSettings(): Promise<SettingsDto> {
+  return invoke<SettingsDto>("get_settings");
+}
+
+/** Stores and applies; a port change restarts the endpoint (its outcome arrives as a `gateway-status` event). */
+export function saveSettings(settings: SettingsInput): Promise<SettingsDto> {
+  return invoke<SettingsDto>("save_settings", { settings });
+}
+
+/** Forgets every setting on the Settings page; providers, aliases, apps and history stay. */
+export function resetSettings(): Promise<SettingsDto> {
+  return invoke<SettingsDto>("reset_settings");
+}

@@ -1,0 +1,118 @@
+import { render, screen } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+
+import type { SettingsDto } from "../api/generated/SettingsDto";
+import type { SettingsInput } from "../api/generated/SettingsInput";
+import { core, emit, listening, portTaken, resetTauriMocks } from "../test/tauri-mocks";
+import { SettingsPage } from "./SettingsPage";
+
+vi.mock("@tauri-apps/api/core", async () => (await import("../test/tauri-mocks")).core);
+vi.mock("@tauri-apps/api/event", async () => (await import("../test/tauri-mocks")).event);
+
+const SETTINGS: SettingsInput = {
+  port: 7352,
+  bind: "127.0.0.1",
+  allowedHosts: [],
+  allowedOrigins: [],
+  loggingBodies: false,
+  retentionDays: 7,
+  theme: "system",
+  overallBudget: null,
+};
+
+function dto(settings: SettingsInput, portFromEnv: number | null = null): SettingsDto {
+  return { settings, portFromEnv, dataDir: "/home/me/.local/share/dev.switchboard.desktop", logDir: "/home/me/logs" };
+}
+
+function backend(portFromEnv: number | null = null) {
+  const saved: SettingsInput[] = [];
+  core.invoke.mockImplementation((cmd: string, args?: unknown) => {
+    const a = (args ?? {}) as Record<string, unknown>;
+    switch (cmd) {
+      case "gateway_status":
+        return Promise.resolve(listening);
+      case "get_settings":
+        return Promise.resolve(dto(SETTINGS, portFromEnv));
+      case "save_settings": {
+        const s = a.settings as SettingsInput;
+        if (s.bind === "nope") return Promise.reject({ kind: "invalid", message: '"nope" is not an IP address; use 127.0.0.1 (this machine only) or 0.0.0.0' });
+        saved.push(s);
+        return Promise.resolve(dto(s, portFromEnv));
+      }
+      case "reset_settings":
+        return Promise.resolve(dto(SETTINGS, portFromEnv));
+      default:
+        return Promise.reject({ kind: "unknownCommand", message: `no mock for ${cmd}` });
+    }
+  });
+  return saved;
+}
+
+beforeEach(() => {
+  resetTauriMocks();
+  delete document.documentElement.dataset.theme;
+});
+
+describe("SettingsPage", () => {
+  it("saves the port, logging, budget and theme, and applies the theme", async () => {
+    const saved = backend();
+    render(<SettingsPage />);
+    const port = await screen.findByTestId("settings-port");
+    expect(screen.getByTestId("settings-data-dir")).toHaveTextContent("dev.switchboard.desktop");
+    await userEvent.clear(port);
+    await userEvent.type(port, "7400");
+    await userEvent.click(screen.getByTestId("settings-logging"));
+    await userEvent.clear(screen.getByTestId("settings-retention"));
+    await userEvent.type(screen.getByTestId("settings-retention"), "3");
+    await userEvent.type(screen.getByTestId("settings-daily"), "5");
+    await userEvent.click(screen.getByTestId("theme-dark"));
+    await userEvent.click(screen.getByTestId("settings-save"));
+    expect(await screen.findByTestId("settings-saved")).toBeInTheDocument();
+    expect(saved[0]).toMatchObject({
+      port: 7400,
+      loggingBodies: true,
+      retentionDays: 3,
+      theme: "dark",
+      overallBudget: { dailyUsd: 5, monthlyUsd: null, action: "warn" },
+    });
+    expect(document.documentElement.dataset.theme).toBe("dark");
+  });
+
+  it("shows a mistake next to Save without calling the backend, and the backend's refusal too", async () => {
+    const saved = backend();
+    render(<SettingsPage />);
+    const port = await screen.findByTestId("settings-port");
+    await userEvent.clear(port);
+    await userEvent.type(port, "99999");
+    await userEvent.click(screen.getByTestId("settings-save"));
+    expect(screen.getByTestId("settings-error")).toHaveTextContent("from 1 to 65535");
+    expect(saved).toHaveLength(0);
+
+    await userEvent.clear(port);
+    await userEvent.type(port, "7352");
+    await userEvent.clear(screen.getByTestId("settings-bind"));
+    await userEvent.type(screen.getByTestId("settings-bind"), "nope");
+    await userEvent.click(screen.getByTestId("settings-save"));
+    expect(await screen.findByTestId("settings-error")).toHaveTextContent("use 127.0.0.1");
+  });
+
+  it("shows a taken port with its fix, and says when SWITCHBOARD_PORT overrides the port", async () => {
+    backend(9911);
+    render(<SettingsPage />);
+    expect(await screen.findByTestId("settings-port-env")).toHaveTextContent("SWITCHBOARD_PORT=9911");
+    emit("gateway-status", portTaken);
+    const banner = await screen.findByTestId("settings-endpoint-error");
+    expect(banner).toHaveTextContent("port 7352 is already in use");
+    expect(banner).toHaveTextContent("pick another port in Settings");
+  });
+
+  it("resets after confirming", async () => {
+    backend();
+    render(<SettingsPage />);
+    await screen.findByTestId("settings-port");
+    await userEvent.click(screen.getByTestId("settings-reset"));
+    await userEvent.click(await screen.findByRole("button", { name: "Reset settings" }));
+    expect(core.invoke.mock.calls.some(([c]) => c === "reset_settings")).toBe(true);
+  });
+});
