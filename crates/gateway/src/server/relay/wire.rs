@@ -63,7 +63,7 @@ impl Client {
 /// Anthropic's error shape, with its error types.
 pub fn anthropic_error(error: ApiError) -> Response {
     let kind = match error.status.as_u16() {
-        400 | 405 | 422 => "invalid_request_error",
+        400 | 405 | 408 | 422 | 431 => "invalid_request_error",
         401 => "authentication_error",
         403 => "permission_error",
         404 => "not_found_error",
