@@ -37,6 +37,13 @@ use crate::secrets::SecretStore;
 
 pub use guards::HostPolicy;
 
+/// What the fuzz targets in `fuzz/` drive: the relay's SSE splitter and event reader, and each client protocol's
+/// request decoder, answer encoder and stream encoder. Not an API: nothing else may use it.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use super::relay::wire::{Client, Encoder, EventSplitter, Watch, event_fields};
+}
+
 /// Everything a request handler may read. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
