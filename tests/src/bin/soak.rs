@@ -8,8 +8,8 @@
 //! - no request outlived its alias's total timeout (plus slack);
 //! - nothing fell back after the first byte (a broken stream ends with an in-band error, never the next target's
 //!   answer, and says `x-switchboard-attempts: 1`);
-//! - the upstream's responses are all closed within a second of the last client leaving (sooner than any idle
-//!   timeout could close them, so the gateway cancelled them because their client left);
+//! - the upstream's responses are all closed within a second of the last client leaving, and 8 stalled streams
+//!   abandoned at once close upstream within 500 ms (sooner than the idle timeout: the gateway cancelled them);
 //! - the gateway's RSS at the end is at most 1.2 × its RSS after warm-up;
 //! - after a clean SIGTERM stop, the ledger holds exactly as many requests as the clients saw answered.
 //!
@@ -215,6 +215,7 @@ fn soak(args: Args) -> anyhow::Result<bool> {
     // Every client has finished or left; the gateway must have closed its upstream calls at once.
     std::thread::sleep(Duration::from_secs(1));
     let still_open = open.load(Ordering::SeqCst);
+    let (probe_held, probe_left) = runtime.block_on(leave_probe(&root, &open))?;
 
     let exit = gateway.terminate(Duration::from_secs(20))?;
     let store = Store::open(&gateway.data().join(DATABASE_FILE)).context("opening the ledger after the stop")?;
@@ -240,8 +241,12 @@ fn soak(args: Args) -> anyhow::Result<bool> {
         ),
         (
             "upstream calls closed when their clients left",
-            still_open == 0,
-            format!("{still_open} upstream responses still open 1 s after the last client"),
+            still_open == 0 && probe_held == PROBE && probe_left == 0,
+            format!(
+                "{still_open} upstream responses open 1 s after the last client; {PROBE} stalled streams held \
+                 {probe_held} upstream responses, {probe_left} still open {PROBE_WAIT:?} after their clients left \
+                 (idle timeout {IDLE} s)"
+            ),
         ),
         (
             "memory stayed flat",
@@ -251,11 +256,15 @@ fn soak(args: Args) -> anyhow::Result<bool> {
                 rss_warm, rss_end, rss_peak
             ),
         ),
-        ("the ledger holds exactly the requests served", rows == answered, format!("{rows} rows, {answered} answered")),
+        (
+            "the ledger holds exactly the requests served",
+            rows == answered + PROBE as u64,
+            format!("{rows} rows, {answered} answered + {PROBE} in the leave probe"),
+        ),
         (
             "the gateway stopped cleanly",
             exit.success() && integrity == ["ok"],
-            format!("exit {exit}, integrity {integrity:?}"),
+            format!("{exit}, integrity {integrity:?}"),
         ),
     ];
     let problems = tally.problems.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
@@ -355,6 +364,29 @@ async fn one(kind: Kind, client: &reqwest::Client, root: &str, tally: &Tally) ->
         }
     }
     Ok(())
+}
+
+/// Stalled streams opened, then abandoned, by the leave probe; how long after they may still be open upstream.
+const PROBE: usize = 8;
+const PROBE_WAIT: Duration = Duration::from_millis(500);
+
+/// Opens [`PROBE`] stalled streams at once and reads their first chunk, counts the upstream responses open, drops
+/// the clients and counts again after [`PROBE_WAIT`] (well inside the idle timeout, which would also close them).
+async fn leave_probe(root: &str, open: &AtomicUsize) -> anyhow::Result<(usize, usize)> {
+    let client = reqwest::Client::new();
+    let body = serde_json::json!({"model": "stalled", "stream": true, "messages": [{"role": "user", "content": "x"}]});
+    let mut streams = Vec::new();
+    for _ in 0..PROBE {
+        let response = client.post(format!("{root}/v1/chat/completions")).bearer_auth(TOKEN).json(&body).send().await?;
+        let mut chunks = response.bytes_stream();
+        chunks.next().await.context("a stalled stream sent nothing")??;
+        streams.push(chunks);
+    }
+    let held = open.load(Ordering::SeqCst);
+    drop(streams);
+    drop(client);
+    tokio::time::sleep(PROBE_WAIT).await;
+    Ok((held, open.load(Ordering::SeqCst)))
 }
 
 /// The process's resident set, from `/proc/<pid>/status`.
