@@ -2,6 +2,7 @@
 //! `src/lib.rs`; none reaches beyond loopback.
 //!
 //! - `crash`: SIGKILL under load; the database opens, passes its integrity check and lost at most one flush.
+//! - `hostile`: the hostile input table on every inbound route; slow-drip bodies and dripped header floods.
 //! - `headless`: the `switchboard-gateway` binary from a config file: health, models, guards, startup errors.
 //! - `keychain`: provider keys in the real Secret Service (gnome-keyring on a private D-Bus session).
 //! - `ledger`: `switchboard-gateway usage` over a database written through the library's ledger.
@@ -20,6 +21,7 @@ mod crash;
 mod fakes;
 mod guards;
 mod headless;
+mod hostile;
 mod inbound;
 mod keychain;
 mod ledger;

@@ -107,6 +107,16 @@ impl Gateway {
 
     /// As `start`, after `prepare` has had the (empty) data folder, e.g. to seed its database.
     pub fn start_prepared(config: &str, env: &[(&str, &str)], prepare: impl FnOnce(&Path)) -> anyhow::Result<Gateway> {
+        Gateway::start_binary(&workspace_bin("switchboard-gateway"), config, env, prepare)
+    }
+
+    /// As `start_prepared`, with the gateway binary given (a release build, say).
+    pub fn start_binary(
+        binary: &Path,
+        config: &str,
+        env: &[(&str, &str)],
+        prepare: impl FnOnce(&Path),
+    ) -> anyhow::Result<Gateway> {
         let data_dir = tempfile::tempdir()?;
         std::fs::create_dir_all(data_dir.path().join("data"))?;
         prepare(&data_dir.path().join("data"));
@@ -114,7 +124,7 @@ impl Gateway {
         std::fs::write(&config_path, config)?;
         let port = free_port();
         let stderr_log = data_dir.path().join("stderr.log");
-        let child = Command::new(workspace_bin("switchboard-gateway"))
+        let child = Command::new(binary)
             .arg("--config")
             .arg(&config_path)
             .arg("--data-dir")
@@ -156,6 +166,15 @@ impl Gateway {
 
     pub fn pid(&self) -> u32 {
         self.child.0.id()
+    }
+
+    /// Stops the gateway as a service manager would (SIGTERM) and waits up to `grace` for it to exit.
+    pub fn terminate(&mut self, grace: Duration) -> anyhow::Result<std::process::ExitStatus> {
+        let sent = Command::new("kill").args(["-TERM", &self.pid().to_string()]).status()?;
+        if !sent.success() {
+            bail!("kill -TERM {} failed", self.pid());
+        }
+        wait_for("the gateway to exit after SIGTERM", grace, || self.child.0.try_wait().ok().flatten())
     }
 }
 

@@ -37,6 +37,22 @@ enum Task {
         #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
         seconds: u64,
     },
+    /// Fuzz every parser of outside input (cargo-fuzz, stable toolchain) for a bounded time, keeping the corpora.
+    Fuzz {
+        /// Seconds per target.
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+        seconds: u64,
+    },
+    /// Load and faults against a release gateway (loopback, bounded in time); checks timeouts, fallback, upstream
+    /// cancellation, memory and the ledger, and prints a summary.
+    Soak {
+        /// Seconds of load.
+        #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(10..))]
+        seconds: u64,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 16)]
+        clients: usize,
+    },
     /// Build an installable .deb with Tauri's bundler.
     Bundle,
     /// Run the UI dev server (port 1420) and the app pointed at it, with hot reload.
@@ -53,6 +69,8 @@ fn main() -> ExitCode {
         Task::Run { headless, args } => tasks::run::run(headless, &args),
         Task::Test => tasks::test::test(),
         Task::Bench { seconds } => tasks::bench::bench(seconds),
+        Task::Fuzz { seconds } => tasks::fuzz::fuzz(seconds),
+        Task::Soak { seconds, clients } => tasks::soak::soak(seconds, clients),
         Task::Bundle => tasks::bundle::bundle(),
         Task::Dev { args } => tasks::dev::dev(&args),
     };

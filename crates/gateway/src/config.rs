@@ -28,6 +28,7 @@ use crate::providers::presets;
 
 pub const DEFAULT_PORT: u16 = 7352;
 pub const DEFAULT_MAX_BODY_MB: usize = 32;
+pub const DEFAULT_BODY_TIMEOUT_SECS: u64 = 30;
 pub const DEFAULT_RETENTION_DAYS: u32 = 7;
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -58,6 +59,8 @@ pub struct ServerConfig {
     /// Browser origins allowed to call the endpoint; none by default.
     pub allowed_origins: Vec<String>,
     pub max_body_mb: usize,
+    /// Seconds a client has to send its whole request body; a slower one gets a 408.
+    pub body_timeout_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -68,6 +71,7 @@ impl Default for ServerConfig {
             allowed_hosts: Vec::new(),
             allowed_origins: Vec::new(),
             max_body_mb: DEFAULT_MAX_BODY_MB,
+            body_timeout_secs: DEFAULT_BODY_TIMEOUT_SECS,
         }
     }
 }
@@ -215,6 +219,9 @@ impl Config {
         if self.server.max_body_mb == 0 {
             return Err("server.max_body_mb must be at least 1".into());
         }
+        if self.server.body_timeout_secs == 0 {
+            return Err("server.body_timeout_secs must be at least 1".into());
+        }
         if self.logging.retention_days == 0 {
             return Err("logging.retention_days must be at least 1 (or set logging.bodies = false)".into());
         }
@@ -336,6 +343,7 @@ mod tests {
     fn mistakes_are_named() {
         check_err("[server]\nprot = 1\n", "unknown field `prot`");
         check_err("[server]\nport = \"x\"\n", "invalid type");
+        check_err("[server]\nbody_timeout_secs = 0\n", "body_timeout_secs must be at least 1");
         check_err("[[aliases]]\nname = \"general\"\ntargets = [\"nope/m\"]\n", "names no configured provider");
         check_err("[[providers]]\nid = \"a\"\nkind = \"opneai\"\n", "unknown kind \"opneai\"");
         check_err(

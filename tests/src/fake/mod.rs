@@ -16,6 +16,7 @@ mod wire;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::Router;
@@ -25,6 +26,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::serve::ListenerExt;
+use futures_util::StreamExt;
 use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -99,7 +101,7 @@ impl FakeUpstream {
         let addr = listener.local_addr().expect("a bound listener has an address");
         let log = Arc::new(Mutex::new(Vec::new()));
         let (shutdown, stopped) = watch::channel(false);
-        let shared = Shared { kind, log: Some(log.clone()), shutdown: stopped };
+        let shared = Shared { kind, log: Some(log.clone()), shutdown: stopped, open: None };
         let server = tokio::spawn(serve_app(listener, app(shared)));
         FakeUpstream { kind, base_url: format!("http://{addr}"), addr, log, shutdown, server }
     }
@@ -137,7 +139,23 @@ impl Drop for FakeUpstream {
 pub async fn serve(kind: FakeKind, listener: TcpListener) {
     // Held for as long as this runs, so stalled streams stall for good.
     let (_shutdown, stopped) = watch::channel(false);
-    serve_app(listener, app(Shared { kind, log: None, shutdown: stopped })).await;
+    serve_app(listener, app(Shared { kind, log: None, shutdown: stopped, open: None })).await;
+}
+
+/// As [`serve`], counting in `open` the requests whose response has not ended yet (its body finished or dropped,
+/// as when the caller goes away): what `cargo xtask soak` reads to see upstream calls cancelled.
+pub async fn serve_counting(kind: FakeKind, listener: TcpListener, open: Arc<AtomicUsize>) {
+    let (_shutdown, stopped) = watch::channel(false);
+    serve_app(listener, app(Shared { kind, log: None, shutdown: stopped, open: Some(open) })).await;
+}
+
+/// Takes one off the open count when the response body it travels with is dropped.
+struct OpenGuard(Arc<AtomicUsize>);
+
+impl Drop for OpenGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 async fn serve_app(listener: TcpListener, app: Router) {
@@ -155,6 +173,8 @@ struct Shared {
     kind: FakeKind,
     log: Option<Arc<Mutex<Vec<RecordedRequest>>>>,
     shutdown: watch::Receiver<bool>,
+    /// Responses not yet ended, when counted.
+    open: Option<Arc<AtomicUsize>>,
 }
 
 /// The request body as the observing middleware read it, for the handlers.
@@ -210,6 +230,16 @@ async fn observe(State(shared): State<Shared>, request: Request, next: Next) -> 
     };
     if let Some(stamp) = stamp {
         response.headers_mut().insert(RECEIVED_MODEL_HEADER, stamp);
+    }
+    if let Some(open) = &shared.open {
+        open.fetch_add(1, Ordering::SeqCst);
+        let guard = OpenGuard(open.clone());
+        response = response.map(|body| {
+            Body::from_stream(body.into_data_stream().map(move |chunk| {
+                let _held = &guard;
+                chunk
+            }))
+        });
     }
     response
 }

@@ -3,6 +3,8 @@
 pub mod bench;
 pub mod bundle;
 pub mod dev;
+pub mod fuzz;
 pub mod results;
 pub mod run;
+pub mod soak;
 pub mod test;

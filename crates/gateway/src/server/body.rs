@@ -1,5 +1,8 @@
 //! Reading request bodies: our own JSON extractor, so a body that is too large, not JSON, or not an object gets an
-//! OpenAI-shaped error that says what is wrong instead of axum's plain-text rejection.
+//! OpenAI-shaped error that says what is wrong instead of axum's plain-text rejection. The whole body must arrive
+//! within [`BodyTimeout`]: a client dripping it byte by byte gets a 408 rather than holding a task forever.
+
+use std::time::Duration;
 
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
@@ -11,11 +14,33 @@ use crate::error::ApiError;
 /// A JSON object body.
 pub struct JsonBody(pub Map<String, Value>);
 
+/// How long a client has to send its whole body (`server.body_timeout_secs`), put in each request's extensions by
+/// the router. Without it a request gets [`crate::config::DEFAULT_BODY_TIMEOUT_SECS`].
+#[derive(Debug, Clone, Copy)]
+pub struct BodyTimeout(pub Duration);
+
 impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
+        let limit = request
+            .extensions()
+            .get::<BodyTimeout>()
+            .map_or(Duration::from_secs(crate::config::DEFAULT_BODY_TIMEOUT_SECS), |timeout| timeout.0);
+        let read = tokio::time::timeout(limit, Bytes::from_request(request, state)).await.map_err(|_| {
+            tracing::warn!(?limit, "a request body did not arrive in time");
+            ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "invalid_request_error",
+                format!(
+                    "the request body did not arrive within {} s; send the whole body at once, or raise \
+                     server.body_timeout_secs",
+                    limit.as_secs()
+                ),
+            )
+            .code("request_timeout")
+        })?;
+        let bytes = read.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
@@ -58,5 +83,55 @@ pub fn stream_flag(body: &Map<String, Value>) -> Result<bool, ApiError> {
         None | Some(Value::Null) => Ok(false),
         Some(Value::Bool(stream)) => Ok(*stream),
         Some(_) => Err(ApiError::invalid("stream must be true or false", Some("stream")).code("invalid_type")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use bytes::Bytes;
+    use futures_util::stream;
+
+    use super::*;
+
+    fn request(body: Body, timeout: Duration) -> Request {
+        let mut request = Request::new(body);
+        request.extensions_mut().insert(BodyTimeout(timeout));
+        request
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_body_that_never_finishes_is_a_408() {
+        // One byte, then nothing: the paused clock jumps straight to the deadline.
+        let first = stream::iter([Ok::<_, std::io::Error>(Bytes::from_static(b"{"))]);
+        let body = Body::from_stream(futures_util::StreamExt::chain(first, stream::pending()));
+        let Err(error) = JsonBody::from_request(request(body, Duration::from_secs(5)), &()).await else {
+            panic!("a body that never ends was accepted");
+        };
+        let response = axum::response::IntoResponse::into_response(error);
+        assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
+        let text = axum::body::to_bytes(response.into_body(), 4096).await.unwrap();
+        let text = String::from_utf8_lossy(&text);
+        assert!(text.contains("did not arrive within 5 s") && text.contains("request_timeout"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn a_body_in_time_is_read() {
+        let body = Body::from(r#"{"model":"m"}"#);
+        let Ok(JsonBody(object)) = JsonBody::from_request(request(body, Duration::from_secs(5)), &()).await else {
+            panic!("a whole body was refused");
+        };
+        assert_eq!(object["model"], "m");
+    }
+
+    #[tokio::test]
+    async fn deep_nesting_is_a_clear_400() {
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let body = Body::from(format!(r#"{{"model":"m","x":{deep}}}"#));
+        let Err(error) = JsonBody::from_request(request(body, Duration::from_secs(5)), &()).await else {
+            panic!("100,000 levels of nesting were accepted");
+        };
+        let response = axum::response::IntoResponse::into_response(error);
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     }
 }

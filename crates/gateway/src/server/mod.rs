@@ -15,11 +15,11 @@ use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::header::{AUTHORIZATION, HeaderName};
 use axum::middleware;
 use axum::serve::ListenerExt;
+use axum::{Extension, Router};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -37,6 +37,13 @@ use crate::routing::{Memory, Resolver};
 use crate::secrets::SecretStore;
 
 pub use guards::HostPolicy;
+
+/// What the fuzz targets in `fuzz/` drive: the relay's SSE splitter and event reader, and each client protocol's
+/// request decoder, answer encoder and stream encoder. Not an API: nothing else may use it.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use super::relay::wire::{Client, Encoder, EventSplitter, Watch, event_fields};
+}
 
 /// Everything a request handler may read. Cheap to clone.
 #[derive(Clone)]
@@ -178,7 +185,7 @@ static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole HTTP surface. Guards run outermost-first: header bounds (a 431 before anything reads the head), then
 /// Host/Origin with CORS for allow-listed pages (cheap, and no token oracle for a rebinding page; preflights end
-/// there), then the app token on `/v1`, then the body limit.
+/// there), then the app token on `/v1`, then the body limit and the body timeout (read in `body.rs`).
 ///
 /// Tracing never records header values: the request span carries method, path (not the query, where Gemini-style
 /// clients put `?key=`), version and request id, and responses are logged without headers. The token and key
@@ -204,6 +211,7 @@ pub fn router(state: AppState, server: &ServerConfig) -> Router {
         .fallback(routes::unknown_route)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(server.max_body_mb * 1024 * 1024))
+        .layer(Extension(body::BodyTimeout(Duration::from_secs(server.body_timeout_secs))))
         .layer(middleware::from_fn_with_state(state.clone(), guards::check_host_and_origin))
         .layer(middleware::from_fn(guards::check_header_bounds))
         .layer(

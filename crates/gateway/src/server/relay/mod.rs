@@ -15,7 +15,7 @@
 
 mod stream;
 mod walk;
-mod wire;
+pub(super) mod wire;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

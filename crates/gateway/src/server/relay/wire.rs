@@ -63,7 +63,7 @@ impl Client {
 /// Anthropic's error shape, with its error types.
 pub fn anthropic_error(error: ApiError) -> Response {
     let kind = match error.status.as_u16() {
-        400 | 405 | 422 => "invalid_request_error",
+        400 | 405 | 408 | 422 | 431 => "invalid_request_error",
         401 => "authentication_error",
         403 => "permission_error",
         404 => "not_found_error",
@@ -245,15 +245,22 @@ pub fn event_fields(event: &[u8]) -> (Option<String>, Option<String>) {
 #[derive(Default)]
 pub struct EventSplitter {
     buffer: BytesMut,
+    /// How far the buffer is known to hold no terminator, so a large event arriving in many small chunks is
+    /// scanned once, not once per chunk (found by the `sse_stream` fuzz target: quadratic in the event's size).
+    scanned: usize,
 }
 
 impl EventSplitter {
     pub fn push(&mut self, chunk: &[u8]) -> Vec<Bytes> {
         self.buffer.extend_from_slice(chunk);
         let mut events = Vec::new();
-        while let Some(end) = event_end(&self.buffer) {
+        // A terminator may straddle the old end: back up by its longest length less one.
+        let mut from = self.scanned.saturating_sub(3);
+        while let Some(end) = event_end(&self.buffer[from..]).map(|end| from + end) {
             events.push(self.buffer.split_to(end).freeze());
+            from = 0;
         }
+        self.scanned = self.buffer.len();
         events
     }
 }
@@ -283,6 +290,18 @@ mod tests {
         assert_eq!(events, [Bytes::from_static(b"data: {\"a\":1}\n\n"), Bytes::from_static(b"data: [DONE]\n\n")]);
         let events = splitter.push(b"data: x\r\n\r\ndata: y\n\n");
         assert_eq!(events, [Bytes::from_static(b"data: x\r\n\r\n"), Bytes::from_static(b"data: y\n\n")]);
+    }
+
+    #[test]
+    fn splitter_finds_terminators_across_chunks_of_any_size() {
+        let stream: &[u8] = b"data: a\r\n\r\ndata: bb\n\nevent: x\rdata: c\r\rdata: d\n\n";
+        let whole = EventSplitter::default().push(stream);
+        assert_eq!(whole.len(), 4);
+        for step in 1..stream.len() {
+            let mut splitter = EventSplitter::default();
+            let chunked: Vec<Bytes> = stream.chunks(step).flat_map(|chunk| splitter.push(chunk)).collect();
+            assert_eq!(chunked, whole, "chunks of {step}");
+        }
     }
 
     #[test]
