@@ -181,6 +181,12 @@ export function buildSnippets({ endpoint, token, model, fastModel }: SnippetInpu
             `export ANTHROPIC_BASE_URL=${json(root)}`,
             `export ANTHROPIC_AUTH_TOKEN=${json(key)}`,
             `export ANTHROPIC_MODEL=${json(model)}`,
+            // Claude Code asks for its Opus/Sonnet/Haiku tiers and sub-agents by these names (the older
+            // ANTHROPIC_SMALL_FAST_MODEL for releases before 2.x): each must name an alias, not a Claude model.
+            `export ANTHROPIC_DEFAULT_OPUS_MODEL=${json(model)}`,
+            `export ANTHROPIC_DEFAULT_SONNET_MODEL=${json(model)}`,
+            `export ANTHROPIC_DEFAULT_HAIKU_MODEL=${json(fastModel)}`,
+            `export CLAUDE_CODE_SUBAGENT_MODEL=${json(model)}`,
             `export ANTHROPIC_SMALL_FAST_MODEL=${json(fastModel)}`,
             "export CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1",
             "claude",
