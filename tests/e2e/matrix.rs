@@ -748,7 +748,7 @@ fn responses_stream(body: &str) -> Outcome {
 // ---------------------------------------------------------------------------------------------------------------
 
 fn fixture(name: &str) -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/clients").join(name);
+    let path = e2e::package_dir().join("fixtures/clients").join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }

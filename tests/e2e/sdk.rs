@@ -35,7 +35,7 @@ fn python() -> PathBuf {
 async fn run_script(kind: FakeKind) {
     let world = World::start(kind).await;
     let python = python();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/e2e/scripts/openai_sdk.py");
+    let script = e2e::package_dir().join("e2e/scripts/openai_sdk.py");
     let output = Command::new(python)
         .arg(script)
         .env("OPENAI_BASE_URL", format!("{}/v1", world.gateway.root()))

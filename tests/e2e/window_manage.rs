@@ -4,7 +4,6 @@
 //!
 //! With `UPDATE_SCREENSHOTS=1` it also writes a screenshot of every page it visits to `docs/screenshots/`.
 
-use std::path::Path;
 use std::time::Duration;
 
 use e2e::fake::{FakeKind, FakeUpstream};
@@ -75,7 +74,7 @@ async fn screenshot(app: &App, name: &str) {
     }
     // Let fonts, the chart and transitions settle; the screenshot must not show the previous paint.
     tokio::time::sleep(Duration::from_millis(600)).await;
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
+    let dir = e2e::package_dir().join("../docs/screenshots");
     std::fs::create_dir_all(&dir).unwrap();
     // WebKitWebDriver's screenshot endpoint can hang under Xvfb; the display itself is the window (no window
     // manager, top left), cropped to the window's size from tauri.conf.json.

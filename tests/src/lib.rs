@@ -23,6 +23,13 @@ pub const FAKE_KEY: &str = "fake-provider-key-SWITCHBOARD-0000";
 /// A fake app token.
 pub const FAKE_TOKEN: &str = "sb-test-token-scripts-0000000000000000";
 
+/// This package's folder (`tests/`), from the environment `cargo test` gives the test process rather than baked in at
+/// compile time: with a shared target directory, a test binary built in another clone of the same commit is not
+/// rebuilt, and would otherwise read that clone's fixtures.
+pub fn package_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
+}
+
 /// The directory holding this workspace's built binaries (`target/debug`), found from the running test binary.
 pub fn bin_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary knows its path");

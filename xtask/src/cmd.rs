@@ -8,9 +8,13 @@ use std::thread;
 
 use anyhow::{Context, Result, bail};
 
-/// The workspace root (the parent of `xtask/`).
+/// The workspace root (the parent of `xtask/`). Read from the environment `cargo run` gives this process, not
+/// baked in at compile time: with a shared target directory, an xtask built in another clone of the same commit is
+/// not rebuilt, and would otherwise work on that other clone.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    let manifest =
+        std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    manifest.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
 /// `cargo`, the same one that runs this xtask when possible, in the workspace root.

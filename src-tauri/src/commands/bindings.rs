@@ -16,7 +16,10 @@ const HEADER: &str = "// Generated from src-tauri/src/commands by ts-rs: do not 
                       // `UPDATE_BINDINGS=1 cargo test -p switchboard bindings`.\n";
 
 fn generated_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/api/generated")
+    // At run time, not compile time: a test binary built in another clone of the same commit is not rebuilt.
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf(), PathBuf::from)
+        .join("../ui/src/api/generated")
 }
 
 /// Every root type and, through ts-rs, everything it refers to, written into `dir`.
