@@ -4,7 +4,7 @@ import { beforeEach, describe, expect, it, vi } from "vitest";
 
 import type { RequestDto } from "../api/generated/RequestDto";
 import { request } from "../test/fixtures";
-import { core, emit, resetTauriMocks } from "../test/tauri-mocks";
+import { core, emit, listenerCount, resetTauriMocks } from "../test/tauri-mocks";
 import { LogsPage } from "./LogsPage";
 
 vi.mock("@tauri-apps/api/core", async () => (await import("../test/tauri-mocks")).core);
@@ -77,6 +77,8 @@ describe("LogsPage", () => {
     const ledger = backend([request(1)]);
     render(<LogsPage />);
     await screen.findByTestId("log-row-1");
+    // The page subscribes after its first render; the backend's events reach it from then on.
+    await waitFor(() => expect(listenerCount("ledger-written")).toBe(1));
     ledger.rows = [request(2, { appName: "zed", model: "other-model", alias: "fast" }), request(1)];
     emit("ledger-written", 2);
     expect(await screen.findByTestId("log-row-2")).toHaveTextContent("fast → other-model");

@@ -1,10 +1,10 @@
-import { render, screen } from "@testing-library/react";
+import { render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 
 import type { SettingsDto } from "../api/generated/SettingsDto";
 import type { SettingsInput } from "../api/generated/SettingsInput";
-import { core, emit, listening, portTaken, resetTauriMocks } from "../test/tauri-mocks";
+import { core, emit, listenerCount, listening, portTaken, resetTauriMocks } from "../test/tauri-mocks";
 import { SettingsPage } from "./SettingsPage";
 
 vi.mock("@tauri-apps/api/core", async () => (await import("../test/tauri-mocks")).core);
@@ -101,6 +101,7 @@ describe("SettingsPage", () => {
     backend(9911);
     render(<SettingsPage />);
     expect(await screen.findByTestId("settings-port-env")).toHaveTextContent("SWITCHBOARD_PORT=9911");
+    await waitFor(() => expect(listenerCount("gateway-status")).toBeGreaterThan(0));
     emit("gateway-status", portTaken);
     const banner = await screen.findByTestId("settings-endpoint-error");
     expect(banner).toHaveTextContent("port 7352 is already in use");

@@ -4,7 +4,7 @@ import { beforeEach, describe, expect, it, vi } from "vitest";
 
 import type { UsageReport } from "../api/generated/UsageReport";
 import type { UsageTotals } from "../api/generated/UsageTotals";
-import { core, emit, resetTauriMocks } from "../test/tauri-mocks";
+import { core, emit, listenerCount, resetTauriMocks } from "../test/tauri-mocks";
 import { UsagePage } from "./UsagePage";
 
 vi.mock("@tauri-apps/api/core", async () => (await import("../test/tauri-mocks")).core);
@@ -85,6 +85,7 @@ describe("UsagePage", () => {
     render(<UsagePage />);
     expect(await screen.findByTestId("usage-spend")).toHaveTextContent("$1.50");
     spend = 2.25;
+    await waitFor(() => expect(listenerCount("ledger-written")).toBeGreaterThan(0));
     emit("ledger-written", 9);
     await waitFor(() => expect(screen.getByTestId("usage-spend")).toHaveTextContent("$2.25"), { timeout: 4000 });
   });
