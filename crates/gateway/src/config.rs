@@ -223,7 +223,7 @@ impl Config {
             return Err("server.body_timeout_secs must be at least 1".into());
         }
         if self.logging.retention_days == 0 {
-            return Err("logging.retention_days must be at least 1 (or set logging.bodies = false)".into());
+            return Err("logging.retention_days is the number of days request bodies are kept: use 1 or more".into());
         }
         let mut provider_ids = HashSet::new();
         for p in &self.providers {
@@ -320,6 +320,16 @@ mod tests {
     fn check_err(text: &str, expect: &str) {
         let err = Config::from_toml(text, "test.toml").unwrap_err().to_string();
         assert!(err.contains(expect), "error {err:?} should contain {expect:?}");
+    }
+
+    #[test]
+    fn logging_defaults_off_and_a_zero_retention_is_refused() {
+        let config = Config::from_toml(ISSUE_SHAPE, "test.toml").unwrap();
+        assert_eq!(config.logging, LoggingConfig { bodies: false, retention_days: DEFAULT_RETENTION_DAYS });
+        let kept = Config::from_toml("[logging]\nbodies = true\nretention_days = 3\n", "test.toml").unwrap();
+        assert_eq!(kept.logging, LoggingConfig { bodies: true, retention_days: 3 });
+        check_err("[logging]\nretention_days = 0\n", "days request bodies are kept: use 1 or more");
+        check_err("[logging]\nbody = true\n", "unknown field");
     }
 
     #[test]
