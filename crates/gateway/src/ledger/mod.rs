@@ -576,6 +576,7 @@ fn insert(store: &Store, prices: &Prices, rows: &[Record]) -> Result<Vec<Written
     let mut written = Vec::with_capacity(rows.len());
     let mut last_used: HashMap<i64, i64> = HashMap::new();
     let mut rollup = rollup::Rollup::default();
+    let mut looked_up = prices::LookupCache::default();
     store.with_conn(|conn| {
         let tx = conn.transaction()?;
         {
@@ -586,7 +587,7 @@ fn insert(store: &Store, prices: &Prices, rows: &[Record]) -> Result<Vec<Written
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
             )?;
             for r in rows {
-                let cost = prices.cost(r);
+                let cost = prices.cost_cached(r, &mut looked_up);
                 let attempts = serde_json::to_string(&r.attempts).unwrap_or_else(|_| "[]".to_owned());
                 let tokens = |f: fn(&Usage) -> u64| r.usage.as_ref().map(|u| to_i64(f(u)));
                 stmt.execute(params![

@@ -198,6 +198,22 @@ impl Prices {
 
     /// What `record` cost. See the module docs for the order of sources.
     pub fn cost(&self, record: &Record) -> Cost {
+        self.cost_by(record, |kind, id, model| self.lookup(kind, id, model))
+    }
+
+    /// [`Prices::cost`] for the rows of one batch, which name a handful of models between them: each model's price
+    /// is looked up once.
+    pub(crate) fn cost_cached<'r>(&self, record: &'r Record, cache: &mut LookupCache<'r>) -> Cost {
+        self.cost_by(record, |kind, id, model| {
+            *cache.found.entry((kind, id, model)).or_insert_with(|| self.lookup(kind, id, model))
+        })
+    }
+
+    fn cost_by<'r>(
+        &self,
+        record: &'r Record,
+        lookup: impl FnOnce(Option<&'r str>, Option<&'r str>, &'r str) -> Option<(Price, bool)>,
+    ) -> Cost {
         if let Some(usd) = record.provider_cost_usd.filter(|c| c.is_finite() && *c >= 0.0) {
             return Cost { usd: Some(usd), source: Some(CostSource::Provider), price_version: None };
         }
@@ -210,7 +226,7 @@ impl Prices {
         let found = record
             .model
             .as_deref()
-            .and_then(|model| self.lookup(record.provider_kind.as_deref(), record.provider_id.as_deref(), model));
+            .and_then(|model| lookup(record.provider_kind.as_deref(), record.provider_id.as_deref(), model));
         match found {
             Some((price, overridden)) => Cost {
                 usd: Some(price_usage(&price, usage)),
@@ -277,6 +293,15 @@ pub fn is_local(kind: &str) -> bool {
 }
 
 /// Lower-cased, dots read as dashes: how prefixes and model ids are compared.
+/// The prices a batch has looked up, by (provider kind, provider id, model); see [`Prices::cost_cached`].
+#[derive(Default)]
+pub(crate) struct LookupCache<'r> {
+    found: HashMap<ModelKey<'r>, Option<(Price, bool)>>,
+}
+
+/// (provider kind, provider id, model) as a record names them.
+type ModelKey<'r> = (Option<&'r str>, Option<&'r str>, &'r str);
+
 fn normalize(model: &str) -> String {
     model.trim().to_lowercase().replace('.', "-")
 }

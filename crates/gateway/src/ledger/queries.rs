@@ -201,18 +201,24 @@ fn aggregate(
              latency_ms IS NOT NULL FROM requests WHERE {range}"
         )
     };
+    let rollup = |table: &str, start: &str, range: (usize, usize)| {
+        format!(
+            "SELECT {rollup_key} AS key, requests AS n, errors AS err, input_tokens AS i, cached_input_tokens AS ci, \
+             cache_write_tokens AS cw, output_tokens AS o, reasoning_tokens AS r, cost_usd AS cost, unpriced, \
+             latency_sum AS lat_sum, latency_count AS lat_n FROM {table} WHERE {start} >= ?{} AND {start} < ?{}",
+            range.0, range.1
+        )
+    };
     let sql = format!(
         "SELECT key, coalesce(sum(n), 0), coalesce(sum(err), 0), coalesce(sum(i), 0), coalesce(sum(ci), 0), \
          coalesce(sum(cw), 0), coalesce(sum(o), 0), coalesce(sum(r), 0), total(cost), coalesce(sum(unpriced), 0), \
-         CASE WHEN sum(lat_n) > 0 THEN sum(lat_sum) * 1.0 / sum(lat_n) END FROM ( \
-           SELECT {rollup_key} AS key, requests AS n, errors AS err, input_tokens AS i, cached_input_tokens AS ci, \
-                  cache_write_tokens AS cw, output_tokens AS o, reasoning_tokens AS r, cost_usd AS cost, unpriced, \
-                  latency_sum AS lat_sum, latency_count AS lat_n \
-           FROM usage_hourly WHERE hour >= ?1 AND hour < ?2 \
-           UNION ALL {} UNION ALL {} \
-         ) {group}",
-        raw("ts >= ?3 AND ts < ?4"),
-        raw("ts >= ?5 AND ts < ?6"),
+         CASE WHEN sum(lat_n) > 0 THEN sum(lat_sum) * 1.0 / sum(lat_n) END \
+         FROM ({} UNION ALL {} UNION ALL {} UNION ALL {} UNION ALL {}) {group}",
+        rollup("usage_daily", "day", (1, 2)),
+        rollup("usage_hourly", "hour", (3, 4)),
+        rollup("usage_hourly", "hour", (5, 6)),
+        raw("ts >= ?7 AND ts < ?8"),
+        raw("ts >= ?9 AND ts < ?10"),
     );
     let rows = store.with_conn(|conn| {
         let mut stmt = conn.prepare_cached(&sql)?;
@@ -239,57 +245,89 @@ fn aggregate(
     Ok(rows.into_iter().filter(|r| group_by.is_none() || r.requests > 0).collect())
 }
 
-/// A time range cut into whole UTC hours, read from the `usage_hourly` rollup, and the ragged edges before and
-/// after them, read from the requests themselves (at most two hours of rows, found by the `ts` index).
+/// A time range cut into whole UTC days, read from the `usage_daily` rollup; the whole hours around them, read from
+/// `usage_hourly`; and the ragged edges before and after those, read from the requests themselves (at most two
+/// hours of rows, found by the `ts` index). An empty range `(0, 0)` is a part the range does not have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Split {
-    hours: (i64, i64),
-    before: (i64, i64),
-    after: (i64, i64),
+    days: (i64, i64),
+    hours: [(i64, i64); 2],
+    rows: [(i64, i64); 2],
 }
 
 impl Split {
+    /// The split with whole days, for totals and daily series.
     fn of(since_ms: i64, until_ms: i64) -> Split {
+        let split = Split::hourly(since_ms, until_ms);
+        let (first_hour, last_hour) = split.hours[0];
+        let first_day = (first_hour + DAY_MS - 1).div_euclid(DAY_MS) * DAY_MS;
+        let last_day = last_hour.div_euclid(DAY_MS) * DAY_MS;
+        if first_day < last_day {
+            Split { days: (first_day, last_day), hours: [(first_hour, first_day), (last_day, last_hour)], ..split }
+        } else {
+            split
+        }
+    }
+
+    /// The split without days, for hourly series.
+    fn hourly(since_ms: i64, until_ms: i64) -> Split {
         // "Since the beginning" may come as i64::MIN: no request is older than ±35,000 years.
         const FAR: i64 = 1 << 50;
+        const NONE: (i64, i64) = (0, 0);
         let (since_ms, until_ms) = (since_ms.clamp(-FAR, FAR), until_ms.clamp(-FAR, FAR));
         let first_hour = (since_ms + HOUR_MS - 1).div_euclid(HOUR_MS) * HOUR_MS;
         let last_hour = until_ms.div_euclid(HOUR_MS) * HOUR_MS;
         if first_hour < last_hour {
-            Split { hours: (first_hour, last_hour), before: (since_ms, first_hour), after: (last_hour, until_ms) }
+            Split {
+                days: NONE,
+                hours: [(first_hour, last_hour), NONE],
+                rows: [(since_ms, first_hour), (last_hour, until_ms)],
+            }
         } else {
-            Split { hours: (0, 0), before: (since_ms, until_ms), after: (0, 0) }
+            Split { days: NONE, hours: [NONE, NONE], rows: [(since_ms, until_ms), NONE] }
         }
     }
 
-    /// `?1`..`?6`: the hours, the rows before them, the rows after them.
-    fn params(self) -> [i64; 6] {
-        [self.hours.0, self.hours.1, self.before.0, self.before.1, self.after.0, self.after.1]
+    /// `?1`..`?10`: the days, the two runs of hours, the rows before and after them.
+    fn params(self) -> [i64; 10] {
+        let Split { days, hours: [h1, h2], rows: [r1, r2] } = self;
+        [days.0, days.1, h1.0, h1.1, h2.0, h2.1, r1.0, r1.1, r2.0, r2.1]
     }
 }
 
 /// Requests, cost and tokens per UTC hour or day, oldest first. Buckets without requests are left out.
 pub fn series(store: &Store, since_ms: i64, until_ms: i64, bucket: Bucket) -> Result<Vec<SeriesPoint>, LedgerError> {
+    let rollup = |table: &str, start: &str, range: (usize, usize)| {
+        format!(
+            "SELECT {start} - (({start} % ?11) + ?11) % ?11 AS b, requests AS n, cost_usd AS cost, input_tokens AS i, \
+             output_tokens AS o FROM {table} WHERE {start} >= ?{} AND {start} < ?{}",
+            range.0, range.1
+        )
+    };
     let raw = |range: &str| {
         format!(
-            "SELECT ts - ((ts % ?7) + ?7) % ?7, 1, coalesce(cost_usd, 0.0), coalesce(input_tokens, 0), \
+            "SELECT ts - ((ts % ?11) + ?11) % ?11, 1, coalesce(cost_usd, 0.0), coalesce(input_tokens, 0), \
              coalesce(output_tokens, 0) FROM requests WHERE {range}"
         )
     };
     let sql = format!(
-        "SELECT b, sum(n), total(cost), sum(i), sum(o) FROM ( \
-           SELECT hour - ((hour % ?7) + ?7) % ?7 AS b, requests AS n, cost_usd AS cost, input_tokens AS i, \
-                  output_tokens AS o FROM usage_hourly WHERE hour >= ?1 AND hour < ?2 \
-           UNION ALL {} UNION ALL {} \
-         ) GROUP BY b ORDER BY b",
-        raw("ts >= ?3 AND ts < ?4"),
-        raw("ts >= ?5 AND ts < ?6"),
+        "SELECT b, sum(n), total(cost), sum(i), sum(o) FROM ({} UNION ALL {} UNION ALL {} UNION ALL {} UNION ALL {}) \
+         GROUP BY b ORDER BY b",
+        rollup("usage_daily", "day", (1, 2)),
+        rollup("usage_hourly", "hour", (3, 4)),
+        rollup("usage_hourly", "hour", (5, 6)),
+        raw("ts >= ?7 AND ts < ?8"),
+        raw("ts >= ?9 AND ts < ?10"),
     );
-    let [a, b, c, d, e, f] = Split::of(since_ms, until_ms).params();
+    let split = match bucket {
+        Bucket::Hour => Split::hourly(since_ms, until_ms),
+        Bucket::Day => Split::of(since_ms, until_ms),
+    };
+    let [a, b, c, d, e, f, g, h, i, j] = split.params();
     let rows = store.with_conn(|conn| {
         let mut stmt = conn.prepare_cached(&sql)?;
         let rows = stmt
-            .query_map([a, b, c, d, e, f, bucket.millis()], |row| {
+            .query_map([a, b, c, d, e, f, g, h, i, j, bucket.millis()], |row| {
                 Ok(SeriesPoint {
                     bucket_start_ms: row.get(0)?,
                     requests: count(row, 1)?,

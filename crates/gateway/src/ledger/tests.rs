@@ -465,8 +465,8 @@ async fn bodies_are_kept_with_their_row_cut_at_the_bound_and_pruned_after_their_
     ledger.shutdown().await;
 }
 
-/// The dashboard reads whole hours from the `usage_hourly` rollup and the ragged edges from the rows: for any
-/// range, grouping and mix of rows (including deleted ones) it must say what summing the rows themselves says.
+/// The dashboard reads whole days from `usage_daily`, whole hours from `usage_hourly` and the ragged edges from the
+/// rows: for any range, grouping and mix of rows (including deleted ones) it must say what summing the rows themselves says.
 #[tokio::test]
 async fn totals_and_series_from_the_rollup_equal_sums_over_the_rows() {
     let (_dir, path) = db();
@@ -492,26 +492,33 @@ async fn totals_and_series_from_the_rollup_equal_sums_over_the_rows() {
     let filter = RequestFilter::default();
     let rows = queries::requests(&store, &filter, Page { limit: queries::MAX_PAGE, before_id: None }).unwrap();
     assert_eq!(rows.len(), 1_800);
-    let rollup = |store: &Store| -> Vec<(i64, String, String, i64, i64, i64)> {
+    let rollup = |store: &Store, table: &str| -> Vec<(i64, String, String, i64, i64, i64)> {
         store
             .with_conn(|c| {
-                let mut stmt = c.prepare(
-                    "SELECT hour, app_name, model, requests, input_tokens, CAST(round(cost_usd * 1e9) AS INTEGER) FROM usage_hourly \
-                     ORDER BY hour, app_name, alias, model",
-                )?;
+                let start = if table == "usage_daily" { "day" } else { "hour" };
+                let mut stmt = c.prepare(&format!(
+                    "SELECT {start}, app_name, model, requests, input_tokens, CAST(round(cost_usd * 1e9) AS INTEGER) \
+                     FROM {table} ORDER BY {start}, app_name, alias, model"
+                ))?;
                 let rows =
                     stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)));
                 Ok(rows?.collect::<rusqlite::Result<Vec<_>>>()?)
             })
             .unwrap()
     };
-    let kept = rollup(&store);
+    let kept = (rollup(&store, "usage_hourly"), rollup(&store, "usage_daily"));
+    assert!(kept.1.len() > 3 && kept.1.len() < kept.0.len(), "the rows span a few days");
     store.rebuild_usage_rollup().unwrap();
-    assert_eq!(rollup(&store), kept, "the writer's running totals equal a rebuild from the rows");
+    assert_eq!(
+        (rollup(&store, "usage_hourly"), rollup(&store, "usage_daily")),
+        kept,
+        "the writer's running totals equal a rebuild from the rows"
+    );
 
     for _ in 0..40 {
         let since = start + next(3 * clock::DAY_MS as u64) as i64 - clock::HOUR_MS;
-        let until = since + next(2 * clock::DAY_MS as u64) as i64;
+        // Up to three days: many ranges hold whole days (read from `usage_daily`), some only hours or minutes.
+        let until = since + next(3 * clock::DAY_MS as u64) as i64;
         let inside: Vec<_> = rows.iter().filter(|r| r.ts_ms >= since && r.ts_ms < until).collect();
         for group in [GroupBy::App, GroupBy::Alias, GroupBy::Model] {
             let key = |r: &queries::RequestRow| match group {

@@ -18,7 +18,7 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 const APPLICATION_ID: i64 = 0x5377_4264;
 
 /// `MIGRATIONS[i]` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// Version 1: everything the first release keeps.
 const V1: &str = r#"
@@ -208,8 +208,48 @@ FROM requests GROUP BY h, app_name, a, p, m;
     };
 }
 
-/// Empties `usage_hourly` and sums it again from the requests.
-pub(super) const ROLLUP_REBUILD: &str = concat!("DELETE FROM usage_hourly;", rollup_backfill!());
+/// Sums `usage_hourly` by UTC day into `usage_daily` (which must be empty): version 3's backfill, and
+/// [`Store::rebuild_usage_rollup`] once the hours are summed.
+macro_rules! daily_backfill {
+    () => {
+        r#"
+INSERT INTO usage_daily
+SELECT hour - ((hour % 86400000) + 86400000) % 86400000 AS d, app_name, alias, provider_id, model, sum(requests),
+       sum(errors), sum(input_tokens), sum(cached_input_tokens), sum(cache_write_tokens), sum(output_tokens),
+       sum(reasoning_tokens), total(cost_usd), sum(unpriced), sum(latency_sum), sum(latency_count)
+FROM usage_hourly GROUP BY d, app_name, alias, provider_id, model;
+"#
+    };
+}
+
+/// The statements of a delete trigger's body that take the deleted request `old` out of one rollup `$table`, whose
+/// time column `$start` holds the start of a period of `$period` ms; a group left with no requests goes.
+macro_rules! rollup_subtract {
+    ($table:literal, $start:literal, $period:literal) => {
+        concat!(
+            "UPDATE ", $table, " SET
+        requests = requests - 1, errors = errors - (old.status >= 400 OR old.error IS NOT NULL),
+        input_tokens = input_tokens - coalesce(old.input_tokens, 0),
+        cached_input_tokens = cached_input_tokens - coalesce(old.cached_input_tokens, 0),
+        cache_write_tokens = cache_write_tokens - coalesce(old.cache_write_tokens, 0),
+        output_tokens = output_tokens - coalesce(old.output_tokens, 0),
+        reasoning_tokens = reasoning_tokens - coalesce(old.reasoning_tokens, 0),
+        cost_usd = cost_usd - coalesce(old.cost_usd, 0.0), unpriced = unpriced - coalesce(old.cost_source = 'unknown', 0),
+        latency_sum = latency_sum - coalesce(old.latency_ms, 0), latency_count = latency_count - (old.latency_ms IS NOT NULL)
+    WHERE ", $start, " = old.ts - ((old.ts % ", $period, ") + ", $period, ") % ", $period, " AND app_name = old.app_name
+      AND alias = coalesce(old.alias, '') AND provider_id = coalesce(old.provider_id, '') AND model = coalesce(old.model, '');
+    DELETE FROM ", $table, "
+    WHERE ", $start, " = old.ts - ((old.ts % ", $period, ") + ", $period, ") % ", $period, " AND app_name = old.app_name
+      AND alias = coalesce(old.alias, '') AND provider_id = coalesce(old.provider_id, '') AND model = coalesce(old.model, '')
+      AND requests <= 0;
+"
+        )
+    };
+}
+
+/// Empties both rollups and sums them again from the requests.
+pub(super) const ROLLUP_REBUILD: &str =
+    concat!("DELETE FROM usage_hourly; DELETE FROM usage_daily;", rollup_backfill!(), daily_backfill!());
 
 /// Version 2: request and response bodies (kept only while request logging is on, only for its retention), the
 /// hourly rollup behind the dashboard, and indexes for the filtered request list.
@@ -278,6 +318,39 @@ END;
 -- What version 1 already recorded:
 "#,
     rollup_backfill!()
+);
+
+/// Version 3: the rollup by UTC day. A month's totals grouped by model summed ~29,000 hourly rows (50–60 ms over a
+/// heavy ledger, mostly SQLite sorting them into groups); by day they are ~1,200. The dashboard reads whole days from
+/// here, the hours at the range's ends from `usage_hourly` and the minutes at its very ends from the requests.
+const V3: &str = concat!(
+    r#"
+CREATE TABLE usage_daily (
+    day                 INTEGER NOT NULL, -- the UTC day's start, unix ms
+    app_name            TEXT NOT NULL,
+    alias               TEXT NOT NULL,
+    provider_id         TEXT NOT NULL,
+    model               TEXT NOT NULL,
+    requests            INTEGER NOT NULL,
+    errors              INTEGER NOT NULL,
+    input_tokens        INTEGER NOT NULL,
+    cached_input_tokens INTEGER NOT NULL,
+    cache_write_tokens  INTEGER NOT NULL,
+    output_tokens       INTEGER NOT NULL,
+    reasoning_tokens    INTEGER NOT NULL,
+    cost_usd            REAL NOT NULL,
+    unpriced            INTEGER NOT NULL,
+    latency_sum         INTEGER NOT NULL,
+    latency_count       INTEGER NOT NULL,
+    PRIMARY KEY (day, app_name, alias, provider_id, model)
+) STRICT, WITHOUT ROWID;
+DROP TRIGGER requests_rollup_delete;
+CREATE TRIGGER requests_rollup_delete AFTER DELETE ON requests BEGIN
+    "#,
+    rollup_subtract!("usage_hourly", "hour", "3600000"),
+    rollup_subtract!("usage_daily", "day", "86400000"),
+    "END;\n-- What version 2 already summed by hour:",
+    daily_backfill!()
 );
 
 /// Brings `conn` up to [`SCHEMA_VERSION`]. `path` is only for messages.
@@ -349,6 +422,8 @@ mod tests {
             "providers",
             "requests",
             "settings",
+            "usage_daily",
+            "usage_hourly",
         ] {
             assert!(tables.iter().any(|t| t == expected), "missing table {expected}: {tables:?}");
         }
@@ -509,5 +584,29 @@ mod tests {
             })
             .unwrap();
         assert_eq!(rollup, vec![(0, "a".to_owned(), 2, 20, 0.75), (3_600_000, "b".to_owned(), 1, 10, 1.0)]);
+        // Version 3 summed those hours by day: both are in day 0.
+        let daily: Vec<(i64, String, i64, i64, f64)> = store
+            .with_conn(|c| {
+                let mut stmt = c.prepare(
+                    "SELECT day, app_name, requests, input_tokens, cost_usd FROM usage_daily ORDER BY day, app_name",
+                )?;
+                let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?;
+                Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            })
+            .unwrap();
+        assert_eq!(daily, vec![(0, "a".to_owned(), 2, 20, 0.75), (0, "b".to_owned(), 1, 10, 1.0)]);
+        // Deleting a request takes it out of both rollups, and an emptied group goes.
+        store.with_conn(|c| Ok(c.execute("DELETE FROM requests WHERE app_name = 'b'", [])?)).unwrap();
+        let left = |table: &str| -> Vec<(String, i64)> {
+            store
+                .with_conn(|c| {
+                    let mut stmt = c.prepare(&format!("SELECT app_name, requests FROM {table} ORDER BY app_name"))?;
+                    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+                })
+                .unwrap()
+        };
+        assert_eq!(left("usage_hourly"), vec![("a".to_owned(), 2)]);
+        assert_eq!(left("usage_daily"), vec![("a".to_owned(), 2)]);
     }
 }
