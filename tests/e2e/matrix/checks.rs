@@ -114,11 +114,7 @@ pub(super) fn check_upstream(world: &World, cell: &Cell, path_body: &Value) {
     let sent = call.json.clone().expect("a JSON body upstream");
     let text = call.text.as_str();
     assert!(!format!("{:?}", call.headers).contains(FAKE_TOKEN), "the app token never reaches a provider");
-    let passthrough = matches!(
-        (cell.inbound, cell.upstream),
-        (Inbound::Chat, Upstream::OpenAi) | (Inbound::Messages, Upstream::Anthropic)
-    );
-    if passthrough {
+    if cell.passthrough() {
         let mut expected = path_body.clone();
         expected["model"] = json!(cell.model());
         if cell.inbound == Inbound::Messages && cell.case == Case::Client {
@@ -134,6 +130,10 @@ pub(super) fn check_upstream(world: &World, cell: &Cell, path_body: &Value) {
             assert_eq!(sent["stream_options"]["include_usage"], true, "{sent}");
         }
         assert_eq!(sent, expected, "passthrough keeps the body but for the model");
+        if cell.inbound == Inbound::Responses {
+            // OpenAI itself is reached through its Responses API, not chat completions.
+            assert_eq!(call.path, "/v1/responses", "{}", call.path);
+        }
         if cell.inbound == Inbound::Messages && cell.case == Case::Client {
             let beta = call.header("anthropic-beta").unwrap_or_default();
             assert!(beta.contains("claude-code-20250219"), "beta headers reach Anthropic: {beta}");
@@ -425,4 +425,17 @@ pub(super) fn check_upstream_error(world: &World, cell: &Cell, status: StatusCod
         }
         Inbound::Chat | Inbound::Responses => assert_eq!(body["error"]["code"], "rate_limit_exceeded", "{body}"),
     }
+}
+
+/// A Responses client passed through to OpenAI gets the upstream's bytes unchanged: the same request sent straight
+/// to the fake (which answers deterministically) gives the same body, byte for byte.
+pub(super) fn check_relayed_unchanged(world: &World, cell: &Cell, text: &str) {
+    let calls = world.upstream_requests(cell.upstream, &cell.model());
+    let sent = calls[0].json.clone().expect("a JSON body upstream");
+    let direct = world.runtime.block_on(async {
+        let url = format!("{}/responses", world.fake(cell.upstream).api_base());
+        let response = world.client.post(url).bearer_auth(FAKE_KEY).json(&sent).send().await.expect("the fake answers");
+        response.text().await.expect("a whole body")
+    });
+    assert_eq!(text, direct, "the upstream's answer is relayed byte for byte");
 }

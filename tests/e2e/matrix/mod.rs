@@ -9,10 +9,16 @@
 //! the fake sent), the stop reason, the usage the fake reported (input, cached, output, reasoning) in the client's
 //! usage and in the ledger row, and what the upstream received. The `client_shaped` case replays the requests of
 //! Claude Code, Codex and Continue from `tests/fixtures/clients/`.
+//!
+//! Passthrough cells (OpenAI chat onto OpenAI, Anthropic onto Anthropic, Responses onto OpenAI's own Responses API)
+//! check instead that the upstream received the client's body with only `model` rewritten; Responses streams and
+//! bodies must also arrive byte for byte. `responses_openai` holds what the grid cannot say about Responses onto
+//! OpenAI: fallback to a translated target, `previous_response_id`, alias settings, compatible hosts.
 
 mod checks;
 mod clients;
 mod requests;
+mod responses_openai;
 mod world;
 
 use std::path::PathBuf;
@@ -146,6 +152,16 @@ impl Cell {
         format!("{}/{}", self.upstream.provider(), self.model())
     }
 
+    /// Whether the client's body goes to this upstream as it is (same protocol, or Responses onto OpenAI).
+    fn passthrough(&self) -> bool {
+        matches!(
+            (self.inbound, self.upstream),
+            (Inbound::Chat, Upstream::OpenAi)
+                | (Inbound::Messages, Upstream::Anthropic)
+                | (Inbound::Responses, Upstream::OpenAi)
+        )
+    }
+
     /// The reply text the fake sends for this cell when the last user text is `user`.
     fn hello(&self, user: &str) -> String {
         format!("Hello from {} {}: {user}", self.upstream.kind().name(), self.model())
@@ -175,6 +191,9 @@ fn run(inbound: Inbound, upstream: Upstream, case: Case) {
         return;
     }
     assert_eq!(outcome.error, None, "{text}");
+    if cell.passthrough() && inbound == Inbound::Responses {
+        check_relayed_unchanged(world, &cell, &text);
+    }
     assert_eq!(outcome.stop, expected_stop(&cell), "the stop reason: {text}");
     check_usage(&cell, outcome.usage, &text);
     match case {

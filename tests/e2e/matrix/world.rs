@@ -2,7 +2,8 @@
 
 use super::*;
 
-/// The three fakes and one gateway in front of them (providers `oa`, `an`, `ge`), for the whole test process.
+/// The three fakes and one gateway in front of them (providers `oa`, `an`, `ge`, and `gq`: a Groq-kind provider in
+/// front of the OpenAI fake), for the whole test process.
 pub(super) struct World {
     pub(super) runtime: tokio::runtime::Runtime,
     pub(super) fakes: Vec<FakeUpstream>,
@@ -39,6 +40,8 @@ impl World {
                 fake.api_base()
             ));
         }
+        let openai = fakes.iter().find(|f| f.kind == FakeKind::OpenAi).expect("the OpenAI fake");
+        config.push_str(&responses_openai::config(&openai.api_base()));
         config.push_str("[[apps]]\nname = \"matrix\"\ntoken_env = \"MATRIX_TOKEN\"\n");
         let dir = tempfile::tempdir().expect("a temporary folder").keep();
         let data = dir.join("data");
