@@ -439,3 +439,22 @@ pub(super) fn check_relayed_unchanged(world: &World, cell: &Cell, text: &str) {
     });
     assert_eq!(text, direct, "the upstream's answer is relayed byte for byte");
 }
+
+/// An Anthropic client served by translation learns the prompt's size only at the end (OpenAI and Gemini report
+/// usage last, after `message_start` went out with zeros): the final `message_delta` must carry the input side
+/// itself, which the Anthropic SDKs (and so Claude Code) take over into the message's usage.
+pub(super) fn check_message_delta_usage(cell: &Cell, text: &str) {
+    let (_, data) = sse_events(text)
+        .into_iter()
+        .find(|(name, _)| name == "message_delta")
+        .unwrap_or_else(|| panic!("a message_delta: {text}"));
+    let usage = parse(&data, text)["usage"].clone();
+    let want = expected_usage(cell);
+    let input =
+        u(&usage["input_tokens"]) + u(&usage["cache_read_input_tokens"]) + u(&usage["cache_creation_input_tokens"]);
+    assert_eq!(
+        (input, u(&usage["cache_read_input_tokens"]), u(&usage["output_tokens"])),
+        (want.input, want.cached, want.output),
+        "message_delta's own usage: {usage}"
+    );
+}

@@ -194,6 +194,9 @@ fn run(inbound: Inbound, upstream: Upstream, case: Case) {
     if cell.passthrough() && inbound == Inbound::Responses {
         check_relayed_unchanged(world, &cell, &text);
     }
+    if inbound == Inbound::Messages && upstream != Upstream::Anthropic && case.streams() {
+        check_message_delta_usage(&cell, &text);
+    }
     assert_eq!(outcome.stop, expected_stop(&cell), "the stop reason: {text}");
     check_usage(&cell, outcome.usage, &text);
     match case {
