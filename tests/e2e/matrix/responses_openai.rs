@@ -70,9 +70,9 @@ fn a_failing_openai_target_falls_back_to_anthropic_by_translation() {
 }
 
 #[test]
-fn previous_response_id_goes_only_where_responses_are_stored() {
+fn stored_objects_are_reached_only_at_openai() {
     let world = world();
-    // Straight to OpenAI: passed through, and the fake's response echoes it.
+    // `previous_response_id` straight to OpenAI: passed through, and the fake's response echoes it.
     let body = json!({ "model": "oa/text+prev-id", "previous_response_id": "resp_earlier", "input": "and then?" });
     let (status, _, text) = post(world, &body);
     assert_eq!(status, StatusCode::OK, "{text}");
@@ -96,11 +96,21 @@ fn previous_response_id_goes_only_where_responses_are_stored() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{model}: {text}");
         let error: Value = serde_json::from_str(&text).expect("JSON");
         assert_eq!(error["error"]["param"], "previous_response_id", "{text}");
-        assert_eq!(error["error"]["code"], "previous_response_unsupported", "{text}");
+        assert_eq!(error["error"]["code"], "needs_openai_upstream", "{text}");
         let message = error["error"]["message"].as_str().expect("a message");
         assert!(message.contains("resend the whole conversation") && message.contains("openai"), "{message}");
     }
     assert!(world.upstream_requests(Upstream::Anthropic, "text+prev-refused").is_empty());
+    // A conversation stored at OpenAI likewise.
+    let body = json!({ "model": "oa/text+conversation", "conversation": "conv_1", "input": "and then?" });
+    let (status, _, text) = post(world, &body);
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let sent = world.upstream_requests(Upstream::OpenAi, "text+conversation");
+    assert_eq!(sent[0].json.as_ref().expect("JSON")["conversation"], "conv_1");
+    let body = json!({ "model": "ge/text+conversation", "conversation": "conv_1", "input": "and then?" });
+    let (status, _, text) = post(world, &body);
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
+    assert!(text.contains("\"param\":\"conversation\""), "{text}");
     assert!(world.upstream_requests(Upstream::OpenAi, "text+prev-refused").is_empty());
 }
 

@@ -3,8 +3,9 @@
 //! completions, and Responses-to-OpenAI traffic is passed through untouched (never decoded past its `usage`).
 //!
 //! Decisions a caller should know (each is also noted where it happens):
-//! - Nothing is stored, so whatever needs a stored object is an error naming the field: `previous_response_id`
-//!   (the relay lets it through only to OpenAI, which stores responses, and decodes the rest without it),
+//! - Nothing is stored, so whatever needs a stored object is an error naming the field (the relay passes
+//!   `previous_response_id`, `conversation` and `prompt` through to OpenAI, which stores them, and decodes the rest
+//!   without them): `previous_response_id`,
 //!   `conversation`, `prompt` (a stored template) and `background: true`. `store`, `include`, `prompt_cache_key`,
 //!   `client_metadata`, `service_tier`, `truncation` and other unknown fields are ignored; known fields of the wrong
 //!   type are errors naming the field.

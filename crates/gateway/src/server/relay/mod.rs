@@ -6,8 +6,8 @@
 //! requested on streams), and SSE events come back byte for byte. Across protocols the body is decoded to the
 //! neutral form and encoded for the upstream, and the answer (or each stream event) the other way. The choice is
 //! made per target, so one alias can mix both. A Responses client is passed through only to providers that offer
-//! the Responses API themselves (`Provider::offers_responses`: OpenAI); a turn with `previous_response_id` can
-//! only go there, since Switchboard stores nothing.
+//! the Responses API themselves (`Provider::offers_responses`: OpenAI); a turn naming something stored at OpenAI
+//! (`previous_response_id`, `conversation`, `prompt`) can only go there, since Switchboard stores nothing.
 //!
 //! **Fallback** happens only before the first byte reaches the client: an attempt counts as started once the
 //! upstream has answered 2xx *and* (for streams) sent its first chunk. Until then, connect errors, timeouts, 408,
@@ -43,6 +43,10 @@ static X_ALIAS: HeaderName = HeaderName::from_static("x-switchboard-alias");
 static X_TARGET: HeaderName = HeaderName::from_static("x-switchboard-target");
 static X_ATTEMPTS: HeaderName = HeaderName::from_static("x-switchboard-attempts");
 static X_BUDGET: HeaderName = HeaderName::from_static("x-switchboard-budget");
+
+/// Responses fields that name an object stored at OpenAI (a response, a conversation, a prompt template): such a
+/// request can only be passed through to OpenAI.
+const STORED_AT_OPENAI: [&str; 3] = ["previous_response_id", "conversation", "prompt"];
 
 /// Client headers passed on to an Anthropic upstream when the client speaks Anthropic too.
 const ANTHROPIC_HEADERS: [&str; 2] = ["anthropic-version", "anthropic-beta"];
@@ -211,14 +215,18 @@ pub async fn chat(
     if let (Some(alias), Client::OpenAiChat) = (&resolution.alias, client) {
         apply_alias_settings(&mut body, alias);
     }
-    // A Responses turn that continues a stored response can only be served where that response is stored: OpenAI,
-    // passed through. The rest of the body is still validated, without the field translation cannot honour.
-    let continues_stored =
-        client == Client::Responses && body.get("previous_response_id").is_some_and(|v| !v.is_null());
-    let decoded = if continues_stored {
+    // A Responses turn that refers to something stored at OpenAI can only be served there, passed through. The rest
+    // of the body is still validated, without the fields translation cannot honour.
+    let stored = match client {
+        Client::Responses => STORED_AT_OPENAI.into_iter().find(|name| body.get(*name).is_some_and(|v| !v.is_null())),
+        Client::OpenAiChat | Client::Anthropic => None,
+    };
+    let decoded = if stored.is_some() {
         let mut rest = body.clone();
         if let Some(object) = rest.as_object_mut() {
-            object.remove("previous_response_id");
+            for name in STORED_AT_OPENAI {
+                object.remove(name);
+            }
         }
         client.decode_request(&rest)
     } else {
@@ -249,19 +257,23 @@ pub async fn chat(
             return with_routing_headers(client.error_response(error), &resolution, None, &[]);
         }
     };
-    if continues_stored {
+    if let Some(field) = stored {
         plan.retain(|target| client.passes_through_to(target.provider.as_ref()));
         if plan.is_empty() {
+            let instead = match field {
+                "prompt" => "send `instructions` and `input` instead",
+                _ => "resend the whole conversation in `input`",
+            };
+            let model = &ctx.client_model;
             let error = ApiError::invalid(
                 format!(
-                    "`previous_response_id` continues a response stored at OpenAI, but none of {:?}'s targets is an \
-                     OpenAI provider (Switchboard stores nothing itself): resend the whole conversation in `input`, \
-                     or route {:?} to a provider of kind `openai`",
-                    ctx.client_model, ctx.client_model
+                    "`{field}` refers to something stored at OpenAI, but none of {model:?}'s targets is an OpenAI \
+                     provider (Switchboard stores nothing itself): {instead}, or route {model:?} to a provider of \
+                     kind `openai`"
                 ),
-                Some("previous_response_id"),
+                Some(field),
             )
-            .code("previous_response_unsupported");
+            .code("needs_openai_upstream");
             return with_routing_headers(client.error_response(error), &resolution, None, &[]);
         }
     }
