@@ -162,7 +162,10 @@ impl Watch {
             Client::Responses => {
                 self.sequence = parsed["sequence_number"].as_u64().or(self.sequence);
                 match name.as_deref().or(parsed["type"].as_str()) {
-                    Some("response.created") => self.created = Some(parsed["response"].clone()),
+                    // Kept only when it is an object, so the failure written from it is well-formed.
+                    Some("response.created") => {
+                        self.created = Some(parsed["response"].clone()).filter(Value::is_object);
+                    }
                     // Every terminal event carries the final response with its usage.
                     Some(end @ ("response.completed" | "response.incomplete" | "response.failed")) => {
                         self.done = true;
@@ -219,7 +222,7 @@ impl Watch {
             // Responses streams end on a terminal event: the response the upstream began, failed; or, when it
             // never began one, an `error` event. Either way the sequence numbers keep counting.
             Client::Responses => {
-                let sequence = self.sequence.map_or(0, |n| n + 1);
+                let sequence = self.sequence.map_or(0, |n| n.saturating_add(1));
                 match &self.created {
                     Some(created) => {
                         let mut response = created.clone();
@@ -468,6 +471,14 @@ mod tests {
         assert_eq!(data["response"]["id"], "resp_1");
         assert_eq!(data["response"]["status"], "failed");
         assert_eq!(data["response"]["error"]["message"], "the stream broke");
+
+        // A created response that is not an object, or a sequence at its end, still makes a well-formed ending.
+        let mut odd = Watch::new(Client::Responses, false);
+        let created = json!({"type": "response.created", "sequence_number": u64::MAX, "response": 5});
+        odd.inspect(&named("response.created", created)).unwrap();
+        let (name, data) = event_fields(&odd.broken("x")[0]);
+        assert_eq!(name.as_deref(), Some("error"));
+        assert_eq!(serde_json::from_str::<Value>(&data.unwrap()).unwrap()["sequence_number"], u64::MAX);
 
         // Nothing began: a plain `error` event.
         let (name, _) = event_fields(&Watch::new(Client::Responses, false).broken("x")[0]);
