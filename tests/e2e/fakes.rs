@@ -259,6 +259,108 @@ async fn openai_completions_embeddings_and_models() {
     assert!(ids.contains(&"gpt-4o-mini") && ids.contains(&"text-embedding-3-small"), "{ids:?}");
 }
 
+/// A Responses API request to the fake OpenAI.
+fn responses(fake: &FakeUpstream, body: Value) -> RequestBuilder {
+    reqwest::Client::new().post(format!("{}/responses", fake.api_base())).bearer_auth(FAKE_KEY).json(&body)
+}
+
+#[tokio::test]
+async fn openai_responses_stream_matches_the_documented_events_byte_for_byte() {
+    let fake = FakeUpstream::start(FakeKind::OpenAi).await;
+    let body = json!({"model": "m", "stream": true, "input": [{"role": "user", "content": "hi"}]});
+    let response = responses(&fake, body).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "text/event-stream; charset=utf-8");
+    let text = response.text().await.unwrap();
+    let names: Vec<String> = events(&text).into_iter().map(|(name, _)| name.unwrap()).collect();
+    let mut want = vec!["response.created", "response.in_progress", "response.output_item.added"];
+    want.extend(["response.content_part.added"]);
+    want.extend(["response.output_text.delta"; 5]);
+    want.extend([
+        "response.output_text.done",
+        "response.content_part.done",
+        "response.output_item.done",
+        "response.completed",
+    ]);
+    assert_eq!(names, want, "{text}");
+    let delta = "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\
+        \"sequence_number\":4,\"item_id\":\"msg_fake_0\",\"output_index\":0,\"content_index\":0,\
+        \"delta\":\"Hello \",\"logprobs\":[]}\n\n";
+    assert!(text.contains(delta), "{text}");
+    let done = "event: response.output_text.done\ndata: {\"type\":\"response.output_text.done\",\
+        \"sequence_number\":9,\"item_id\":\"msg_fake_0\",\"output_index\":0,\"content_index\":0,\
+        \"text\":\"Hello from openai m: hi\",\"logprobs\":[]}\n\n";
+    assert!(text.contains(done), "{text}");
+    let datas = datas(&text);
+    for (i, data) in datas.iter().enumerate() {
+        assert_eq!(data["sequence_number"], i, "{text}");
+    }
+    let created = &datas[0]["response"];
+    assert_eq!((created["id"].as_str(), created["status"].as_str()), (Some("resp_fake"), Some("in_progress")));
+    assert_eq!(created["usage"], Value::Null);
+    let completed = &datas.last().unwrap()["response"];
+    assert_eq!(completed["status"], "completed");
+    assert_eq!(completed["output"][0]["content"][0]["text"], "Hello from openai m: hi");
+    assert_eq!(
+        completed["usage"],
+        json!({"input_tokens": 12, "input_tokens_details": {"cached_tokens": 4}, "output_tokens": 7,
+            "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 19})
+    );
+}
+
+#[tokio::test]
+async fn openai_responses_whole_tools_thinking_and_incomplete() {
+    let fake = FakeUpstream::start(FakeKind::OpenAi).await;
+    let input = json!([{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hey"}]}]);
+    let (status, whole) =
+        json_of(responses(&fake, json!({"model": "m", "input": input, "store": false})).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!((whole["object"].as_str(), whole["store"].as_bool()), (Some("response"), Some(false)));
+    assert_eq!(whole["output"][0]["type"], "message");
+    assert_eq!(whole["output"][0]["content"][0]["text"], "Hello from openai m: hey");
+
+    let (_, tools) = json_of(responses(&fake, json!({"model": "tools", "input": "x"})).send().await.unwrap()).await;
+    let calls: Vec<(&str, &str, &str)> = tools["output"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| {
+            (item["type"].as_str().unwrap(), item["call_id"].as_str().unwrap(), item["arguments"].as_str().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        calls,
+        [("function_call", "call_1", r#"{"city":"Paris"}"#), ("function_call", "call_2", r#"{"tz":"CET"}"#)]
+    );
+
+    let body = json!({"model": "tools", "input": "x", "stream": true});
+    let text = responses(&fake, body).send().await.unwrap().text().await.unwrap();
+    let arguments: String = datas(&text)
+        .iter()
+        .filter(|d| d["type"] == "response.function_call_arguments.delta" && d["output_index"] == 0)
+        .map(|d| d["delta"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(arguments, r#"{"city":"Paris"}"#);
+
+    let (_, thinking) =
+        json_of(responses(&fake, json!({"model": "thinking", "input": "x"})).send().await.unwrap()).await;
+    assert_eq!(thinking["output"][0]["type"], "reasoning");
+    assert_eq!(thinking["output"][0]["summary"][0]["text"], "Let me think.");
+    assert_eq!(thinking["usage"]["output_tokens_details"]["reasoning_tokens"], 3);
+
+    let body = json!({"model": "max-tokens", "input": "x", "stream": true, "previous_response_id": "resp_0"});
+    let text = responses(&fake, body).send().await.unwrap().text().await.unwrap();
+    let last = datas(&text).pop().unwrap();
+    assert_eq!(last["type"], "response.incomplete");
+    assert_eq!(last["response"]["incomplete_details"]["reason"], "max_output_tokens");
+    assert_eq!(last["response"]["previous_response_id"], "resp_0", "the request's settings are echoed");
+
+    let (status, error) =
+        json_of(responses(&fake, json!({"model": "error-500", "input": "x"})).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(error["error"]["type"], "server_error");
+}
+
 fn anthropic_event(name: &str, data: &str) -> String {
     format!("event: {name}\ndata: {data}\n\n")
 }

@@ -1,4 +1,5 @@
-//! Responses-API clients (Codex CLI) through `/v1/responses`, onto every upstream kind by translation.
+//! Responses-API clients (Codex CLI) through `/v1/responses`: passed through to OpenAI's own Responses API, onto
+//! the other upstream kinds by translation.
 
 use e2e::FAKE_TOKEN;
 use e2e::fake::FakeKind;
@@ -102,9 +103,18 @@ async fn plain_stream_and_tools(kind: FakeKind) {
         [("get_weather".to_owned(), json!({ "city": "Paris" })), ("get_time".to_owned(), json!({ "tz": "CET" }))]
     );
 
-    // The hosted tool was dropped, the developer item became the system prompt.
-    let sent = world.fake.requests().into_iter().rfind(|r| r.method == "POST").unwrap().text;
-    assert!(sent.contains("You are Codex.") && !sent.contains("web_search"), "{sent}");
+    let sent = world.fake.requests().into_iter().rfind(|r| r.method == "POST").unwrap();
+    if kind == FakeKind::OpenAi {
+        // OpenAI runs hosted tools itself: the body reaches its Responses API as Codex sent it.
+        assert_eq!(sent.path, "/v1/responses");
+        let mut expected = codex_request("tools", true);
+        expected["model"] = json!("tools");
+        assert_eq!(sent.json.unwrap(), expected);
+    } else {
+        // The hosted tool was dropped, the developer item became the system prompt.
+        let sent = sent.text;
+        assert!(sent.contains("You are Codex.") && !sent.contains("web_search"), "{sent}");
+    }
 }
 
 macro_rules! responses_inbound {
@@ -116,14 +126,23 @@ macro_rules! responses_inbound {
 
 responses_inbound! { onto_openai => FakeKind::OpenAi, onto_anthropic => FakeKind::Anthropic, onto_gemini => FakeKind::Gemini }
 
+/// A stored conversation lives at OpenAI: continued there, a clear 400 where the turn would be translated.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stored_conversations_are_a_clear_400() {
-    let world = World::start(FakeKind::OpenAi).await;
+async fn stored_conversations_continue_at_openai_only() {
     let mut request = codex_request("general", false);
     request["previous_response_id"] = json!("resp_123");
+
+    let world = World::start(FakeKind::OpenAi).await;
+    let (status, body) = responses(&world, &request).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["previous_response_id"], "resp_123", "OpenAI got it: {body}");
+
+    let world = World::start(FakeKind::Anthropic).await;
     let (status, body) = responses(&world, &request).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     let body: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(body["error"]["param"], "previous_response_id");
     assert!(body["error"]["message"].as_str().unwrap().contains("resend the whole conversation"));
+    assert!(world.fake.requests().iter().all(|r| r.method != "POST"), "nothing reached Anthropic");
 }

@@ -1,7 +1,8 @@
 //! Fake upstream providers that speak each provider's real wire format (JSON bodies, SSE framing, error shapes,
 //! auth headers) and misbehave on request, chosen by the model name (see [`script`]).
 //!
-//! - `openai`: `/v1/chat/completions`, `/v1/completions`, `/v1/embeddings`, `/v1/models`.
+//! - `openai`: `/v1/chat/completions`, `/v1/completions`, `/v1/embeddings`, `/v1/models`, and `/v1/responses`
+//!   (the Responses API, in `responses`).
 //! - `anthropic`: `/v1/messages`, `/v1/messages/count_tokens`, `/v1/models`.
 //! - `gemini`: `/v1beta/models/{model}:generateContent`, `:streamGenerateContent`, `:countTokens`, `/v1beta/models`.
 //!
@@ -11,6 +12,7 @@
 mod anthropic;
 mod gemini;
 mod openai;
+mod responses;
 pub mod script;
 mod wire;
 

@@ -1,5 +1,6 @@
 //! The OpenAI wire format: chat completions (`chat.completion`, `chat.completion.chunk` + `data: [DONE]`), legacy
-//! text completions, embeddings, the model list, and `{"error":{"message","type","param","code"}}` errors.
+//! text completions, embeddings, the model list, and `{"error":{"message","type","param","code"}}` errors. The
+//! Responses API (`/v1/responses`) is in `responses.rs`.
 
 use std::sync::Arc;
 
@@ -15,9 +16,10 @@ use super::wire::{self, Frame, J, SseStyle, obj};
 use super::{FakeKind, Incoming, Key, Shared, joined_text, judge_key};
 
 /// Every object the fake makes has the same creation time, so whole bodies can be compared.
-const CREATED: i64 = 1_700_000_000;
+pub(super) const CREATED: i64 = 1_700_000_000;
 const FINGERPRINT: &str = "fp_fake";
-const SSE: SseStyle = SseStyle { content_type: "text/event-stream; charset=utf-8", malformed: "data: {not json\n\n" };
+pub(super) const SSE: SseStyle =
+    SseStyle { content_type: "text/event-stream; charset=utf-8", malformed: "data: {not json\n\n" };
 const DONE: &str = "data: [DONE]\n\n";
 const MODELS: [&str; 4] = ["gpt-4o-mini", "gpt-4o", "gpt-3.5-turbo-instruct", "text-embedding-3-small"];
 
@@ -26,6 +28,7 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/v1/chat/completions", post(chat))
         .route("/v1/completions", post(completions))
         .route("/v1/embeddings", post(embeddings))
+        .route("/v1/responses", post(super::responses::create))
         .route("/v1/models", get(models))
         .route("/v1/models/{id}", get(model))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "Unknown request URL.", "invalid_request_error", None) })
@@ -53,7 +56,7 @@ pub(super) fn check_auth(headers: &HeaderMap) -> Option<Response> {
 }
 
 /// The request's JSON body and model, or the message of the 400 OpenAI would answer.
-fn parse(incoming: &Incoming) -> Result<(&Value, &str), &'static str> {
+pub(super) fn parse(incoming: &Incoming) -> Result<(&Value, &str), &'static str> {
     let body = incoming
         .json
         .as_ref()
@@ -63,7 +66,7 @@ fn parse(incoming: &Incoming) -> Result<(&Value, &str), &'static str> {
     Ok((body, model))
 }
 
-fn bad_request(message: &str) -> Response {
+pub(super) fn bad_request(message: &str) -> Response {
     error(StatusCode::BAD_REQUEST, message, "invalid_request_error", None)
 }
 
@@ -349,7 +352,7 @@ fn model_object(id: &str) -> J {
     obj! { "id": id, "object": "model", "created": CREATED, "owned_by": "system" }
 }
 
-fn fault_response(fault: Fault, model: &str) -> Response {
+pub(super) fn fault_response(fault: Fault, model: &str) -> Response {
     match fault {
         Fault::ServerError => error(
             StatusCode::INTERNAL_SERVER_ERROR,

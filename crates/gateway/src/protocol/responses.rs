@@ -1,9 +1,11 @@
 //! OpenAI Responses (`POST /v1/responses`): client requests, whole responses and named stream events, to and from
-//! the neutral form. Only the client side lives here: OpenAI upstreams are reached through chat completions, and
-//! Responses-to-OpenAI traffic is passed through untouched.
+//! the neutral form. Only the client side lives here: OpenAI-compatible upstreams are reached through chat
+//! completions, and Responses-to-OpenAI traffic is passed through untouched (never decoded past its `usage`).
 //!
 //! Decisions a caller should know (each is also noted where it happens):
-//! - Nothing is stored, so whatever needs a stored object is an error naming the field: `previous_response_id`,
+//! - Nothing is stored, so whatever needs a stored object is an error naming the field (the relay passes
+//!   `previous_response_id`, `conversation` and `prompt` through to OpenAI, which stores them, and decodes the rest
+//!   without them): `previous_response_id`,
 //!   `conversation`, `prompt` (a stored template) and `background: true`. `store`, `include`, `prompt_cache_key`,
 //!   `client_metadata`, `service_tier`, `truncation` and other unknown fields are ignored; known fields of the wrong
 //!   type are errors naming the field.

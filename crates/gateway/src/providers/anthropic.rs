@@ -39,7 +39,7 @@ impl Provider for Anthropic {
         let path = match call.op {
             Operation::Chat => "v1/messages",
             Operation::CountTokens => "v1/messages/count_tokens",
-            Operation::Completions | Operation::Embeddings => {
+            Operation::Completions | Operation::Embeddings | Operation::Responses => {
                 return Err(UpstreamError::Unsupported { provider: self.endpoint.id.clone(), op: call.op });
             }
         };

@@ -111,6 +111,15 @@ mod tests {
     }
 
     #[test]
+    fn responses_clients_reach_azure_by_translation_only() {
+        let provider = azure(None);
+        assert!(!provider.offers_responses());
+        let call =
+            Call { op: Operation::Responses, model: "m", body: Bytes::new(), stream: false, forward_headers: vec![] };
+        assert!(matches!(provider.build(call), Err(UpstreamError::Unsupported { .. })));
+    }
+
+    #[test]
     fn the_key_is_scrubbed_from_upstream_text() {
         assert_eq!(azure(None).redact("bad key azure-test-key-1234!"), "bad key [redacted]!");
     }

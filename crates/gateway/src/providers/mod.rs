@@ -33,6 +33,8 @@ pub enum Operation {
     Embeddings,
     /// Anthropic's `/v1/messages/count_tokens`.
     CountTokens,
+    /// OpenAI's Responses API (`/responses`), offered only where the preset says so (`Preset::responses_api`).
+    Responses,
 }
 
 impl Operation {
@@ -42,6 +44,7 @@ impl Operation {
             Operation::Completions => "text completions",
             Operation::Embeddings => "embeddings",
             Operation::CountTokens => "token counting",
+            Operation::Responses => "the Responses API",
         }
     }
 }
@@ -69,6 +72,10 @@ pub trait Provider: Send + Sync {
     fn preset(&self) -> &'static Preset;
     fn protocol(&self) -> Protocol {
         self.preset().protocol
+    }
+    /// Whether the upstream itself offers OpenAI's Responses API, so a Responses client can be passed through.
+    fn offers_responses(&self) -> bool {
+        self.preset().responses_api
     }
     /// The HTTP request for `call`, ready to send.
     fn build(&self, call: Call<'_>) -> Result<reqwest::RequestBuilder, UpstreamError>;

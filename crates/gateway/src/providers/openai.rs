@@ -1,5 +1,6 @@
 //! OpenAI and every OpenAI-compatible host (the presets, Ollama, LM Studio, a custom URL): `Authorization: Bearer`,
-//! `{base}/chat/completions`, `/completions`, `/embeddings`, `/models`.
+//! `{base}/chat/completions`, `/completions`, `/embeddings`, `/models`; and `/responses` where the preset offers
+//! OpenAI's Responses API (`Preset::responses_api`: OpenAI itself).
 
 use reqwest::header::CONTENT_TYPE;
 use serde_json::Value;
@@ -21,7 +22,8 @@ pub(super) fn path(op: Operation) -> Option<&'static str> {
         Operation::Chat => Some("chat/completions"),
         Operation::Completions => Some("completions"),
         Operation::Embeddings => Some("embeddings"),
-        Operation::CountTokens => None,
+        // Only where the preset offers it: see `OpenAi::build`.
+        Operation::CountTokens | Operation::Responses => None,
     }
 }
 
@@ -43,8 +45,11 @@ impl Provider for OpenAi {
     }
 
     fn build(&self, call: Call<'_>) -> Result<reqwest::RequestBuilder, UpstreamError> {
-        let path = path(call.op)
-            .ok_or_else(|| UpstreamError::Unsupported { provider: self.endpoint.id.clone(), op: call.op })?;
+        let path = match call.op {
+            Operation::Responses if self.endpoint.preset.responses_api => Some("responses"),
+            op => path(op),
+        }
+        .ok_or_else(|| UpstreamError::Unsupported { provider: self.endpoint.id.clone(), op: call.op })?;
         let mut request =
             self.endpoint.http.post(self.endpoint.url(path)).header(CONTENT_TYPE, "application/json").body(call.body);
         if let Some(key) = self.endpoint.key()? {
@@ -70,5 +75,51 @@ impl Provider for OpenAi {
 
     fn endpoint(&self) -> &Endpoint {
         &self.endpoint
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use secrecy::SecretString;
+
+    use super::*;
+    use crate::providers::presets;
+
+    fn provider(kind: &str) -> OpenAi {
+        OpenAi::new(Endpoint {
+            id: kind.into(),
+            preset: presets::find(kind).unwrap(),
+            base_url: "http://127.0.0.1:9/v1/".into(),
+            keys: vec![SecretString::from("sk-test-key-1234")],
+            current: Default::default(),
+            http: reqwest::Client::new(),
+            api_version: None,
+        })
+    }
+
+    fn call(op: Operation) -> Call<'static> {
+        Call { op, model: "gpt-5", body: Bytes::from_static(b"{}"), stream: true, forward_headers: vec![] }
+    }
+
+    #[test]
+    fn openai_itself_is_reached_through_the_responses_api() {
+        let openai = provider("openai");
+        assert!(openai.offers_responses());
+        let request = openai.build(call(Operation::Responses)).unwrap().build().unwrap();
+        assert_eq!(request.url().as_str(), "http://127.0.0.1:9/v1/responses");
+        assert_eq!(request.headers()["authorization"], "Bearer sk-test-key-1234");
+        let request = openai.build(call(Operation::Chat)).unwrap().build().unwrap();
+        assert_eq!(request.url().as_str(), "http://127.0.0.1:9/v1/chat/completions");
+    }
+
+    #[test]
+    fn compatible_hosts_are_not_asked_for_the_responses_api() {
+        for kind in ["groq", "deepseek", "ollama", "custom", "openrouter"] {
+            let host = provider(kind);
+            assert!(!host.offers_responses(), "{kind}");
+            let refused = host.build(call(Operation::Responses)).err().unwrap();
+            assert!(matches!(refused, UpstreamError::Unsupported { op: Operation::Responses, .. }), "{kind}");
+        }
     }
 }

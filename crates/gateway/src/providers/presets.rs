@@ -14,6 +14,10 @@ pub struct Preset {
     pub needs_key: bool,
     /// Whether a stream may be sent `stream_options.include_usage` (some hosts reject unknown fields).
     pub stream_usage_option: bool,
+    /// Whether the host offers OpenAI's Responses API at `{base}/responses` with OpenAI's semantics (stored
+    /// responses, `previous_response_id`), so Responses clients are passed through rather than translated onto
+    /// chat completions. Only OpenAI's own API; hosts that copy part of it are reached through chat completions.
+    pub responses_api: bool,
     /// Models to offer where the upstream has no models endpoint.
     pub shipped_models: &'static [&'static str],
     /// First-run aliases: which model of this provider suits `general`, `fast`, `code` and `long-context`.
@@ -35,13 +39,16 @@ const fn openai_compatible(id: &'static str, name: &'static str, base_url: &'sta
         base_url: Some(base_url),
         needs_key: true,
         stream_usage_option: true,
+        responses_api: false,
         shipped_models: &[],
         suggested: &[],
     }
 }
 
 pub static PRESETS: &[Preset] = &[
+    // OpenAI's own API is the one host reached through the Responses API as well as chat completions.
     Preset {
+        responses_api: true,
         suggested: &[("general", "gpt-5-mini"), ("fast", "gpt-5-nano"), ("code", "gpt-5"), ("long-context", "gpt-4.1")],
         ..openai_compatible("openai", "OpenAI", "https://api.openai.com/v1")
     },
@@ -52,6 +59,7 @@ pub static PRESETS: &[Preset] = &[
         base_url: Some("https://api.anthropic.com"),
         needs_key: true,
         stream_usage_option: false,
+        responses_api: false,
         shipped_models: &[],
         suggested: &[
             ("general", "claude-sonnet-4-5"),
@@ -67,6 +75,7 @@ pub static PRESETS: &[Preset] = &[
         base_url: Some("https://generativelanguage.googleapis.com/v1beta"),
         needs_key: true,
         stream_usage_option: false,
+        responses_api: false,
         shipped_models: &[],
         suggested: &[
             ("general", "gemini-2.5-flash"),
@@ -114,7 +123,8 @@ pub static PRESETS: &[Preset] = &[
         shipped_models: &["sonar", "sonar-pro", "sonar-reasoning", "sonar-reasoning-pro", "sonar-deep-research"],
         ..openai_compatible("perplexity", "Perplexity", "https://api.perplexity.ai")
     },
-    // Azure: the user's resource URL; the model is a deployment name in the path; `api-key` header.
+    // Azure: the user's resource URL; the model is a deployment name in the path; `api-key` header. Its Responses
+    // API lives on another path scheme (`/openai/v1/responses`) and is not passed through yet: translated instead.
     Preset { base_url: None, ..openai_compatible("azure", "Azure OpenAI", "") },
     Preset { needs_key: false, ..openai_compatible("ollama", "Ollama", "http://127.0.0.1:11434/v1") },
     Preset { needs_key: false, ..openai_compatible("lmstudio", "LM Studio", "http://127.0.0.1:1234/v1") },
@@ -135,5 +145,11 @@ mod tests {
         for (i, p) in PRESETS.iter().enumerate() {
             assert!(PRESETS[i + 1..].iter().all(|q| q.id != p.id), "{} twice", p.id);
         }
+    }
+
+    #[test]
+    fn only_openai_itself_is_reached_through_the_responses_api() {
+        let offering: Vec<&str> = PRESETS.iter().filter(|p| p.responses_api).map(|p| p.id).collect();
+        assert_eq!(offering, ["openai"]);
     }
 }

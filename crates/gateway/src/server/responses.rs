@@ -1,5 +1,7 @@
-//! The OpenAI Responses route, `POST /v1/responses`, for clients such as Codex CLI: onto every upstream by
-//! translation (no upstream is reached through the Responses API itself).
+//! The OpenAI Responses route, `POST /v1/responses`, for clients such as Codex CLI: passed through to providers
+//! that offer the Responses API themselves (the `openai` kind: body forwarded with only `model` rewritten, events
+//! relayed byte for byte, `previous_response_id` honoured there), and translated onto every other upstream
+//! (OpenAI-compatible hosts through chat completions, Anthropic, Gemini).
 
 use axum::Extension;
 use axum::extract::State;
@@ -12,7 +14,7 @@ use super::body::{self, JsonBody};
 use super::relay::{self, Client, Ctx};
 use crate::apps::App;
 
-/// `POST /v1/responses`, the OpenAI Responses API (Codex CLI), onto any upstream by translation.
+/// `POST /v1/responses`, the OpenAI Responses API (Codex CLI): passthrough to OpenAI, translation elsewhere.
 pub(super) async fn responses(
     State(state): State<AppState>,
     Extension(app): Extension<App>,

@@ -5,7 +5,9 @@
 //! Same protocol in and out is **passthrough**: the body goes upstream with only `model` rewritten (and usage
 //! requested on streams), and SSE events come back byte for byte. Across protocols the body is decoded to the
 //! neutral form and encoded for the upstream, and the answer (or each stream event) the other way. The choice is
-//! made per target, so one alias can mix both.
+//! made per target, so one alias can mix both. A Responses client is passed through only to providers that offer
+//! the Responses API themselves (`Provider::offers_responses`: OpenAI); a turn naming something stored at OpenAI
+//! (`previous_response_id`, `conversation`, `prompt`) can only go there, since Switchboard stores nothing.
 //!
 //! **Fallback** happens only before the first byte reaches the client: an attempt counts as started once the
 //! upstream has answered 2xx *and* (for streams) sent its first chunk. Until then, connect errors, timeouts, 408,
@@ -41,6 +43,10 @@ static X_ALIAS: HeaderName = HeaderName::from_static("x-switchboard-alias");
 static X_TARGET: HeaderName = HeaderName::from_static("x-switchboard-target");
 static X_ATTEMPTS: HeaderName = HeaderName::from_static("x-switchboard-attempts");
 static X_BUDGET: HeaderName = HeaderName::from_static("x-switchboard-budget");
+
+/// Responses fields that name an object stored at OpenAI (a response, a conversation, a prompt template): such a
+/// request can only be passed through to OpenAI.
+const STORED_AT_OPENAI: [&str; 3] = ["previous_response_id", "conversation", "prompt"];
 
 /// Client headers passed on to an Anthropic upstream when the client speaks Anthropic too.
 const ANTHROPIC_HEADERS: [&str; 2] = ["anthropic-version", "anthropic-beta"];
@@ -209,8 +215,25 @@ pub async fn chat(
     if let (Some(alias), Client::OpenAiChat) = (&resolution.alias, client) {
         apply_alias_settings(&mut body, alias);
     }
+    // A Responses turn that refers to something stored at OpenAI can only be served there, passed through. The rest
+    // of the body is still validated, without the fields translation cannot honour.
+    let stored = match client {
+        Client::Responses => STORED_AT_OPENAI.into_iter().find(|name| body.get(*name).is_some_and(|v| !v.is_null())),
+        Client::OpenAiChat | Client::Anthropic => None,
+    };
+    let decoded = if stored.is_some() {
+        let mut rest = body.clone();
+        if let Some(object) = rest.as_object_mut() {
+            for name in STORED_AT_OPENAI {
+                object.remove(name);
+            }
+        }
+        client.decode_request(&rest)
+    } else {
+        client.decode_request(&body)
+    };
     // Decoding validates every known field (types, roles, tool shapes) before anything is spent upstream.
-    let mut request = match client.decode_request(&body) {
+    let mut request = match decoded {
         Ok(request) => request,
         Err(e) => return client.error_response(ApiError::invalid(e.message, e.param.as_deref())),
     };
@@ -221,15 +244,39 @@ pub async fn chat(
     if let (Some(alias), Client::Anthropic) = (&resolution.alias, client) {
         apply_alias_settings_anthropic(&mut body, alias);
     }
+    // Likewise a Responses body passed through to OpenAI.
+    if let (Some(alias), Client::Responses) = (&resolution.alias, client) {
+        apply_alias_settings_responses(&mut body, alias);
+    }
     let needs = Needs::of(&request);
     let conversation = needs.signed_thinking.then(|| conversation_key(&request));
-    let plan = match resolver.plan(&ctx.client_model, &resolution, &needs, conversation, &memory, Instant::now()) {
+    let mut plan = match resolver.plan(&ctx.client_model, &resolution, &needs, conversation, &memory, Instant::now()) {
         Ok(plan) => plan,
         Err(no_target) => {
             let error = ApiError::invalid(no_target.to_string(), Some("model")).code("no_capable_target");
             return with_routing_headers(client.error_response(error), &resolution, None, &[]);
         }
     };
+    if let Some(field) = stored {
+        plan.retain(|target| client.passes_through_to(target.provider.as_ref()));
+        if plan.is_empty() {
+            let instead = match field {
+                "prompt" => "send `instructions` and `input` instead",
+                _ => "resend the whole conversation in `input`",
+            };
+            let model = &ctx.client_model;
+            let error = ApiError::invalid(
+                format!(
+                    "`{field}` refers to something stored at OpenAI, but none of {model:?}'s targets is an OpenAI \
+                     provider (Switchboard stores nothing itself): {instead}, or route {model:?} to a provider of \
+                     kind `openai`"
+                ),
+                Some(field),
+            )
+            .code("needs_openai_upstream");
+            return with_routing_headers(client.error_response(error), &resolution, None, &[]);
+        }
+    }
     let budget = match budget_check(&ctx, &plan) {
         Ok(warning) => warning,
         Err(error) => {
@@ -244,8 +291,10 @@ pub async fn chat(
     let (stream, wants_usage) = (request.stream, request.stream_usage);
     let prepare = |target: &Target| -> Result<Prepared, ApiError> {
         let upstream = target.provider.protocol();
-        if client.same_as(upstream) {
-            let mut prepared = passthrough_body(target, &body, stream, wants_usage && client == Client::OpenAiChat)?;
+        if client.passes_through_to(target.provider.as_ref()) {
+            let op = if client == Client::Responses { Operation::Responses } else { Operation::Chat };
+            let mut prepared =
+                passthrough_body(target, &body, op, stream, wants_usage && client == Client::OpenAiChat)?;
             if client == Client::Anthropic {
                 prepared.forward_headers = forward.clone();
             }
@@ -256,12 +305,13 @@ pub async fn chat(
         let encoded = protocol::encode_request(upstream, &request);
         Ok(Prepared {
             mode: Mode::Translate(upstream),
+            op: Operation::Chat,
             body: to_bytes(&encoded)?,
             strip_usage: false,
             forward_headers: Vec::new(),
         })
     };
-    let won = walk(&memory, &ctx, &resolution, plan, Operation::Chat, stream, prepare).await;
+    let won = walk(&memory, &ctx, &resolution, plan, stream, prepare).await;
     if let (Ok(won), Some(key)) = (&won, conversation) {
         memory.remember(key, &won.target);
     }
@@ -296,8 +346,8 @@ pub async fn openai_raw(
             return error.into_response();
         }
     };
-    let prepare = |target: &Target| passthrough_body(target, &body, stream, wants_usage);
-    let won = walk(&memory, &ctx, &resolution, plan, op, stream, prepare).await;
+    let prepare = |target: &Target| passthrough_body(target, &body, op, stream, wants_usage);
+    let won = walk(&memory, &ctx, &resolution, plan, stream, prepare).await;
     with_budget_header(deliver(ctx, Client::OpenAiChat, &resolution, won, stream, wants_usage), budget)
 }
 
@@ -409,12 +459,61 @@ fn apply_alias_settings_anthropic(body: &mut Value, alias: &Alias) {
     }
 }
 
-fn passthrough_body(target: &Target, body: &Value, stream: bool, wants_usage: bool) -> Result<Prepared, ApiError> {
+/// The client's body for a same-protocol upstream: only `model` rewritten, and (OpenAI chat and completions
+/// streams) usage requested. A Responses stream always ends with its usage, so it is sent as it is.
+/// The alias's settings on a Responses body passed through to OpenAI, in the Responses names: `temperature`,
+/// `top_p`, `max_output_tokens` (from any of the max-token names) and `reasoning.effort` (from
+/// `reasoning_effort`); the prefix goes before the client's `instructions`. `seed` has no Responses equivalent and
+/// applies only when the request is translated.
+fn apply_alias_settings_responses(body: &mut Value, alias: &Alias) {
+    let Some(object) = body.as_object_mut() else { return };
+    let mut apply = |key: &str, value: &Value, force: bool| {
+        let (slot, name) = match key {
+            "temperature" | "top_p" => (&mut *object, key),
+            "max_tokens" | "max_completion_tokens" | "max_output_tokens" => (&mut *object, "max_output_tokens"),
+            "reasoning_effort" => {
+                let reasoning = object.entry("reasoning").or_insert_with(|| json!({}));
+                if !reasoning.is_object() {
+                    *reasoning = json!({});
+                }
+                let Some(reasoning) = reasoning.as_object_mut() else { return };
+                (reasoning, "effort")
+            }
+            _ => return,
+        };
+        if force || slot.get(name).is_none_or(Value::is_null) {
+            slot.insert(name.to_owned(), value.clone());
+        }
+    };
+    for (key, value) in &alias.params {
+        apply(key, value, false);
+    }
+    for (key, value) in &alias.forced_params {
+        apply(key, value, true);
+    }
+    if let Some(prefix) = &alias.system_prefix {
+        let instructions = match object.get("instructions").and_then(Value::as_str) {
+            Some(text) if !text.is_empty() => format!("{prefix}\n\n{text}"),
+            _ => prefix.clone(),
+        };
+        object.insert("instructions".into(), Value::String(instructions));
+    }
+}
+
+fn passthrough_body(
+    target: &Target,
+    body: &Value,
+    op: Operation,
+    stream: bool,
+    wants_usage: bool,
+) -> Result<Prepared, ApiError> {
     let mut body = body.clone();
     body["model"] = Value::String(target.model.clone());
     // Usage is always requested so it can be counted; clients that did not ask never see the usage chunk.
-    let ask_usage =
-        stream && target.provider.protocol() == Protocol::OpenAiChat && target.provider.preset().stream_usage_option;
+    let ask_usage = stream
+        && matches!(op, Operation::Chat | Operation::Completions)
+        && target.provider.protocol() == Protocol::OpenAiChat
+        && target.provider.preset().stream_usage_option;
     if ask_usage {
         match body.get_mut("stream_options") {
             Some(Value::Object(options)) => {
@@ -425,6 +524,7 @@ fn passthrough_body(target: &Target, body: &Value, stream: bool, wants_usage: bo
     }
     Ok(Prepared {
         mode: Mode::Passthrough,
+        op,
         body: to_bytes(&body)?,
         strip_usage: ask_usage && !wants_usage,
         forward_headers: Vec::new(),
@@ -587,5 +687,41 @@ mod tests {
         assert_eq!(request.max_tokens, Some(100), "the client's own value wins over a default");
         assert_eq!(request.reasoning.unwrap().effort.as_deref(), Some("low"));
         assert_eq!(request.system[0].text, "Be brief.");
+    }
+
+    fn alias(params: Value, forced: Value, prefix: Option<&str>) -> Alias {
+        Alias {
+            name: "code".into(),
+            strategy: crate::config::Strategy::Fallback,
+            params: serde_json::from_value(params).unwrap(),
+            forced_params: serde_json::from_value(forced).unwrap(),
+            system_prefix: prefix.map(str::to_owned),
+            timeouts: crate::config::Timeouts::default(),
+        }
+    }
+
+    #[test]
+    fn alias_settings_apply_to_responses_bodies_in_their_names() {
+        let settings = alias(
+            json!({ "temperature": 0.2, "max_tokens": 512, "top_p": 0.9 }),
+            json!({ "reasoning_effort": "low" }),
+            Some("Be brief."),
+        );
+        let mut body = json!({ "model": "code", "input": "hi", "top_p": 0.5, "instructions": "You are Codex.",
+            "reasoning": { "summary": "auto" }, "store": false });
+        apply_alias_settings_responses(&mut body, &settings);
+        assert_eq!(
+            body,
+            json!({ "model": "code", "input": "hi", "top_p": 0.5, "temperature": 0.2, "max_output_tokens": 512,
+                "instructions": "Be brief.\n\nYou are Codex.", "reasoning": { "summary": "auto", "effort": "low" },
+                "store": false }),
+            "defaults fill gaps, the client's own values win, forced ones replace, the prefix leads"
+        );
+
+        // Codex sends no instructions and no reasoning: the prefix becomes the instructions.
+        let mut body = json!({ "model": "code", "input": [] });
+        apply_alias_settings_responses(&mut body, &settings);
+        assert_eq!(body["instructions"], "Be brief.");
+        assert_eq!(body["reasoning"], json!({ "effort": "low" }));
     }
 }

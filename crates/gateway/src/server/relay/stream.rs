@@ -126,6 +126,8 @@ impl StreamRelay {
             if client_gone {
                 error = Some("the client went away".into());
             }
+            // An upstream that ended its own stream with an error (Responses' `response.failed`) is recorded so.
+            let error = error.or_else(|| watch.failed.take());
             self.finish(watch.usage, first_byte, error, log.take());
         });
         sse_response(rx)

@@ -33,6 +33,9 @@ pub(super) enum Mode {
 
 pub(super) struct Prepared {
     pub mode: Mode,
+    /// What the upstream is asked to do: a Responses client passed through to OpenAI calls `/responses`, the same
+    /// client translated for another target calls chat completions.
+    pub op: Operation,
     pub body: Bytes,
     /// Remove the usage-only chunk the gateway asked for on the client's behalf.
     pub strip_usage: bool,
@@ -96,7 +99,6 @@ pub(super) async fn walk(
     ctx: &Ctx,
     resolution: &Resolution,
     plan: Vec<Target>,
-    op: Operation,
     stream: bool,
     prepare: impl Fn(&Target) -> Result<Prepared, ApiError>,
 ) -> Result<Won, Lost> {
@@ -132,7 +134,7 @@ pub(super) async fn walk(
                 }
             };
             let began = Instant::now();
-            match attempt(&target, &prepared, op, stream, &timeouts, deadline).await {
+            match attempt(&target, &prepared, stream, &timeouts, deadline).await {
                 Ok(started) => {
                     memory.health.succeeded(&target.label());
                     attempts.push(Attempt { target: target.label(), result: "ok".into(), elapsed: began.elapsed() });
@@ -195,13 +197,12 @@ pub(super) async fn walk(
 pub(super) async fn attempt(
     target: &Target,
     prepared: &Prepared,
-    op: Operation,
     stream: bool,
     timeouts: &Timeouts,
     deadline: Instant,
 ) -> Result<Started, Failure> {
     let forward_headers = prepared.forward_headers.clone();
-    let call = Call { op, model: &target.model, body: prepared.body.clone(), stream, forward_headers };
+    let call = Call { op: prepared.op, model: &target.model, body: prepared.body.clone(), stream, forward_headers };
     let request = target.provider.build(call).map_err(|e| match e {
         UpstreamError::Unsupported { .. } => Failure {
             error: ApiError::invalid(e.to_string(), Some("model")).code("unsupported_operation"),

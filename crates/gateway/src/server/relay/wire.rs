@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use crate::error::ApiError;
 use crate::protocol::neutral::{ChatRequest, ChatResponse, StreamEvent, Usage};
 use crate::protocol::{Protocol, ProtocolError, SseEvent, anthropic, openai_chat, responses, sse};
+use crate::providers::Provider;
 
 /// The protocol a client speaks to the gateway.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +26,15 @@ impl Client {
             (self, protocol),
             (Client::OpenAiChat, Protocol::OpenAiChat) | (Client::Anthropic, Protocol::Anthropic)
         )
+    }
+
+    /// Whether `provider` takes this client's body as it is: the same protocol, or for a Responses client an
+    /// upstream that offers the Responses API itself (OpenAI).
+    pub fn passes_through_to(self, provider: &dyn Provider) -> bool {
+        match self {
+            Client::Responses => provider.offers_responses(),
+            Client::OpenAiChat | Client::Anthropic => self.same_as(provider.protocol()),
+        }
     }
 
     pub fn decode_request(self, body: &Value) -> Result<ChatRequest, ProtocolError> {
@@ -54,8 +64,9 @@ impl Client {
     /// Usage from a whole passthrough answer's `usage` object.
     pub fn usage(self, usage: &Value) -> Option<(Usage, Option<f64>)> {
         match self {
-            Client::OpenAiChat | Client::Responses => openai_usage(usage),
+            Client::OpenAiChat => openai_usage(usage),
             Client::Anthropic => anthropic_usage(usage),
+            Client::Responses => responses_usage(usage),
         }
     }
 }
@@ -124,11 +135,17 @@ pub struct Watch {
     strip_usage: bool,
     pub usage: Option<(Usage, Option<f64>)>,
     pub done: bool,
+    /// The upstream ended its stream with its own error (a Responses `response.failed` or `error` event).
+    pub failed: Option<String>,
+    /// Responses only: the response as `response.created` announced it, and the last sequence number, so a broken
+    /// stream can still end with a `response.failed` that continues the count.
+    created: Option<Value>,
+    sequence: Option<u64>,
 }
 
 impl Watch {
     pub fn new(client: Client, strip_usage: bool) -> Watch {
-        Watch { client, strip_usage, usage: None, done: false }
+        Watch { client, strip_usage, usage: None, done: false, failed: None, created: None, sequence: None }
     }
 
     /// Whether to forward this event; an error when its data is not JSON.
@@ -142,7 +159,30 @@ impl Watch {
         let parsed: Value =
             serde_json::from_str(&data).map_err(|e| format!("the upstream sent an unreadable event: {e}"))?;
         match self.client {
-            Client::OpenAiChat | Client::Responses => {
+            Client::Responses => {
+                self.sequence = parsed["sequence_number"].as_u64().or(self.sequence);
+                match name.as_deref().or(parsed["type"].as_str()) {
+                    // Kept only when it is an object, so the failure written from it is well-formed.
+                    Some("response.created") => {
+                        self.created = Some(parsed["response"].clone()).filter(Value::is_object);
+                    }
+                    // Every terminal event carries the final response with its usage.
+                    Some(end @ ("response.completed" | "response.incomplete" | "response.failed")) => {
+                        self.done = true;
+                        self.usage = responses_usage(&parsed["response"]["usage"]);
+                        if end == "response.failed" {
+                            let message = parsed["response"]["error"]["message"].as_str();
+                            self.failed = Some(message.unwrap_or("the upstream's response failed").to_owned());
+                        }
+                    }
+                    Some("error") => {
+                        self.done = true;
+                        self.failed = Some(parsed["message"].as_str().unwrap_or("the upstream failed").to_owned());
+                    }
+                    _ => {}
+                }
+            }
+            Client::OpenAiChat => {
                 if let Some(found) = openai_usage(&parsed["usage"]) {
                     self.usage = Some(found);
                     if self.strip_usage && parsed["choices"].as_array().is_some_and(Vec::is_empty) {
@@ -174,10 +214,30 @@ impl Watch {
     /// The events that end a broken stream in-band: an error, and the protocol's terminator.
     pub fn broken(&self, message: &str) -> Vec<Bytes> {
         match self.client {
-            Client::OpenAiChat | Client::Responses => {
+            Client::OpenAiChat => {
                 let error = json!({ "error": { "message": message, "type": "upstream_error",
                     "code": "upstream_stream_broken", "param": null } });
                 vec![sse::frame(None, &error.to_string()), sse::done()]
+            }
+            // Responses streams end on a terminal event: the response the upstream began, failed; or, when it
+            // never began one, an `error` event. Either way the sequence numbers keep counting.
+            Client::Responses => {
+                let sequence = self.sequence.map_or(0, |n| n.saturating_add(1));
+                match &self.created {
+                    Some(created) => {
+                        let mut response = created.clone();
+                        response["status"] = json!("failed");
+                        response["error"] = json!({ "code": "server_error", "message": message });
+                        let event = json!({ "type": "response.failed", "sequence_number": sequence,
+                            "response": response });
+                        vec![sse::frame(Some("response.failed"), &event.to_string())]
+                    }
+                    None => {
+                        let event = json!({ "type": "error", "sequence_number": sequence,
+                            "code": "server_error", "message": message, "param": null });
+                        vec![sse::frame(Some("error"), &event.to_string())]
+                    }
+                }
             }
             Client::Anthropic => {
                 let error = json!({ "type": "error", "error": { "type": "api_error", "message": message } });
@@ -199,6 +259,22 @@ pub fn openai_usage(usage: &Value) -> Option<(Usage, Option<f64>)> {
             reasoning: usage["completion_tokens_details"]["reasoning_tokens"].as_u64().unwrap_or(0),
         },
         usage["cost"].as_f64(),
+    ))
+}
+
+/// Usage from a Responses `usage` object (a whole response's, or the final one in a stream's terminal event):
+/// `input_tokens` includes the cached ones, `output_tokens` the reasoning ones, as in the neutral form.
+pub fn responses_usage(usage: &Value) -> Option<(Usage, Option<f64>)> {
+    let input = usage["input_tokens"].as_u64()?;
+    Some((
+        Usage {
+            input,
+            cached_input: usage["input_tokens_details"]["cached_tokens"].as_u64().unwrap_or(0),
+            cache_write: 0,
+            output: usage["output_tokens"].as_u64().unwrap_or(0),
+            reasoning: usage["output_tokens_details"]["reasoning_tokens"].as_u64().unwrap_or(0),
+        },
+        None,
     ))
 }
 
@@ -351,5 +427,82 @@ mod tests {
         );
         assert_eq!(watch.inspect(b"data: [DONE]\n\n"), Ok(true));
         assert!(watch.done && watch.usage.is_some());
+    }
+
+    /// One named Responses event as OpenAI frames it.
+    fn named(name: &str, data: Value) -> Vec<u8> {
+        format!("event: {name}\ndata: {data}\n\n").into_bytes()
+    }
+
+    #[test]
+    fn responses_streams_are_watched_for_the_final_usage_and_their_end() {
+        let mut watch = Watch::new(Client::Responses, false);
+        let created = json!({"type": "response.created", "sequence_number": 0,
+            "response": {"id": "resp_1", "object": "response", "status": "in_progress", "usage": null}});
+        assert_eq!(watch.inspect(&named("response.created", created)), Ok(true));
+        let delta = json!({"type": "response.output_text.delta", "sequence_number": 1, "delta": "Hi"});
+        assert_eq!(watch.inspect(&named("response.output_text.delta", delta)), Ok(true));
+        assert!(!watch.done && watch.usage.is_none());
+        let completed = json!({"type": "response.completed", "sequence_number": 2, "response": {"id": "resp_1",
+            "status": "completed", "usage": {"input_tokens": 12, "input_tokens_details": {"cached_tokens": 4},
+            "output_tokens": 7, "output_tokens_details": {"reasoning_tokens": 3}, "total_tokens": 19}}});
+        assert_eq!(watch.inspect(&named("response.completed", completed)), Ok(true));
+        assert!(watch.done && watch.failed.is_none());
+        assert_eq!(
+            watch.usage.unwrap().0,
+            Usage { input: 12, cached_input: 4, cache_write: 0, output: 7, reasoning: 3 }
+        );
+    }
+
+    #[test]
+    fn a_broken_responses_stream_ends_with_its_own_response_failed() {
+        let mut watch = Watch::new(Client::Responses, false);
+        let created = json!({"type": "response.created", "sequence_number": 0,
+            "response": {"id": "resp_1", "object": "response", "status": "in_progress"}});
+        watch.inspect(&named("response.created", created)).unwrap();
+        let delta = json!({"type": "response.output_text.delta", "sequence_number": 5, "delta": "Hi"});
+        watch.inspect(&named("response.output_text.delta", delta)).unwrap();
+        let frames = watch.broken("the stream broke");
+        assert_eq!(frames.len(), 1);
+        let (name, data) = event_fields(&frames[0]);
+        assert_eq!(name.as_deref(), Some("response.failed"));
+        let data: Value = serde_json::from_str(&data.unwrap()).unwrap();
+        assert_eq!(data["sequence_number"], 6, "the count goes on");
+        assert_eq!(data["response"]["id"], "resp_1");
+        assert_eq!(data["response"]["status"], "failed");
+        assert_eq!(data["response"]["error"]["message"], "the stream broke");
+
+        // A created response that is not an object, or a sequence at its end, still makes a well-formed ending.
+        let mut odd = Watch::new(Client::Responses, false);
+        let created = json!({"type": "response.created", "sequence_number": u64::MAX, "response": 5});
+        odd.inspect(&named("response.created", created)).unwrap();
+        let (name, data) = event_fields(&odd.broken("x")[0]);
+        assert_eq!(name.as_deref(), Some("error"));
+        assert_eq!(serde_json::from_str::<Value>(&data.unwrap()).unwrap()["sequence_number"], u64::MAX);
+
+        // Nothing began: a plain `error` event.
+        let (name, _) = event_fields(&Watch::new(Client::Responses, false).broken("x")[0]);
+        assert_eq!(name.as_deref(), Some("error"));
+    }
+
+    #[test]
+    fn an_upstream_failed_response_is_noted_for_the_ledger() {
+        let mut watch = Watch::new(Client::Responses, false);
+        let failed = json!({"type": "response.failed", "sequence_number": 3, "response": {"status": "failed",
+            "error": {"code": "server_error", "message": "The model had an error"}, "usage": null}});
+        assert_eq!(watch.inspect(&named("response.failed", failed)), Ok(true));
+        assert!(watch.done);
+        assert_eq!(watch.failed.as_deref(), Some("The model had an error"));
+        assert!(watch.usage.is_none());
+    }
+
+    #[test]
+    fn whole_responses_answers_give_their_usage() {
+        let usage = json!({"input_tokens": 30, "input_tokens_details": {"cached_tokens": 10}, "output_tokens": 5,
+            "output_tokens_details": {"reasoning_tokens": 2}, "total_tokens": 35});
+        let (u, cost) = Client::Responses.usage(&usage).unwrap();
+        assert_eq!(u, Usage { input: 30, cached_input: 10, cache_write: 0, output: 5, reasoning: 2 });
+        assert_eq!(cost, None);
+        assert!(Client::Responses.usage(&json!({"prompt_tokens": 3})).is_none(), "chat usage is not Responses usage");
     }
 }

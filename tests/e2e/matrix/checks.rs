@@ -1,0 +1,460 @@
+//! The checks a cell runs on what the client saw, what the upstream received and the ledger row.
+
+use super::*;
+
+/// The stop reason the client should see for a reply that ended as `finish` says.
+pub(super) fn expected_stop(cell: &Cell) -> &'static str {
+    let finish = match cell.case {
+        Case::ToolsStreamed | Case::ParallelTools | Case::Client => "tools",
+        Case::MaxTokens => "length",
+        // Only Anthropic says a stop sequence matched; OpenAI and Gemini say a plain stop.
+        Case::StopSequence if cell.upstream == Upstream::Anthropic => "sequence",
+        _ => "stop",
+    };
+    match (cell.inbound, finish) {
+        (Inbound::Chat, "tools") => "tool_calls",
+        (Inbound::Chat, "length") => "length",
+        (Inbound::Chat, _) => "stop",
+        (Inbound::Messages, "tools") => "tool_use",
+        (Inbound::Messages, "length") => "max_tokens",
+        (Inbound::Messages, "sequence") => "stop_sequence",
+        (Inbound::Messages, _) => "end_turn",
+        (Inbound::Responses, "length") => "incomplete:max_output_tokens",
+        (Inbound::Responses, _) => "completed",
+    }
+}
+
+/// The fake's counts: 12 prompt tokens of which 4 cached, 7 output of which 3 reasoning when it thought.
+pub(super) fn expected_usage(cell: &Cell) -> Tokens {
+    let reasoning = (cell.case == Case::Thinking && cell.upstream != Upstream::Anthropic).then_some(3);
+    Tokens { input: 12, cached: 4, output: 7, reasoning }
+}
+
+pub(super) fn check_usage(cell: &Cell, got: Option<Tokens>, body: &str) {
+    let got = got.unwrap_or_else(|| panic!("the client gets usage: {body}"));
+    let want = expected_usage(cell);
+    assert_eq!((got.input, got.cached, got.output), (want.input, want.cached, want.output), "usage: {body}");
+    if let Some(reasoning) = want.reasoning
+        && cell.inbound != Inbound::Messages
+    {
+        assert_eq!(got.reasoning, Some(reasoning), "reasoning tokens: {body}");
+    }
+}
+
+pub(super) fn check_ledger(world: &World, cell: &Cell, status: u16) {
+    let rows = world.ledger_rows(&cell.model(), 1);
+    assert_eq!(rows.len(), 1, "one ledger row per request: {rows:?}");
+    let row = &rows[0];
+    assert_eq!(row.status, status, "{row:?}");
+    assert_eq!(row.stream, cell.case.streams(), "{row:?}");
+    assert_eq!(row.provider_id.as_deref(), Some(cell.upstream.provider()), "{row:?}");
+    let protocol = match cell.inbound {
+        Inbound::Chat => "openai-chat",
+        Inbound::Messages => "anthropic",
+        Inbound::Responses => "responses",
+    };
+    assert_eq!(row.client_protocol, protocol, "{row:?}");
+    assert!(row.latency_ms.is_some(), "{row:?}");
+    if status == 200 && cell.case.streams() {
+        assert!(row.ttft_ms.is_some(), "a stream's time to first byte is recorded: {row:?}");
+    }
+    if cell.case == Case::MidStreamError {
+        assert!(row.error.as_deref().is_some_and(|e| e.contains("broke")), "the ledger says the stream broke: {row:?}");
+        // What the upstream reported before the break: Anthropic's message_start and every Gemini chunk carry the
+        // prompt's tokens; OpenAI reports usage only at the end.
+        let input = (cell.upstream != Upstream::OpenAi).then_some(12);
+        assert_eq!(row.input_tokens, input, "the partial usage: {row:?}");
+    }
+    if status == 200 && cell.case != Case::MidStreamError {
+        let want = expected_usage(cell);
+        assert_eq!(
+            (row.input_tokens, row.cached_input_tokens, row.output_tokens),
+            (Some(want.input), Some(want.cached), Some(want.output)),
+            "the ledger's usage: {row:?}"
+        );
+        if let Some(reasoning) = want.reasoning {
+            assert_eq!(row.reasoning_tokens, Some(reasoning), "{row:?}");
+        }
+    }
+}
+
+pub(super) fn calls_as_json(outcome: &Outcome, body: &str) -> Vec<(String, Value)> {
+    outcome
+        .calls
+        .iter()
+        .map(|c| {
+            let args = serde_json::from_str(&c.arguments).unwrap_or_else(|_| panic!("arguments {c:?}: {body}"));
+            (c.name.clone(), args)
+        })
+        .collect()
+}
+
+pub(super) fn check_two_calls(cell: &Cell, outcome: &Outcome, body: &str) {
+    assert_eq!(
+        calls_as_json(outcome, body),
+        [("get_weather".to_owned(), json!({ "city": "Paris" })), ("get_time".to_owned(), json!({ "tz": "CET" }))],
+        "{body}"
+    );
+    let ids: Vec<&str> = outcome.calls.iter().map(|c| c.id.as_str()).collect();
+    assert!(ids.iter().all(|id| !id.is_empty()), "{body}");
+    assert_ne!(ids[0], ids[1], "call ids are distinct: {body}");
+    // Anthropic's answers name their calls toolu_…; the others call_… (Gemini has no ids: the gateway makes them).
+    if cell.inbound == Inbound::Messages && cell.upstream == Upstream::Anthropic {
+        assert_eq!(ids, ["toolu_1", "toolu_2"], "passthrough keeps the ids");
+    }
+    assert!(outcome.text.is_empty(), "a tool-only reply has no text: {body}");
+}
+
+/// What the upstream received, checked for what the case must carry across.
+pub(super) fn check_upstream(world: &World, cell: &Cell, path_body: &Value) {
+    let calls = world.upstream_requests(cell.upstream, &cell.model());
+    let expected_calls = if cell.case == Case::UpstreamError { 2 } else { 1 };
+    assert_eq!(calls.len(), expected_calls, "upstream calls for {}: {calls:?}", cell.model());
+    let call = &calls[0];
+    let sent = call.json.clone().expect("a JSON body upstream");
+    let text = call.text.as_str();
+    assert!(!format!("{:?}", call.headers).contains(FAKE_TOKEN), "the app token never reaches a provider");
+    if cell.passthrough() {
+        let mut expected = path_body.clone();
+        expected["model"] = json!(cell.model());
+        if cell.inbound == Inbound::Messages && cell.case == Case::Client {
+            // The Anthropic API refuses `role: "system"` inside `messages`: Claude Code's joins `system`.
+            let messages = expected["messages"].as_array_mut().expect("messages");
+            let system = messages.remove(0);
+            assert_eq!(system["role"], "system", "the fixture starts with a system message");
+            let block = json!({ "type": "text", "text": system["content"] });
+            expected["system"].as_array_mut().expect("system blocks").push(block);
+        }
+        if cell.inbound == Inbound::Chat && cell.case.streams() {
+            // The gateway asks for usage; the client asked too.
+            assert_eq!(sent["stream_options"]["include_usage"], true, "{sent}");
+        }
+        assert_eq!(sent, expected, "passthrough keeps the body but for the model");
+        if cell.inbound == Inbound::Responses {
+            // OpenAI itself is reached through its Responses API, not chat completions.
+            assert_eq!(call.path, "/v1/responses", "{}", call.path);
+        }
+        if cell.inbound == Inbound::Messages && cell.case == Case::Client {
+            let beta = call.header("anthropic-beta").unwrap_or_default();
+            assert!(beta.contains("claude-code-20250219"), "beta headers reach Anthropic: {beta}");
+            assert!(call.path.starts_with("/v1/messages"), "{}", call.path);
+        }
+        return;
+    }
+    if cell.upstream != Upstream::Anthropic {
+        assert_eq!(call.header("anthropic-beta"), None, "Anthropic's beta flags stay with Anthropic");
+    }
+    match cell.upstream {
+        Upstream::OpenAi => {
+            assert_eq!(sent["stream"].as_bool().unwrap_or(false), cell.case.streams(), "{sent}");
+            if cell.case.streams() {
+                assert_eq!(sent["stream_options"]["include_usage"], true, "usage is asked for: {sent}");
+            }
+        }
+        Upstream::Anthropic => {
+            assert!(sent["max_tokens"].as_u64().is_some_and(|n| n > 0), "Anthropic needs max_tokens: {sent}");
+            assert_eq!(call.header("anthropic-version"), Some("2023-06-01"));
+        }
+        Upstream::Gemini => {
+            let method = if cell.case.streams() { ":streamGenerateContent" } else { ":generateContent" };
+            assert!(call.path.contains(method), "{}", call.path);
+        }
+    }
+    match cell.case {
+        Case::MultiTurn => {
+            let (system, roles): (String, Vec<Value>) = match cell.upstream {
+                Upstream::OpenAi => (
+                    sent["messages"][0]["content"].to_string(),
+                    sent["messages"].as_array().expect("messages").iter().map(|m| m["role"].clone()).collect(),
+                ),
+                Upstream::Anthropic => (
+                    sent["system"].to_string(),
+                    sent["messages"].as_array().expect("messages").iter().map(|m| m["role"].clone()).collect(),
+                ),
+                Upstream::Gemini => (
+                    sent["systemInstruction"].to_string(),
+                    sent["contents"].as_array().expect("contents").iter().map(|m| m["role"].clone()).collect(),
+                ),
+            };
+            assert!(system.contains("You are terse."), "the system prompt: {sent}");
+            let want: Vec<Value> = match cell.upstream {
+                Upstream::OpenAi => vec![json!("system"), json!("user"), json!("assistant"), json!("user")],
+                Upstream::Anthropic => vec![json!("user"), json!("assistant"), json!("user")],
+                Upstream::Gemini => vec![json!("user"), json!("model"), json!("user")],
+            };
+            assert_eq!(roles, want, "{sent}");
+        }
+        Case::ParallelTools => {
+            let (calls, results) = match cell.upstream {
+                Upstream::OpenAi => (r#""tool_calls""#, r#""role":"tool""#),
+                Upstream::Anthropic => (r#""type":"tool_use""#, r#""type":"tool_result""#),
+                Upstream::Gemini => ("\"functionCall\"", "\"functionResponse\""),
+            };
+            assert_eq!(text.matches(results).count(), 2, "both tool results travel: {sent}");
+            assert!(text.contains(calls) && text.contains("18°C and sunny") && text.contains("14:05"), "{sent}");
+            if cell.upstream == Upstream::Gemini {
+                assert!(text.contains(r#""name":"get_time""#), "a functionResponse names its function: {sent}");
+            }
+        }
+        Case::Image => {
+            let found = match cell.upstream {
+                Upstream::OpenAi => text.contains(&format!("data:image/png;base64,{PNG}")),
+                Upstream::Anthropic => {
+                    text.contains(&json!({ "type": "base64", "media_type": "image/png", "data": PNG }).to_string())
+                }
+                Upstream::Gemini => text.contains(&json!({ "mimeType": "image/png", "data": PNG }).to_string()),
+            };
+            assert!(found, "the image travels in the upstream's form: {sent}");
+        }
+        Case::JsonMode => match cell.upstream {
+            Upstream::OpenAi => assert_eq!(sent["response_format"]["type"], "json_schema", "{sent}"),
+            Upstream::Anthropic => assert!(sent["system"].to_string().contains("ok"), "the schema is conveyed: {sent}"),
+            Upstream::Gemini => assert_eq!(sent["generationConfig"]["responseMimeType"], "application/json", "{sent}"),
+        },
+        Case::Thinking => match cell.upstream {
+            Upstream::OpenAi => assert!(sent["reasoning_effort"].is_string(), "{sent}"),
+            Upstream::Anthropic => assert_eq!(sent["thinking"]["type"], "enabled", "{sent}"),
+            Upstream::Gemini => assert!(sent["generationConfig"]["thinkingConfig"].is_object(), "{sent}"),
+        },
+        Case::StopSequence if cell.inbound != Inbound::Responses => {
+            let stops = match cell.upstream {
+                Upstream::OpenAi => &sent["stop"],
+                Upstream::Anthropic => &sent["stop_sequences"],
+                Upstream::Gemini => &sent["generationConfig"]["stopSequences"],
+            };
+            assert_eq!(stops, &json!([STOP_SEQUENCE]), "{sent}");
+        }
+        Case::MaxTokens => {
+            let limit = match cell.upstream {
+                Upstream::OpenAi => sent.get("max_completion_tokens").or(sent.get("max_tokens")),
+                Upstream::Anthropic => sent.get("max_tokens"),
+                Upstream::Gemini => sent["generationConfig"].get("maxOutputTokens"),
+            };
+            let want = if cell.inbound == Inbound::Responses { 16 } else { 5 };
+            assert_eq!(limit.and_then(Value::as_u64), Some(want), "{sent}");
+        }
+        Case::Client => check_client_fixture_upstream(cell, &sent, text),
+        _ => {}
+    }
+}
+
+/// The system prompt as the upstream received it (its text, JSON-encoded).
+pub(super) fn system_text(upstream: Upstream, sent: &Value) -> String {
+    match upstream {
+        Upstream::OpenAi => sent["messages"]
+            .as_array()
+            .expect("messages")
+            .iter()
+            .filter(|m| m["role"] == "system" || m["role"] == "developer")
+            .map(|m| m["content"].to_string())
+            .collect(),
+        Upstream::Anthropic => sent["system"].to_string(),
+        Upstream::Gemini => sent["systemInstruction"].to_string(),
+    }
+}
+
+/// How a PNG looks in the upstream's request.
+pub(super) fn image_form(upstream: Upstream) -> &'static str {
+    match upstream {
+        Upstream::OpenAi => "data:image/png;base64,",
+        Upstream::Anthropic => "\"media_type\":\"image/png\"",
+        Upstream::Gemini => "\"mimeType\":\"image/png\"",
+    }
+}
+
+/// What must survive (or be dropped) when a real client's request is translated.
+pub(super) fn check_client_fixture_upstream(cell: &Cell, sent: &Value, text: &str) {
+    let tool_names: Vec<String> = match cell.upstream {
+        Upstream::OpenAi => {
+            sent["tools"].as_array().expect("tools").iter().map(|t| t["function"]["name"].to_string()).collect()
+        }
+        Upstream::Anthropic => sent["tools"].as_array().expect("tools").iter().map(|t| t["name"].to_string()).collect(),
+        Upstream::Gemini => sent["tools"][0]["functionDeclarations"]
+            .as_array()
+            .expect("function declarations")
+            .iter()
+            .map(|t| t["name"].to_string())
+            .collect(),
+    };
+    // Neither cache hints nor Anthropic's signatures mean anything to other upstreams.
+    if cell.upstream != Upstream::Anthropic {
+        assert!(!text.contains("cache_control"), "cache_control is dropped: {sent}");
+        assert!(!text.contains("EqQBCkYIBxgC"), "Claude's thinking signature is dropped: {sent}");
+    }
+    // OpenAI's own encrypted reasoning, replayed by Codex, means nothing to any upstream here.
+    assert!(!text.contains("gAAAAB"), "foreign encrypted reasoning is dropped: {sent}");
+    match cell.inbound {
+        Inbound::Messages => {
+            let fixture = fixture("claude-code-messages.json");
+            assert_eq!(tool_names.len(), fixture["tools"].as_array().expect("tools").len(), "every tool travels");
+            // The system blocks (and the system message inside `messages`), the tool result's image.
+            let system = system_text(cell.upstream, sent);
+            for block in fixture["system"].as_array().expect("system blocks") {
+                let first_line = block["text"].as_str().expect("text").lines().next().expect("a line");
+                assert!(system.contains(first_line), "system text {first_line:?} is the system prompt: {sent}");
+            }
+            assert!(system.contains("Prefer small, focused diffs."), "the system message joins the system prompt");
+            assert!(text.contains(image_form(cell.upstream)), "the tool result's image travels: {sent}");
+            assert!(!text.contains("context_management") && !text.contains("output_config"), "{sent}");
+        }
+        Inbound::Responses => {
+            let fixture = fixture("codex-responses.json");
+            let functions = fixture["tools"].as_array().expect("tools").iter().filter(|t| t["type"] == "function");
+            assert_eq!(tool_names.len(), functions.count(), "function tools travel, hosted ones do not: {sent}");
+            assert!(!text.contains("web_search"), "the hosted tool is dropped: {sent}");
+            let system = system_text(cell.upstream, sent);
+            assert!(system.contains("You are Codex, a coding agent"), "developer items become the system prompt");
+            assert!(!system.contains("environment_context"), "user items stay user turns: {sent}");
+            assert!(text.contains("Cargo.toml") && text.contains("exit code 0"), "the tool output travels: {sent}");
+            assert!(text.contains(image_form(cell.upstream)), "view_image's output image travels: {sent}");
+        }
+        Inbound::Chat => {
+            let fixture = fixture("continue-chat.json");
+            assert_eq!(tool_names.len(), fixture["tools"].as_array().expect("tools").len(), "every tool travels");
+            assert!(system_text(cell.upstream, sent).contains("You are in agent mode."), "{sent}");
+        }
+    }
+}
+
+/// The signature the fake signs its thinking with, as the client should see it, and as the upstream wants it back.
+pub(super) fn signatures(cell: &Cell) -> Option<(String, &'static str)> {
+    let raw = match cell.upstream {
+        Upstream::Anthropic => SIGNATURE,
+        // base64("sig-fake-123"): Gemini's thoughtSignature.
+        Upstream::Gemini => "c2lnLWZha2UtMTIz",
+        Upstream::OpenAi => return None,
+    };
+    let client = match (cell.inbound, cell.upstream) {
+        (Inbound::Chat, _) => return None,
+        (Inbound::Messages, Upstream::Anthropic) => raw.to_owned(),
+        (Inbound::Responses, Upstream::Anthropic) => format!("anthropic:{raw}"),
+        (_, _) => format!("gemini:{raw}"),
+    };
+    Some((client, raw))
+}
+
+/// The client replays the signed thinking on its next turn: the upstream that signed it gets its signature back.
+pub(super) fn check_signature_round_trip(world: &World, cell: &Cell, outcome: &Outcome, text: &str) {
+    let Some((client, raw)) = signatures(cell) else { return };
+    assert_eq!(outcome.signature.as_deref(), Some(client.as_str()), "the signature reaches the client: {text}");
+    let model = format!("{}/{}+turn-2", cell.upstream.provider(), cell.model());
+    let (path, body) = match cell.inbound {
+        Inbound::Messages => (
+            "/v1/messages",
+            json!({ "model": model, "max_tokens": 2048,
+            "thinking": { "type": "enabled", "budget_tokens": 1024 },
+            "messages": [
+                { "role": "user", "content": "hi there friend" },
+                { "role": "assistant", "content": [
+                    { "type": "thinking", "thinking": outcome.thinking, "signature": client },
+                    { "type": "text", "text": outcome.text } ] },
+                { "role": "user", "content": "and then?" } ] }),
+        ),
+        Inbound::Responses => (
+            "/v1/responses",
+            json!({ "model": model, "reasoning": { "effort": "low" },
+            "input": [
+                { "type": "message", "role": "user", "content": "hi there friend" },
+                { "type": "reasoning", "summary": [{ "type": "summary_text", "text": outcome.thinking }],
+                  "encrypted_content": client },
+                { "type": "message", "role": "assistant", "content": [{ "type": "output_text", "text": outcome.text }] },
+                { "type": "message", "role": "user", "content": "and then?" } ] }),
+        ),
+        Inbound::Chat => return,
+    };
+    let turn = Cell { case: Case::Plain, ..*cell };
+    let (status, answer) = send(world, &turn, path, &body);
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let upstream_model = format!("{}+turn-2", cell.model());
+    let sent = world.upstream_requests(cell.upstream, &upstream_model);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let sent = sent[0].json.clone().expect("JSON");
+    let got = match cell.upstream {
+        Upstream::Anthropic => &sent["messages"][1]["content"][0]["signature"],
+        _ => &sent["contents"][1]["parts"][0]["thoughtSignature"],
+    };
+    assert_eq!(got, raw, "the signer gets its own signature back: {sent}");
+}
+
+/// An overloaded upstream (Anthropic 529, the others 503), retried once, and a rate limit reach a streaming client
+/// before the stream starts: an HTTP error in its own shape, as the providers answer.
+pub(super) fn check_upstream_error(world: &World, cell: &Cell, status: StatusCode, text: &str) {
+    let body: Value = serde_json::from_str(text).unwrap_or_else(|_| panic!("an error body is JSON: {text}"));
+    let want_status = if cell.upstream == Upstream::Anthropic { 529 } else { 503 };
+    assert_eq!(status.as_u16(), want_status, "{text}");
+    match cell.inbound {
+        Inbound::Messages => {
+            assert_eq!(body["type"], "error", "{text}");
+            assert_eq!(body["error"]["type"], "overloaded_error", "{text}");
+            assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{text}");
+        }
+        Inbound::Chat | Inbound::Responses => {
+            assert!(
+                body["error"]["message"].as_str().is_some_and(|m| m.starts_with(cell.upstream.provider())),
+                "{text}"
+            );
+            assert!(body["error"]["code"].is_string(), "{text}");
+        }
+    }
+    assert!(!text.contains(FAKE_KEY), "{text}");
+    let calls = world.upstream_requests(cell.upstream, &cell.model());
+    assert_eq!(calls.len(), 2, "an overloaded upstream is tried twice");
+    check_ledger(world, cell, want_status);
+
+    // A rate limit: 429 with Retry-After passed on, in the client's shape.
+    let (path, mut body) = request(cell);
+    let model = cell.model().replacen("overloaded", "rate-limit", 1);
+    body["model"] = json!(format!("{}/{model}", cell.upstream.provider()));
+    let response = world.runtime.block_on(async {
+        let mut request = world.client.post(format!("{}{path}", world.root)).json(&body);
+        request = match cell.inbound {
+            Inbound::Messages => request.header("x-api-key", FAKE_TOKEN).header("anthropic-version", "2023-06-01"),
+            Inbound::Chat | Inbound::Responses => request.bearer_auth(FAKE_TOKEN),
+        };
+        request.send().await.expect("the gateway answers")
+    });
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(response.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("1"));
+    let body: Value = world.runtime.block_on(response.json()).expect("an error body is JSON");
+    match cell.inbound {
+        Inbound::Messages => {
+            assert_eq!(
+                (body["type"].as_str(), body["error"]["type"].as_str()),
+                (Some("error"), Some("rate_limit_error"))
+            )
+        }
+        Inbound::Chat | Inbound::Responses => assert_eq!(body["error"]["code"], "rate_limit_exceeded", "{body}"),
+    }
+}
+
+/// A Responses client passed through to OpenAI gets the upstream's bytes unchanged: the same request sent straight
+/// to the fake (which answers deterministically) gives the same body, byte for byte.
+pub(super) fn check_relayed_unchanged(world: &World, cell: &Cell, text: &str) {
+    let calls = world.upstream_requests(cell.upstream, &cell.model());
+    let sent = calls[0].json.clone().expect("a JSON body upstream");
+    let direct = world.runtime.block_on(async {
+        let url = format!("{}/responses", world.fake(cell.upstream).api_base());
+        let response = world.client.post(url).bearer_auth(FAKE_KEY).json(&sent).send().await.expect("the fake answers");
+        response.text().await.expect("a whole body")
+    });
+    assert_eq!(text, direct, "the upstream's answer is relayed byte for byte");
+}
+
+/// An Anthropic client served by translation learns the prompt's size only at the end (OpenAI and Gemini report
+/// usage last, after `message_start` went out with zeros): the final `message_delta` must carry the input side
+/// itself, which the Anthropic SDKs (and so Claude Code) take over into the message's usage.
+pub(super) fn check_message_delta_usage(cell: &Cell, text: &str) {
+    let (_, data) = sse_events(text)
+        .into_iter()
+        .find(|(name, _)| name == "message_delta")
+        .unwrap_or_else(|| panic!("a message_delta: {text}"));
+    let usage = parse(&data, text)["usage"].clone();
+    let want = expected_usage(cell);
+    let input =
+        u(&usage["input_tokens"]) + u(&usage["cache_read_input_tokens"]) + u(&usage["cache_creation_input_tokens"]);
+    assert_eq!(
+        (input, u(&usage["cache_read_input_tokens"]), u(&usage["output_tokens"])),
+        (want.input, want.cached, want.output),
+        "message_delta's own usage: {usage}"
+    );
+}
