@@ -43,8 +43,7 @@ impl Provider for Anthropic {
                 return Err(UpstreamError::Unsupported { provider: self.endpoint.id.clone(), op: call.op });
             }
         };
-        let mut request =
-            self.endpoint.http.post(self.endpoint.url(path)).header(CONTENT_TYPE, "application/json").body(call.body);
+        let mut request = self.endpoint.post(path).header(CONTENT_TYPE, "application/json").body(call.body);
         let mut version_sent = false;
         for (name, value) in call.forward_headers {
             version_sent |= name == "anthropic-version";

@@ -38,8 +38,7 @@ impl Provider for Azure {
         let path = format!("openai/deployments/{}/{op}", call.model);
         let mut request = self
             .endpoint
-            .http
-            .post(self.endpoint.url(&path))
+            .post(&path)
             .query(&[("api-version", self.api_version())])
             .header(CONTENT_TYPE, "application/json")
             .body(call.body);
@@ -87,6 +86,7 @@ mod tests {
             current: Default::default(),
             http: reqwest::Client::new(),
             api_version: api_version.map(str::to_owned),
+            urls: Default::default(),
         })
     }
 

@@ -37,8 +37,8 @@ impl Provider for Gemini {
         if call.op != Operation::Chat {
             return Err(UpstreamError::Unsupported { provider: self.endpoint.id.clone(), op: call.op });
         }
-        let url = self.endpoint.url(&gemini::method_path(call.model, call.stream));
-        self.authed(self.endpoint.http.post(url).header(CONTENT_TYPE, "application/json").body(call.body))
+        let path = gemini::method_path(call.model, call.stream);
+        self.authed(self.endpoint.post(&path).header(CONTENT_TYPE, "application/json").body(call.body))
     }
 
     fn models_request(&self) -> Option<reqwest::RequestBuilder> {

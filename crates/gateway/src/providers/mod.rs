@@ -11,8 +11,8 @@ mod openai;
 pub mod presets;
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -109,9 +109,40 @@ pub struct Endpoint {
     pub current: AtomicUsize,
     pub http: reqwest::Client,
     pub api_version: Option<String>,
+    /// The URLs requests went to, parsed: parsing one (IDNA included) cost more than building the request.
+    pub urls: UrlCache,
+}
+
+/// Parsed upstream URLs by path, bounded: a Gemini path holds the model name, which a client may choose.
+#[derive(Default)]
+pub struct UrlCache(RwLock<HashMap<String, reqwest::Url>>);
+
+impl UrlCache {
+    /// Paths kept at most; past this, URLs are parsed each time.
+    const MAX: usize = 64;
 }
 
 impl Endpoint {
+    /// A POST to `base_url` + `path`.
+    pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        let cached = self.urls.0.read().unwrap_or_else(PoisonError::into_inner).get(path).cloned();
+        if let Some(url) = cached {
+            return self.http.post(url);
+        }
+        let text = self.url(path);
+        match reqwest::Url::parse(&text) {
+            Ok(url) => {
+                let mut urls = self.urls.0.write().unwrap_or_else(PoisonError::into_inner);
+                if urls.len() < UrlCache::MAX {
+                    urls.insert(path.to_owned(), url.clone());
+                }
+                self.http.post(url)
+            }
+            // reqwest reports the unparsable URL when the request is sent, as it would have without the cache.
+            Err(_) => self.http.post(text),
+        }
+    }
+
     /// `base_url` + `path`, with exactly one slash between.
     pub fn url(&self, path: &str) -> String {
         format!("{}/{}", self.base_url.trim_end_matches('/'), path.trim_start_matches('/'))
@@ -178,6 +209,9 @@ pub fn http_client(settings: &HttpSettings, proxy: Option<&str>) -> Result<reqwe
         .connect_timeout(settings.connect_timeout)
         .read_timeout(settings.read_timeout)
         .tcp_nodelay(true)
+        // An upstream's redirect would send the request, key included, to an address no configuration named; the
+        // APIs answer where they are asked. (Following redirects also cost a URL parse per request.)
+        .redirect(reqwest::redirect::Policy::none())
         .pool_idle_timeout(Duration::from_secs(90));
     if let Some(proxy) = proxy {
         builder = builder.proxy(reqwest::Proxy::all(proxy).map_err(|e| format!("proxy {proxy:?} is not valid: {e}"))?);
@@ -228,6 +262,7 @@ impl Registry {
                 current: AtomicUsize::new(0),
                 http,
                 api_version: config.api_version.clone(),
+                urls: UrlCache::default(),
             };
             let provider: Arc<dyn Provider> = match preset.protocol {
                 Protocol::Anthropic => Arc::new(anthropic::Anthropic::new(endpoint)),
@@ -246,5 +281,75 @@ impl Registry {
 
     pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn Provider>> {
         self.providers.values()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn endpoint(base_url: &str) -> Endpoint {
+        Endpoint {
+            id: "test".into(),
+            preset: presets::find("openai").unwrap(),
+            base_url: base_url.into(),
+            keys: Vec::new(),
+            current: AtomicUsize::new(0),
+            http: reqwest::Client::new(),
+            api_version: None,
+            urls: UrlCache::default(),
+        }
+    }
+
+    #[test]
+    fn posts_go_to_the_base_url_and_path_parsed_once_and_the_cache_stays_bounded() {
+        let endpoint = endpoint("http://127.0.0.1:9/v1/");
+        for _ in 0..2 {
+            let request = endpoint.post("/chat/completions").build().unwrap();
+            assert_eq!(request.url().as_str(), "http://127.0.0.1:9/v1/chat/completions");
+        }
+        assert_eq!(endpoint.urls.0.read().unwrap().len(), 1);
+        for i in 0..(UrlCache::MAX + 10) {
+            let request = endpoint.post(&format!("models/m{i}:generateContent")).build().unwrap();
+            assert!(request.url().as_str().ends_with(&format!("/v1/models/m{i}:generateContent")));
+        }
+        assert_eq!(endpoint.urls.0.read().unwrap().len(), UrlCache::MAX, "paths past the bound are not kept");
+    }
+
+    #[test]
+    fn an_unparsable_base_url_fails_when_the_request_is_built_not_before() {
+        let endpoint = endpoint("not a url");
+        assert!(endpoint.post("chat/completions").build().is_err());
+        assert!(endpoint.urls.0.read().unwrap().is_empty());
+    }
+
+    /// An upstream's redirect is answered to the relay as it came, never followed with the key to another address.
+    #[tokio::test]
+    async fn redirects_are_not_followed() {
+        use std::sync::atomic::AtomicBool;
+
+        let elsewhere = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let target = format!("http://{}/steal", elsewhere.local_addr().unwrap());
+        let reached = Arc::new(AtomicBool::new(false));
+        let flag = reached.clone();
+        tokio::spawn(async move {
+            if elsewhere.accept().await.is_ok() {
+                flag.store(true, Ordering::SeqCst);
+            }
+        });
+        let redirecting = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}/v1", redirecting.local_addr().unwrap());
+        let app = axum::Router::new().fallback(move || {
+            let target = target.clone();
+            async move { (axum::http::StatusCode::TEMPORARY_REDIRECT, [(axum::http::header::LOCATION, target)]) }
+        });
+        tokio::spawn(async move { axum::serve(redirecting, app).await });
+
+        let mut endpoint = endpoint(&base);
+        endpoint.http = http_client(&HttpSettings::default(), None).unwrap();
+        let answer = endpoint.post("chat/completions").bearer_auth("sk-secret").body("{}").send().await.unwrap();
+        assert_eq!(answer.status(), 307);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!reached.load(Ordering::SeqCst), "the key must not follow a redirect");
     }
 }

@@ -50,8 +50,7 @@ impl Provider for OpenAi {
             op => path(op),
         }
         .ok_or_else(|| UpstreamError::Unsupported { provider: self.endpoint.id.clone(), op: call.op })?;
-        let mut request =
-            self.endpoint.http.post(self.endpoint.url(path)).header(CONTENT_TYPE, "application/json").body(call.body);
+        let mut request = self.endpoint.post(path).header(CONTENT_TYPE, "application/json").body(call.body);
         if let Some(key) = self.endpoint.key()? {
             request = request.bearer_auth(key);
         }
@@ -95,6 +94,7 @@ mod tests {
             current: Default::default(),
             http: reqwest::Client::new(),
             api_version: None,
+            urls: Default::default(),
         })
     }
 
