@@ -1,0 +1,66 @@
+//! The floor under the gateway's overhead: the least a JSON proxy built from the same parts (axum, reqwest, tokio,
+//! mimalloc) costs per request. It reads the body, rewrites `model`, forwards it, reads the answer's JSON and
+//! returns it, and nothing else: no token, no Host/Origin check, no routing, no ledger, no trace.
+//!
+//! `cargo run --release -p switchboard-gateway --example proxy_floor -- http://127.0.0.1:PORT/v1` listens on
+//! 127.0.0.1:7399; `THREADS=1` runs it on one thread. Compare the CPU time per request (from `/proc/PID/stat`) of
+//! this and of `switchboard-gateway` under the same load from the fake upstream (`fake-upstream --kind openai`).
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::serve::ListenerExt;
+use serde_json::Value;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[derive(Clone)]
+struct Upstream {
+    http: reqwest::Client,
+    url: reqwest::Url,
+}
+
+async fn chat(State(upstream): State<Upstream>, body: Bytes) -> Response {
+    let Ok(mut request) = serde_json::from_slice::<Value>(&body) else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
+    request["model"] = Value::String("gpt-4o-mini".into());
+    let Ok(body) = serde_json::to_vec(&request) else { return StatusCode::INTERNAL_SERVER_ERROR.into_response() };
+    let sent = upstream
+        .http
+        .post(upstream.url.clone())
+        .bearer_auth("k")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(body)
+        .send()
+        .await;
+    let Ok(answer) = sent else { return StatusCode::BAD_GATEWAY.into_response() };
+    let status = answer.status();
+    let Ok(bytes) = answer.bytes().await else { return StatusCode::BAD_GATEWAY.into_response() };
+    if serde_json::from_slice::<Value>(&bytes).is_err() {
+        return StatusCode::BAD_GATEWAY.into_response();
+    }
+    (status, [(header::CONTENT_TYPE, "application/json")], bytes).into_response()
+}
+
+fn main() -> anyhow::Result<()> {
+    let base = std::env::args().nth(1).unwrap_or_else(|| "http://127.0.0.1:8080/v1".to_owned());
+    let runtime = match std::env::var("THREADS").as_deref() {
+        Ok("1") => tokio::runtime::Builder::new_current_thread().enable_all().build()?,
+        _ => tokio::runtime::Builder::new_multi_thread().enable_all().build()?,
+    };
+    runtime.block_on(async {
+        let http = reqwest::Client::builder().tcp_nodelay(true).build()?;
+        let upstream = Upstream { http, url: reqwest::Url::parse(&format!("{base}/chat/completions"))? };
+        let app = Router::new().route("/v1/chat/completions", post(chat)).with_state(upstream);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:7399").await?.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        axum::serve(listener, app).await?;
+        Ok(())
+    })
+}
