@@ -35,9 +35,10 @@ async fn sigkill_under_load_leaves_a_sound_database_missing_at_most_the_last_flu
     let start = Instant::now();
     let stop = Arc::new(AtomicBool::new(false));
     let started = Arc::new(AtomicU64::new(0));
+    let answered = Arc::new(AtomicU64::new(0));
     let clients: Vec<_> = (0..CLIENTS)
         .map(|i| {
-            let (url, stop, started) = (url.clone(), stop.clone(), started.clone());
+            let (url, stop, started, answered) = (url.clone(), stop.clone(), started.clone(), answered.clone());
             tokio::spawn(async move {
                 let http = reqwest::Client::new();
                 // When each request finished, as an offset from `start`.
@@ -51,6 +52,7 @@ async fn sigkill_under_load_leaves_a_sound_database_missing_at_most_the_last_flu
                     let done = async { http.post(&url).bearer_auth(FAKE_TOKEN).json(&body).send().await?.text().await };
                     if done.await.is_ok() {
                         finished.push(start.elapsed());
+                        answered.fetch_add(1, Ordering::Relaxed);
                     }
                 }
                 finished
@@ -58,7 +60,12 @@ async fn sigkill_under_load_leaves_a_sound_database_missing_at_most_the_last_flu
         })
         .collect();
 
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Load until a good number of requests are answered (a debug build on a busy machine is slow to get there),
+    // then long enough that those are all past the flush interval, then the kill.
+    while answered.load(Ordering::Relaxed) < 150 && start.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(MAY_BE_LOST + Duration::from_millis(500)).await;
     let kill = std::process::Command::new("kill").args(["-KILL", &gateway.pid().to_string()]).status().unwrap();
     let killed_at = start.elapsed();
     assert!(kill.success());
