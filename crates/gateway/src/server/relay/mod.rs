@@ -15,6 +15,7 @@
 //! move on — with one jittered retry of the same target where that can help — while other 4xx stop at once.
 //! After the first byte, a failure ends the stream with an in-band error event.
 
+mod settings;
 mod stream;
 mod walk;
 pub(super) mod wire;
@@ -31,10 +32,10 @@ use serde_json::{Value, json};
 use crate::apps::App;
 use crate::error::ApiError;
 use crate::ledger::{AttemptRecord, Bodies, Ledger, Record, budgets::Verdict};
-use crate::protocol::neutral::{ChatRequest, SystemBlock, Usage};
+use crate::protocol::neutral::Usage;
 use crate::protocol::{self, Protocol};
 use crate::providers::Operation;
-use crate::routing::{Alias, Memory, Needs, Resolution, Resolver, Target, conversation_key};
+use crate::routing::{Memory, Needs, Resolution, Resolver, Target, conversation_key};
 use stream::StreamRelay;
 use walk::{Decoded, Lost, Mode, Prepared, Started, Won, walk};
 pub use wire::{Client, anthropic_error};
@@ -213,7 +214,7 @@ pub async fn chat(
     }
     // OpenAI bodies take the alias's settings as JSON, so passthrough carries them too; others in the neutral form.
     if let (Some(alias), Client::OpenAiChat) = (&resolution.alias, client) {
-        apply_alias_settings(&mut body, alias);
+        settings::openai(&mut body, alias);
     }
     // A Responses turn that refers to something stored at OpenAI can only be served there, passed through. The rest
     // of the body is still validated, without the fields translation cannot honour.
@@ -238,15 +239,15 @@ pub async fn chat(
         Err(e) => return client.error_response(ApiError::invalid(e.message, e.param.as_deref())),
     };
     if let (Some(alias), Client::Anthropic | Client::Responses) = (&resolution.alias, client) {
-        apply_alias_settings_neutral(&mut request, alias);
+        settings::neutral(&mut request, alias);
     }
     // An Anthropic body passed through to Anthropic takes the same settings as JSON (translation uses `request`).
     if let (Some(alias), Client::Anthropic) = (&resolution.alias, client) {
-        apply_alias_settings_anthropic(&mut body, alias);
+        settings::anthropic(&mut body, alias);
     }
     // Likewise a Responses body passed through to OpenAI.
     if let (Some(alias), Client::Responses) = (&resolution.alias, client) {
-        apply_alias_settings_responses(&mut body, alias);
+        settings::responses(&mut body, alias);
     }
     let needs = Needs::of(&request);
     let conversation = needs.signed_thinking.then(|| conversation_key(&request));
@@ -367,137 +368,6 @@ fn resolve(resolver: &Resolver, ctx: &Ctx) -> Result<Resolution, ApiError> {
         error.param = Some("model".into());
         error
     })
-}
-
-/// Defaults fill what the client left out; forced parameters replace what it sent; the prefix goes first.
-fn apply_alias_settings(body: &mut Value, alias: &Alias) {
-    let Some(object) = body.as_object_mut() else { return };
-    for (key, value) in &alias.params {
-        let present = object.get(key).is_some_and(|v| !v.is_null())
-            || (key == "max_tokens" && object.contains_key("max_completion_tokens"))
-            || (key == "max_completion_tokens" && object.contains_key("max_tokens"));
-        if !present {
-            object.insert(key.clone(), value.clone());
-        }
-    }
-    for (key, value) in &alias.forced_params {
-        object.insert(key.clone(), value.clone());
-        if key == "max_tokens" {
-            object.remove("max_completion_tokens");
-        }
-    }
-    if let Some(prefix) = &alias.system_prefix
-        && let Some(Value::Array(messages)) = object.get_mut("messages")
-    {
-        messages.insert(0, json!({ "role": "system", "content": prefix }));
-    }
-}
-
-/// The same settings for requests that arrived in another protocol, on the neutral form (the OpenAI names of the
-/// common parameters: temperature, top_p, max_tokens / max_completion_tokens, reasoning_effort, seed).
-fn apply_alias_settings_neutral(request: &mut ChatRequest, alias: &Alias) {
-    let apply = |request: &mut ChatRequest, key: &str, value: &Value, force: bool| match key {
-        "temperature" if force || request.temperature.is_none() => request.temperature = value.as_f64(),
-        "top_p" if force || request.top_p.is_none() => request.top_p = value.as_f64(),
-        "max_tokens" | "max_completion_tokens" | "max_output_tokens" if force || request.max_tokens.is_none() => {
-            request.max_tokens = value.as_u64().map(|n| n.min(u64::from(u32::MAX)) as u32);
-        }
-        "seed" if force || request.seed.is_none() => request.seed = value.as_i64(),
-        "reasoning_effort" if force || request.reasoning.is_none() => {
-            request.reasoning = value.as_str().map(|effort| protocol::neutral::Reasoning {
-                effort: Some(effort.to_owned()),
-                budget_tokens: None,
-                enabled: effort != "none",
-            });
-        }
-        _ => {}
-    };
-    for (key, value) in &alias.params {
-        apply(request, key, value, false);
-    }
-    for (key, value) in &alias.forced_params {
-        apply(request, key, value, true);
-    }
-    if let Some(prefix) = &alias.system_prefix {
-        request.system.insert(0, SystemBlock { text: prefix.clone(), cache: None });
-    }
-}
-
-/// The alias's settings on an Anthropic Messages body, in Anthropic's names: the OpenAI names of the common
-/// parameters map onto `temperature`, `top_p` and `max_tokens`; the prefix becomes the first system block (the
-/// client's blocks keep their `cache_control`). `reasoning_effort` and `seed` have no Messages equivalent here and
-/// apply only when the request is translated.
-fn apply_alias_settings_anthropic(body: &mut Value, alias: &Alias) {
-    let Some(object) = body.as_object_mut() else { return };
-    let mut apply = |key: &str, value: &Value, force: bool| {
-        let name = match key {
-            "temperature" | "top_p" | "top_k" => key,
-            "max_tokens" | "max_completion_tokens" | "max_output_tokens" => "max_tokens",
-            _ => return,
-        };
-        if force || object.get(name).is_none_or(Value::is_null) {
-            object.insert(name.to_owned(), value.clone());
-        }
-    };
-    for (key, value) in &alias.params {
-        apply(key, value, false);
-    }
-    for (key, value) in &alias.forced_params {
-        apply(key, value, true);
-    }
-    if let Some(prefix) = &alias.system_prefix {
-        let first = json!({ "type": "text", "text": prefix });
-        let system = match object.remove("system") {
-            Some(Value::String(text)) if !text.is_empty() => vec![first, json!({ "type": "text", "text": text })],
-            Some(Value::Array(mut blocks)) => {
-                blocks.insert(0, first);
-                blocks
-            }
-            _ => vec![first],
-        };
-        object.insert("system".into(), Value::Array(system));
-    }
-}
-
-/// The client's body for a same-protocol upstream: only `model` rewritten, and (OpenAI chat and completions
-/// streams) usage requested. A Responses stream always ends with its usage, so it is sent as it is.
-/// The alias's settings on a Responses body passed through to OpenAI, in the Responses names: `temperature`,
-/// `top_p`, `max_output_tokens` (from any of the max-token names) and `reasoning.effort` (from
-/// `reasoning_effort`); the prefix goes before the client's `instructions`. `seed` has no Responses equivalent and
-/// applies only when the request is translated.
-fn apply_alias_settings_responses(body: &mut Value, alias: &Alias) {
-    let Some(object) = body.as_object_mut() else { return };
-    let mut apply = |key: &str, value: &Value, force: bool| {
-        let (slot, name) = match key {
-            "temperature" | "top_p" => (&mut *object, key),
-            "max_tokens" | "max_completion_tokens" | "max_output_tokens" => (&mut *object, "max_output_tokens"),
-            "reasoning_effort" => {
-                let reasoning = object.entry("reasoning").or_insert_with(|| json!({}));
-                if !reasoning.is_object() {
-                    *reasoning = json!({});
-                }
-                let Some(reasoning) = reasoning.as_object_mut() else { return };
-                (reasoning, "effort")
-            }
-            _ => return,
-        };
-        if force || slot.get(name).is_none_or(Value::is_null) {
-            slot.insert(name.to_owned(), value.clone());
-        }
-    };
-    for (key, value) in &alias.params {
-        apply(key, value, false);
-    }
-    for (key, value) in &alias.forced_params {
-        apply(key, value, true);
-    }
-    if let Some(prefix) = &alias.system_prefix {
-        let instructions = match object.get("instructions").and_then(Value::as_str) {
-            Some(text) if !text.is_empty() => format!("{prefix}\n\n{text}"),
-            _ => prefix.clone(),
-        };
-        object.insert("instructions".into(), Value::String(instructions));
-    }
 }
 
 fn passthrough_body(
@@ -665,63 +535,4 @@ fn with_routing_headers(
     }
     headers.insert(X_ATTEMPTS.clone(), HeaderValue::from(attempts.len()));
     response
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn alias_settings_apply_to_neutral_requests() {
-        let alias = Alias {
-            name: "code".into(),
-            strategy: crate::config::Strategy::Fallback,
-            params: serde_json::from_value(json!({ "temperature": 0.2, "max_tokens": 512 })).unwrap(),
-            forced_params: serde_json::from_value(json!({ "reasoning_effort": "low" })).unwrap(),
-            system_prefix: Some("Be brief.".into()),
-            timeouts: crate::config::Timeouts::default(),
-        };
-        let mut request = ChatRequest { max_tokens: Some(100), ..ChatRequest::default() };
-        apply_alias_settings_neutral(&mut request, &alias);
-        assert_eq!(request.temperature, Some(0.2));
-        assert_eq!(request.max_tokens, Some(100), "the client's own value wins over a default");
-        assert_eq!(request.reasoning.unwrap().effort.as_deref(), Some("low"));
-        assert_eq!(request.system[0].text, "Be brief.");
-    }
-
-    fn alias(params: Value, forced: Value, prefix: Option<&str>) -> Alias {
-        Alias {
-            name: "code".into(),
-            strategy: crate::config::Strategy::Fallback,
-            params: serde_json::from_value(params).unwrap(),
-            forced_params: serde_json::from_value(forced).unwrap(),
-            system_prefix: prefix.map(str::to_owned),
-            timeouts: crate::config::Timeouts::default(),
-        }
-    }
-
-    #[test]
-    fn alias_settings_apply_to_responses_bodies_in_their_names() {
-        let settings = alias(
-            json!({ "temperature": 0.2, "max_tokens": 512, "top_p": 0.9 }),
-            json!({ "reasoning_effort": "low" }),
-            Some("Be brief."),
-        );
-        let mut body = json!({ "model": "code", "input": "hi", "top_p": 0.5, "instructions": "You are Codex.",
-            "reasoning": { "summary": "auto" }, "store": false });
-        apply_alias_settings_responses(&mut body, &settings);
-        assert_eq!(
-            body,
-            json!({ "model": "code", "input": "hi", "top_p": 0.5, "temperature": 0.2, "max_output_tokens": 512,
-                "instructions": "Be brief.\n\nYou are Codex.", "reasoning": { "summary": "auto", "effort": "low" },
-                "store": false }),
-            "defaults fill gaps, the client's own values win, forced ones replace, the prefix leads"
-        );
-
-        // Codex sends no instructions and no reasoning: the prefix becomes the instructions.
-        let mut body = json!({ "model": "code", "input": [] });
-        apply_alias_settings_responses(&mut body, &settings);
-        assert_eq!(body["instructions"], "Be brief.");
-        assert_eq!(body["reasoning"], json!({ "effort": "low" }));
-    }
 }
