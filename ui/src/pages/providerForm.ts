@@ -50,3 +50,11 @@ export function presetHost(preset: Preset): string {
     return preset.baseUrl;
   }
 }
+
+export function presetOf(kind: string, presets: readonly Preset[]): Preset | undefined {
+  return presets.find((p) => p.id === kind);
+}
+
+export function displayName(provider: Provider, presets: readonly Preset[]): string {
+  return provider.name ?? presetOf(provider.kind, presets)?.name ?? provider.id;
+}
