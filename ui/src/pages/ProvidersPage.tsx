@@ -1,7 +1,14 @@
 import { useState, type ReactElement } from "react";
 
 import { toCommandError } from "../api/invoke";
-import { deleteProvider, listPresets, listProviders, removeProviderKey, testProvider } from "../api/providers";
+import {
+  deleteProvider,
+  detectLocalProviders,
+  listPresets,
+  listProviders,
+  removeProviderKey,
+  testProvider,
+} from "../api/providers";
 import type { Provider } from "../api/types";
 import { ConfirmDialog, type ConfirmRequest } from "../components/ConfirmDialog";
 import { FormError } from "../components/FormError";
@@ -10,13 +17,16 @@ import { useGatewayStatus } from "../components/useGatewayStatus";
 import { useResource } from "../components/useResource";
 import { displayName } from "./providerForm";
 import { ProviderDialog, type Editing } from "./providers/AddProviderDialog";
+import { LocalOffer } from "./providers/LocalOffer";
 import { ProviderCard, type TestState } from "./providers/ProviderCard";
 
-// The page's parts live in `providers/`: a card per provider, its key form, and the add/edit dialog.
+// The page's parts live in `providers/`: a card per provider, its key form, the add/edit dialog, and the offer of
+// local servers (Ollama, LM Studio) found on this computer.
 
 export function ProvidersPage(): ReactElement {
   const presets = useResource(listPresets);
   const providers = useResource(listProviders);
+  const local = useResource(detectLocalProviders);
   const { status } = useGatewayStatus();
   const keychainError = status?.keychainError ?? null;
 
@@ -26,6 +36,11 @@ export function ProvidersPage(): ReactElement {
   const [addingKeyFor, setAddingKeyFor] = useState<string | null>(null);
 
   const presetList = presets.data ?? [];
+
+  /** The list, and the local offer (a server just added, or deleted, changes it). */
+  async function reloadAll(): Promise<void> {
+    await Promise.all([providers.reload(), local.reload()]);
+  }
   const list = providers.data;
   const loadError = providers.error ?? presets.error;
 
@@ -58,7 +73,7 @@ export function ProvidersPage(): ReactElement {
       confirmLabel: "Delete provider",
       action: async () => {
         await deleteProvider(provider.id);
-        await providers.reload();
+        await reloadAll();
       },
     });
   }
@@ -148,6 +163,10 @@ export function ProvidersPage(): ReactElement {
         </ul>
       )}
 
+      {list && (
+        <LocalOffer servers={local.data ?? []} presets={presetList} providers={list} onAdded={() => void reloadAll()} />
+      )}
+
       {editing && (
         <ProviderDialog
           editing={editing}
@@ -157,7 +176,7 @@ export function ProvidersPage(): ReactElement {
           onClose={() => setEditing(null)}
           onSaved={() => {
             setEditing(null);
-            void providers.reload();
+            void reloadAll();
           }}
         />
       )}

@@ -172,3 +172,11 @@ export function buildAlias(form: AliasForm, original: Alias | null, existing: re
     throw err;
   }
 }
+
+/** Moves target `from` to position `to` (a drag and drop), shifting the ones between; out of range leaves the list. */
+export function moveTargetTo(targets: readonly TargetForm[], from: number, to: number): TargetForm[] {
+  const out = [...targets];
+  if (from < 0 || to < 0 || from >= out.length || to >= out.length) return out;
+  out.splice(to, 0, ...out.splice(from, 1));
+  return out;
+}
