@@ -1,4 +1,4 @@
-import { useState, type ReactElement } from "react";
+import { useEffect, useState, type ReactElement } from "react";
 
 import { toCommandError } from "../api/invoke";
 import {
@@ -23,10 +23,19 @@ import { ProviderCard, type TestState } from "./providers/ProviderCard";
 // The page's parts live in `providers/`: a card per provider, its key form, the add/edit dialog, and the offer of
 // local servers (Ollama, LM Studio) found on this computer.
 
+/** How often the page asks again for local servers (two loopback requests). */
+const LOCAL_PROBE_EVERY_MS = 10_000;
+
 export function ProvidersPage(): ReactElement {
   const presets = useResource(listPresets);
   const providers = useResource(listProviders);
   const local = useResource(detectLocalProviders);
+  const reloadLocal = local.reload;
+  // Looks again now and then, so a server started (or a slow answer missed) while the page is open is still offered.
+  useEffect(() => {
+    const timer = setInterval(() => void reloadLocal(), LOCAL_PROBE_EVERY_MS);
+    return () => clearInterval(timer);
+  }, [reloadLocal]);
   const { status } = useGatewayStatus();
   const keychainError = status?.keychainError ?? null;
 
