@@ -108,6 +108,15 @@ async fn a_local_server_is_offered_targets_are_dragged_and_try_it_shows_who_answ
     assert_eq!(asked.first().map(String::as_str), Some("error-500"), "{asked:?}");
     assert_eq!(asked.last().map(String::as_str), Some("gpt-4o-mini"), "{asked:?}");
 
+    // An alias that does not exist: the gateway's refusal, with no ledger row to wait for.
+    let started = std::time::Instant::now();
+    let refused = app.invoke("try_alias", json!({ "alias": "nope", "prompt": "hi" })).await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(2), "no wait for a row that never comes");
+    let status = refused["error"]["status"].as_u64();
+    assert!(matches!(status, Some(400 | 404)), "{refused}");
+    assert!(refused["error"]["message"].as_str().is_some_and(|m| m.contains("nope")), "{refused}");
+    assert_eq!(refused["request"], json!(null), "{refused}");
+
     app.close().await;
 }
 
