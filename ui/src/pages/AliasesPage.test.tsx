@@ -1,6 +1,6 @@
 import { render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { beforeEach, describe, expect, it, vi } from "vitest";
+import { beforeEach, describe, expect, it, onTestFinished, vi } from "vitest";
 
 import type { RequestDto } from "../api/generated/RequestDto";
 import type { TryResult } from "../api/generated/TryResult";
@@ -69,6 +69,21 @@ const ANSWERED: TryResult = {
   request: ROW,
 };
 
+/**
+ * jsdom lays nothing out, so dnd-kit could not measure where a target may go: each target row gets a place, 60 px
+ * apart, inside a list as tall as its rows.
+ */
+function layOutTargets() {
+  const rect = (top: number, height: number) =>
+    ({ x: 0, y: top, top, left: 0, right: 400, bottom: top + height, width: 400, height, toJSON: () => ({}) }) as DOMRect;
+  return vi.spyOn(Element.prototype, "getBoundingClientRect").mockImplementation(function (this: Element) {
+    if (this.matches("ol.target-list")) return rect(100, 60 * this.children.length);
+    const row = this.closest("li[data-testid^='target-']");
+    const index = Number(row?.getAttribute("data-testid")?.replace("target-", "") ?? -1);
+    return rect(100 + index * 60, 50);
+  });
+}
+
 function calls(cmd: string): unknown[] {
   return core.invoke.mock.calls.filter(([c]) => c === cmd).map(([, args]) => args);
 }
@@ -134,6 +149,26 @@ describe("AliasesPage", () => {
         },
       },
     ]);
+  });
+
+  it("reorders targets from the keyboard with the drag handle, and says so to screen readers", async () => {
+    const layout = layOutTargets();
+    onTestFinished(() => layout.mockRestore());
+    backend([GENERAL]);
+    const user = userEvent.setup();
+    render(<AliasesPage />);
+    await user.click(await screen.findByTestId("edit-alias-general"));
+    screen.getByTestId("target-handle-0").focus();
+    await user.keyboard("[Space]");
+    await screen.findByText("target 1 (openai/gpt-4.1) is over position 1.");
+    await user.keyboard("[ArrowDown]");
+    await screen.findByText("target 1 (openai/gpt-4.1) is over position 2.");
+    await user.keyboard("[Space]");
+    await waitFor(() => {
+      expect(screen.getByTestId("target-model-0")).toHaveValue("claude-sonnet-4");
+    });
+    expect(screen.getByTestId("target-model-1")).toHaveValue("gpt-4.1");
+    expect(await screen.findByText("Dropped target 1 (openai/gpt-4.1) at position 2.")).toBeInTheDocument();
   });
 
   it("creates a weighted alias with models offered from a provider test", async () => {

@@ -24,6 +24,7 @@ import {
   REASONING_EFFORTS,
   SUGGESTED_ALIASES,
   buildAlias,
+  dragAnnouncements,
   emptyForm,
   formFromAlias,
   moveTarget,
@@ -280,7 +281,10 @@ function AliasEditor(props: AliasEditorProps): ReactElement {
             collisionDetection={closestCenter}
             modifiers={[restrictToVerticalAxis, restrictToParentElement]}
             onDragEnd={onDragEnd}
-            accessibility={{ screenReaderInstructions: { draggable: DRAG_INSTRUCTIONS } }}
+            accessibility={{
+              screenReaderInstructions: { draggable: DRAG_INSTRUCTIONS },
+              announcements: dragAnnouncements(form.targets),
+            }}
           >
             <SortableContext items={form.targets.map((t) => t.key)} strategy={verticalListSortingStrategy}>
               <ol className="target-list">
