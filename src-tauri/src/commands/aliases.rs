@@ -103,8 +103,6 @@ pub async fn delete_alias(gateway: State<'_, Gateway>, name: String) -> Result<(
 
 /// Longest prompt "Try it" sends, in characters.
 const TRY_PROMPT_LIMIT: usize = 4000;
-/// Most tokens a "Try it" answer may use: it is a check, not a conversation.
-const TRY_MAX_TOKENS: u32 = 256;
 
 /// What one "Try it" prompt did.
 #[derive(Debug, Serialize)]
@@ -160,11 +158,9 @@ pub async fn try_alias(gateway: State<'_, Gateway>, alias: String, prompt: Strin
         return Err(CommandError::Invalid("the Chat window app is disabled; enable it in Apps to try aliases".into()));
     }
     let app = App { id: Some(app_row.id), name: app_row.name.clone(), allowed_aliases: app_row.allowed_aliases };
-    let body = json!({
-        "model": alias,
-        "messages": [{ "role": "user", "content": prompt }],
-        "max_tokens": TRY_MAX_TOKENS,
-    });
+    // No `max_tokens` of our own: the alias's parameters apply as for any app, and OpenAI's reasoning models refuse
+    // `max_tokens` (a low cap would also leave them nothing to answer with after thinking).
+    let body = json!({ "model": alias, "messages": [{ "role": "user", "content": prompt }] });
     let since = switchboard_gateway::store::now_ms();
     let started = Instant::now();
     let (text, target, error) = match inprocess::chat(&state, app, body).await {
