@@ -14,6 +14,7 @@ describe("tryErrorHint", () => {
     check(404, "the model general does not exist", "Save the alias first");
     check(400, "no target of code can take images", "enabled provider");
     check(401, "openai answered 401", "Providers page");
+    check(403, 'app "Chat window" may not use "code"; it may use: fast (change this in Apps)', "Chat window app");
     check(429, "the daily budget is spent ($1.00 of $1.00)", "budget");
     check(429, "Rate limit reached", "rate-limiting");
     check(200, "the stream broke", "broke off part-way");

@@ -46,6 +46,7 @@ export function summarizeTry(result: TryResult): TrySummary {
 export function tryErrorHint(error: TryError): string {
   const { status, message } = error;
   if (/budget/i.test(message)) return "Raise the budget of the Chat window app in Apps, or wait until it resets.";
+  if (status === 403 && /may not use/.test(message)) return "Let the Chat window app use this alias in Apps, then send again.";
   if (status === 200) return "The answer broke off part-way: send again, or add a fallback target in Edit.";
   if (status === 400 || status === 404) {
     return "Save the alias first, and check in Edit that each target names an enabled provider and a model it lists.";
