@@ -9,6 +9,8 @@
 //! - `matrix`: the translation conformance matrix: inbound protocol × upstream protocol × case, one test per cell.
 //! - `window`: the real desktop app through tauri-driver + WebKitWebDriver under Xvfb.
 //! - `window_chat`: the Chat page of the real app against a fake upstream, hostile output included.
+//! - `window_aliases`: local Ollama detection offered on Providers, alias targets reordered by dragging, and "Try it"
+//!   through the alias (the answering target, attempts, tokens and cost), against fake upstreams.
 //! - `window_manage`: the issue-7 flow through the real window: provider, key, alias, app, a request, then Logs
 //!   and Usage (and the screenshots in docs/screenshots/ with UPDATE_SCREENSHOTS=1).
 
@@ -31,5 +33,6 @@ mod responses_inbound;
 mod routing;
 mod sdk;
 mod window;
+mod window_aliases;
 mod window_chat;
 mod window_manage;

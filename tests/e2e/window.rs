@@ -24,9 +24,16 @@ impl App {
 
     /// Launches the app in an existing session (same keychain, same HOME): a restart, as far as the app knows.
     pub(crate) async fn launch_in(session: Arc<Session>, port: u16) -> App {
+        App::launch_with(session, port, &[]).await
+    }
+
+    /// Launches the app with more environment variables (e.g. `SWITCHBOARD_LOCAL_PROBES` in `window_aliases`).
+    pub(crate) async fn launch_with(session: Arc<Session>, port: u16, env: &[(&str, &str)]) -> App {
         let display = Display::start().unwrap();
         let port = port.to_string();
-        let driver = Driver::start(&display, &session, &[("SWITCHBOARD_PORT", &port)]).unwrap();
+        let mut app_env = vec![("SWITCHBOARD_PORT", port.as_str())];
+        app_env.extend_from_slice(env);
+        let driver = Driver::start(&display, &session, &app_env).unwrap();
         let mut capabilities = serde_json::Map::new();
         capabilities.insert(
             "tauri:options".into(),

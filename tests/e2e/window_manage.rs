@@ -18,7 +18,7 @@ const KEY: &str = "fake-manage-key-1234wxyz";
 /// WebDriver keys: Control, then NULL to release it.
 const SELECT_ALL: &str = "\u{E009}a\u{E000}";
 
-async fn element(app: &App, id: &str) -> Element {
+pub(crate) async fn element(app: &App, id: &str) -> Element {
     let selector = format!("[data-testid='{id}']");
     for _ in 0..100 {
         if let Ok(found) = app.client.find(Locator::Css(&selector)).await {
@@ -30,16 +30,16 @@ async fn element(app: &App, id: &str) -> Element {
 }
 
 /// Clicks `[data-testid=<id>]` once it is there.
-async fn click(app: &App, id: &str) {
+pub(crate) async fn click(app: &App, id: &str) {
     element(app, id).await.click().await.unwrap();
 }
 
-async fn type_into(app: &App, id: &str, text: &str) {
+pub(crate) async fn type_into(app: &App, id: &str, text: &str) {
     element(app, id).await.send_keys(text).await.unwrap();
 }
 
 /// Types `text` over whatever the field holds.
-async fn replace(app: &App, id: &str, text: &str) {
+pub(crate) async fn replace(app: &App, id: &str, text: &str) {
     let field = element(app, id).await;
     field.send_keys(SELECT_ALL).await.unwrap();
     field.send_keys(text).await.unwrap();
@@ -68,7 +68,7 @@ async fn ledger(app: &App, count: usize) -> serde_json::Value {
 }
 
 /// Saves what the window shows as `docs/screenshots/<name>.png` when `UPDATE_SCREENSHOTS` is set.
-async fn screenshot(app: &App, name: &str) {
+pub(crate) async fn screenshot(app: &App, name: &str) {
     if std::env::var_os("UPDATE_SCREENSHOTS").is_none() {
         return;
     }

@@ -1,9 +1,21 @@
 //! Aliases: the stable names apps use. Mirrors `ui/src/api/aliases.ts`.
+//!
+//! `try_alias` sends one short prompt through an alias the way the Chat page does (the in-process relay, as the
+//! built-in "Chat window" app, recorded in the ledger like any request) and answers with what happened: the answer,
+//! the target that gave it, every attempt, tokens, cost and latency.
+
+use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
+use serde_json::json;
+use switchboard_gateway::apps::App;
+use switchboard_gateway::chat::Answer;
+use switchboard_gateway::ledger::queries::RequestFilter;
+use switchboard_gateway::server::inprocess;
 use switchboard_gateway::store::{AliasRow, TargetRow};
 use tauri::State;
 
+use super::logs::RequestDto;
 use super::providers::reload;
 use crate::error::{CommandError, blocking};
 use crate::gateway::Gateway;
@@ -87,4 +99,98 @@ pub async fn delete_alias(gateway: State<'_, Gateway>, name: String) -> Result<(
     let store = gateway.store().clone();
     blocking(move || Ok(store.delete_alias(&name)?)).await?;
     reload(&gateway).await
+}
+
+/// Longest prompt "Try it" sends, in characters.
+const TRY_PROMPT_LIMIT: usize = 4000;
+
+/// What one "Try it" prompt did.
+#[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct TryResult {
+    /// The answer's text, to be shown as text (never as HTML).
+    pub text: String,
+    /// `provider/model` that answered, from the routing header (the ledger row says it too, when it came).
+    pub target: Option<String>,
+    /// Why there is no (whole) answer; `null` when it came.
+    pub error: Option<TryError>,
+    /// The request's ledger row: attempts, tokens, cost, latency. `null` when the gateway refused it before
+    /// routing (no such alias, no capable target), which writes no row.
+    pub request: Option<RequestDto>,
+    /// Time from sending to the end of the answer, as the page waited for it.
+    pub elapsed_ms: u64,
+}
+
+#[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct TryError {
+    /// The HTTP status a client would have got (`200` when the stream broke part-way).
+    pub status: u16,
+    pub message: String,
+}
+
+/// Sends `prompt` through `alias` and reports what happened. Upstream and gateway errors are part of the result
+/// (with the attempts that led to them); only "cannot send at all" is a command error.
+#[tauri::command]
+pub async fn try_alias(gateway: State<'_, Gateway>, alias: String, prompt: String) -> Result<TryResult, CommandError> {
+    let prompt = prompt.trim().to_owned();
+    if prompt.is_empty() {
+        return Err(CommandError::Invalid("write a short prompt to send first".into()));
+    }
+    if prompt.chars().count() > TRY_PROMPT_LIMIT {
+        return Err(CommandError::Invalid(format!(
+            "the prompt is longer than {TRY_PROMPT_LIMIT} characters; use the Chat page for long ones"
+        )));
+    }
+    let Some(state) = gateway.state() else {
+        return Err(CommandError::Upstream(
+            "the gateway has not started; the header says why (fix that, then try again)".into(),
+        ));
+    };
+    let store = gateway.store().clone();
+    let app_row = {
+        let store = store.clone();
+        blocking(move || Ok(store.chat_window_app()?)).await?
+    };
+    if !app_row.enabled {
+        return Err(CommandError::Invalid("the Chat window app is disabled; enable it in Apps to try aliases".into()));
+    }
+    let app = App { id: Some(app_row.id), name: app_row.name.clone(), allowed_aliases: app_row.allowed_aliases };
+    // No `max_tokens` of our own: the alias's parameters apply as for any app, and OpenAI's reasoning models refuse
+    // `max_tokens` (a low cap would also leave them nothing to answer with after thinking).
+    let body = json!({ "model": alias, "messages": [{ "role": "user", "content": prompt }] });
+    let since = switchboard_gateway::store::now_ms();
+    let started = Instant::now();
+    let (text, target, error) = match inprocess::chat(&state, app, body).await {
+        Ok(mut reply) => {
+            let mut answer = Answer::default();
+            while let Some(delta) = reply.next().await {
+                answer.push(&delta);
+            }
+            let error = answer.error.clone().map(|message| TryError { status: 200, message });
+            (answer.text, reply.target.clone(), error)
+        }
+        Err(e) => (String::new(), None, Some(TryError { status: e.status, message: e.message })),
+    };
+    let elapsed_ms = started.elapsed().as_millis() as u64;
+    // Refusals before routing (an unknown alias, no capable target) write no row: do not wait for one.
+    let routed = !matches!(&error, Some(e) if matches!(e.status, 400 | 404));
+    let request = if routed {
+        let filter = RequestFilter {
+            app: Some(app_row.name),
+            alias: Some(alias),
+            since_ms: Some(since),
+            ..RequestFilter::default()
+        };
+        inprocess::ledger_row_matching(&state, &store, filter).await.map(RequestDto::from)
+    } else {
+        None
+    };
+    let target = request
+        .as_ref()
+        .and_then(|r| Some(format!("{}/{}", r.provider_id.as_deref()?, r.model.as_deref()?)))
+        .or(target);
+    Ok(TryResult { text, target, error, request, elapsed_ms })
 }

@@ -7,8 +7,10 @@ use std::path::{Path, PathBuf};
 
 use ts_rs::{Config, TS};
 
+use super::aliases::TryResult;
 use super::apps::AppUpdate;
 use super::logs::{LogFacets, LogFilter, RequestDetailDto};
+use super::providers::LocalServerDto;
 use super::settings::{SettingsDto, SettingsInput};
 use super::usage::{ExportResult, UsageQuery, UsageReport};
 
@@ -35,6 +37,8 @@ fn export_into(dir: &Path) {
     UsageQuery::export_all(&cfg).unwrap();
     UsageReport::export_all(&cfg).unwrap();
     ExportResult::export_all(&cfg).unwrap();
+    LocalServerDto::export_all(&cfg).unwrap();
+    TryResult::export_all(&cfg).unwrap();
 }
 
 /// `*.ts` files in `dir` by name, with our header in front.

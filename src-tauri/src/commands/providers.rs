@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
+use switchboard_gateway::providers::local::{self, Probe};
 use switchboard_gateway::providers::presets;
 use switchboard_gateway::providers::presets::PRESETS;
 use switchboard_gateway::secrets::{SecretString, masked};
@@ -58,6 +59,19 @@ pub struct ProviderInput {
 pub struct TestResult {
     pub models: Vec<String>,
     pub latency_ms: u64,
+}
+
+/// A local model server that answers on this computer and is not added yet.
+#[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct LocalServerDto {
+    /// The preset id (`ollama`, `lmstudio`): the provider kind to add.
+    pub kind: String,
+    pub name: String,
+    /// The OpenAI-compatible base URL it answered on.
+    pub base_url: String,
+    pub models: u32,
 }
 
 #[tauri::command]
@@ -209,6 +223,39 @@ pub async fn test_provider(gateway: State<'_, Gateway>, id: String) -> Result<Te
     let json: serde_json::Value = serde_json::from_str(&body)
         .map_err(|e| CommandError::Upstream(format!("{id} sent a model list Switchboard could not read: {e}")))?;
     Ok(TestResult { models: provider.parse_models(&json), latency_ms: started.elapsed().as_millis() as u64 })
+}
+
+/// Ollama and LM Studio when they answer on their default loopback ports (300 ms each, all at once), leaving out
+/// those a provider already points at.
+#[tauri::command]
+pub async fn detect_local_providers(gateway: State<'_, Gateway>) -> Result<Vec<LocalServerDto>, CommandError> {
+    let store = gateway.store().clone();
+    let rows = blocking(move || Ok(store.list_providers()?)).await?;
+    let found = local::detect(&local_probes()).await;
+    Ok(found
+        .into_iter()
+        .filter(|server| !rows.iter().any(|r| local::is_same(server, &r.kind, r.base_url.as_deref())))
+        .map(|server| LocalServerDto {
+            kind: server.preset.id.to_owned(),
+            name: server.preset.name.to_owned(),
+            base_url: server.base_url,
+            models: u32::try_from(server.models).unwrap_or(u32::MAX),
+        })
+        .collect())
+}
+
+/// The default ports, or in a debug build the `SWITCHBOARD_LOCAL_PROBES` list
+/// (`ollama=http://127.0.0.1:<port>,…`) the window tests point at a fake server. `Probe` accepts loopback origins
+/// only, so even that list cannot make the app call another machine; a release build never reads it.
+fn local_probes() -> Vec<Probe> {
+    #[cfg(debug_assertions)]
+    if let Ok(list) = std::env::var("SWITCHBOARD_LOCAL_PROBES") {
+        match Probe::parse_list(&list) {
+            Ok(probes) => return probes,
+            Err(error) => tracing::warn!("SWITCHBOARD_LOCAL_PROBES ignored: {error}"),
+        }
+    }
+    Probe::defaults()
 }
 
 pub(super) async fn reload(gateway: &Gateway) -> Result<(), CommandError> {

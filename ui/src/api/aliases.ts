@@ -1,5 +1,6 @@
 // Mirrors `src-tauri/src/commands/aliases.rs` one to one.
 import { invoke } from "./invoke";
+import type { TryResult } from "./generated/TryResult";
 import type { Alias } from "./types";
 
 export function listAliases(): Promise<Alias[]> {
@@ -13,4 +14,12 @@ export async function saveAlias(alias: Alias): Promise<void> {
 
 export async function deleteAlias(name: string): Promise<void> {
   await invoke<null>("delete_alias", { name });
+}
+
+/**
+ * Sends one short prompt through the saved alias, as the Chat window app (recorded in the ledger like any request).
+ * Gateway and upstream errors come back inside the result, with the attempts; only "cannot send" rejects.
+ */
+export function tryAlias(alias: string, prompt: string): Promise<TryResult> {
+  return invoke<TryResult>("try_alias", { alias, prompt });
 }

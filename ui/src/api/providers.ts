@@ -1,5 +1,6 @@
 // Mirrors `src-tauri/src/commands/providers.rs` one to one. Keys go in; only their label and hint come back.
 import { invoke } from "./invoke";
+import type { LocalServerDto } from "./generated/LocalServerDto";
 import type { Preset, Provider, ProviderInput, ProviderKey, ProviderTestResult } from "./types";
 
 /** Every provider kind Switchboard knows, with its default base URL. */
@@ -33,4 +34,9 @@ export async function removeProviderKey(providerId: string, label: string): Prom
 /** Lists the provider's models with its stored key; rejects with the provider's own error. */
 export function testProvider(id: string): Promise<ProviderTestResult> {
   return invoke<ProviderTestResult>("test_provider", { id });
+}
+
+/** Ollama and LM Studio when they answer on this computer's default ports and no provider points at them yet. */
+export function detectLocalProviders(): Promise<LocalServerDto[]> {
+  return invoke<LocalServerDto[]>("detect_local_providers");
 }

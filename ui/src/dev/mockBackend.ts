@@ -98,6 +98,27 @@ function handle(cmd: string, a: Record<string, unknown>): unknown {
     case "remove_provider_key":
       providers = providers.map((x) => (x.id === a.providerId ? { ...x, keys: x.keys.filter((k) => k.label !== a.label) } : x));
       return null;
+    case "detect_local_providers":
+      // LM Studio "answers" until it is added.
+      return providers.some((x) => x.kind === "lmstudio")
+        ? []
+        : [{ kind: "lmstudio", name: "LM Studio", baseUrl: "http://127.0.0.1:1234/v1", models: 3 }];
+    case "try_alias": {
+      const alias = aliases.find((x) => x.name === a.alias);
+      const first = alias?.targets[0];
+      if (!alias || !first) {
+        return { text: "", target: null, error: { status: 404, message: `the model ${String(a.alias)} does not exist` }, request: null, elapsedMs: 3 };
+      }
+      const target = `${first.providerId}/${first.model}`;
+      const request = {
+        id: 1, tsMs: Date.now(), appName: "Chat window", alias: alias.name, providerId: first.providerId, model: first.model,
+        clientProtocol: "openai-chat", stream: true, status: 200, error: null,
+        attempts: [{ target, result: "ok", elapsedMs: 412 }],
+        inputTokens: 14, cachedInputTokens: null, cacheWriteTokens: null, outputTokens: 9, reasoningTokens: null,
+        costUsd: 0.000041, costSource: "table", latencyMs: 431, ttftMs: 212,
+      };
+      return { text: "Hello there, nice to meet!", target, error: null, request, elapsedMs: 440 };
+    }
     case "test_provider":
       if (a.id === "anthropic") throw new Failure("upstream", "anthropic answered 401 Unauthorized: invalid x-api-key");
       if (a.id === "ollama") throw new Failure("invalid", 'provider "ollama" is not enabled');

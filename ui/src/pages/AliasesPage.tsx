@@ -1,3 +1,14 @@
+import {
+  DndContext,
+  KeyboardSensor,
+  PointerSensor,
+  closestCenter,
+  useSensor,
+  useSensors,
+  type DragEndEvent,
+} from "@dnd-kit/core";
+import { restrictToParentElement, restrictToVerticalAxis } from "@dnd-kit/modifiers";
+import { SortableContext, sortableKeyboardCoordinates, verticalListSortingStrategy } from "@dnd-kit/sortable";
 import { useState, type SubmitEvent, type ReactElement } from "react";
 
 import { deleteAlias, listAliases, saveAlias } from "../api/aliases";
@@ -6,24 +17,25 @@ import { listProviders, testProvider } from "../api/providers";
 import type { Alias, AliasStrategy, Provider } from "../api/types";
 import { ConfirmDialog, type ConfirmRequest } from "../components/ConfirmDialog";
 import { FormError } from "../components/FormError";
-import { ArrowDownIcon, ArrowUpIcon, CloseIcon, PlusIcon } from "../components/icons";
+import { PlusIcon } from "../components/icons";
 import { Modal } from "../components/Modal";
 import { useResource } from "../components/useResource";
 import {
   REASONING_EFFORTS,
   SUGGESTED_ALIASES,
   buildAlias,
+  dragAnnouncements,
   emptyForm,
   formFromAlias,
   moveTarget,
+  moveTargetTo,
   newTarget,
   type AliasForm,
   type ParamsForm,
   type TargetForm,
 } from "./aliasForm";
-
-/** What we know about a provider's models: fetched through `test_provider`, once per page visit. */
-type Models = { state: "loading" } | { state: "ok"; models: string[] } | { state: "error"; message: string };
+import { AliasCard } from "./aliases/AliasCard";
+import { TargetRow, type Models } from "./aliases/TargetRow";
 
 type Editing = { alias: Alias | null; name: string };
 
@@ -125,40 +137,7 @@ export function AliasesPage(): ReactElement {
       {list && list.length > 0 && (
         <ul className="card-list">
           {list.map((a) => (
-            <li key={a.name} className="card" data-testid={`alias-row-${a.name}`}>
-              <div className="card-head">
-                <div className="card-title-group">
-                  <h2 className="card-title">
-                    <code>{a.name}</code>
-                  </h2>
-                  {a.description && <span className="muted">{a.description}</span>}
-                </div>
-                <span className="badge">{a.strategy === "weighted" ? "Weighted" : "Fallback"}</span>
-              </div>
-              <ol className="target-chain" aria-label={`Targets of ${a.name}`}>
-                {a.targets.map((t, i) => (
-                  <li key={`${t.providerId}/${t.model}/${i}`} className="target-chip">
-                    <code>
-                      {t.providerId}/{t.model}
-                    </code>
-                    {a.strategy === "weighted" && <span className="muted"> ×{t.weight}</span>}
-                  </li>
-                ))}
-              </ol>
-              <div className="button-row">
-                <button type="button" className="button" onClick={() => open(a)} data-testid={`edit-alias-${a.name}`}>
-                  Edit
-                </button>
-                <button
-                  type="button"
-                  className="button button--danger-quiet"
-                  onClick={() => askDelete(a)}
-                  data-testid={`delete-alias-${a.name}`}
-                >
-                  Delete
-                </button>
-              </div>
-            </li>
+            <AliasCard key={a.name} alias={a} onEdit={() => open(a)} onDelete={() => askDelete(a)} />
           ))}
         </ul>
       )}
@@ -183,6 +162,9 @@ export function AliasesPage(): ReactElement {
   );
 }
 
+const DRAG_INSTRUCTIONS =
+  "To reorder a target, press Space to pick it up, the up and down arrows to move it, Space again to drop it, or Escape to cancel.";
+
 interface AliasEditorProps {
   alias: Alias | null;
   initialName: string;
@@ -199,6 +181,20 @@ function AliasEditor(props: AliasEditorProps): ReactElement {
   const [form, setForm] = useState<AliasForm>(() => (alias ? formFromAlias(alias) : emptyForm(props.initialName)));
   const [saving, setSaving] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  // Drag starts after a 4 px move, so a click on the handle stays a click; Space + arrows drag from the keyboard.
+  const sensors = useSensors(
+    useSensor(PointerSensor, { activationConstraint: { distance: 4 } }),
+    useSensor(KeyboardSensor, { coordinateGetter: sortableKeyboardCoordinates }),
+  );
+
+  function onDragEnd({ active, over }: DragEndEvent): void {
+    if (!over || active.id === over.id) return;
+    setForm((f) => {
+      const from = f.targets.findIndex((t) => t.key === active.id);
+      const to = f.targets.findIndex((t) => t.key === over.id);
+      return { ...f, targets: moveTargetTo(f.targets, from, to) };
+    });
+  }
 
   function update(patch: Partial<AliasForm>): void {
     setForm((f) => ({ ...f, ...patch }));
@@ -280,26 +276,39 @@ function AliasEditor(props: AliasEditorProps): ReactElement {
               No providers yet: add one on the <a href="#/providers">Providers</a> page first.
             </p>
           )}
-          <ol className="target-list">
-            {form.targets.map((t, i) => (
-              <TargetRow
-                key={t.key}
-                index={i}
-                count={form.targets.length}
-                target={t}
-                weighted={weighted}
-                providers={providers}
-                models={t.providerId ? models[t.providerId] : undefined}
-                onChange={(patch) => {
-                  updateTarget(i, patch);
-                  if (patch.providerId) props.onProviderPicked(patch.providerId);
-                }}
-                onRetryModels={() => props.onProviderPicked(t.providerId, true)}
-                onMove={(by) => update({ targets: moveTarget(form.targets, i, by) })}
-                onRemove={() => update({ targets: form.targets.filter((_, j) => j !== i) })}
-              />
-            ))}
-          </ol>
+          <DndContext
+            sensors={sensors}
+            collisionDetection={closestCenter}
+            modifiers={[restrictToVerticalAxis, restrictToParentElement]}
+            onDragEnd={onDragEnd}
+            accessibility={{
+              screenReaderInstructions: { draggable: DRAG_INSTRUCTIONS },
+              announcements: dragAnnouncements(form.targets),
+            }}
+          >
+            <SortableContext items={form.targets.map((t) => t.key)} strategy={verticalListSortingStrategy}>
+              <ol className="target-list">
+                {form.targets.map((t, i) => (
+                  <TargetRow
+                    key={t.key}
+                    index={i}
+                    count={form.targets.length}
+                    target={t}
+                    weighted={weighted}
+                    providers={providers}
+                    models={t.providerId ? models[t.providerId] : undefined}
+                    onChange={(patch) => {
+                      updateTarget(i, patch);
+                      if (patch.providerId) props.onProviderPicked(patch.providerId);
+                    }}
+                    onRetryModels={() => props.onProviderPicked(t.providerId, true)}
+                    onMove={(by) => update({ targets: moveTarget(form.targets, i, by) })}
+                    onRemove={() => update({ targets: form.targets.filter((_, j) => j !== i) })}
+                  />
+                ))}
+              </ol>
+            </SortableContext>
+          </DndContext>
           <button
             type="button"
             className="button"
@@ -364,143 +373,6 @@ function AliasEditor(props: AliasEditorProps): ReactElement {
         </div>
       </form>
     </Modal>
-  );
-}
-
-interface TargetRowProps {
-  index: number;
-  count: number;
-  target: TargetForm;
-  weighted: boolean;
-  providers: readonly Provider[];
-  models: Models | undefined;
-  onChange: (patch: Partial<TargetForm>) => void;
-  onRetryModels: () => void;
-  onMove: (by: -1 | 1) => void;
-  onRemove: () => void;
-}
-
-function TargetRow(props: TargetRowProps): ReactElement {
-  const { index, count, target, weighted, providers, models } = props;
-  const n = index + 1;
-  const listId = `models-${target.key}`;
-  const known = providers.some((p) => p.id === target.providerId);
-  return (
-    <li className="target-row" data-testid={`target-${index}`}>
-      <span className="target-index" aria-hidden="true">
-        {n}
-      </span>
-      <label className="field">
-        <span className="field-label">Provider</span>
-        <select
-          className="input"
-          value={target.providerId}
-          onChange={(e) => props.onChange({ providerId: e.target.value })}
-          aria-label={`Target ${n} provider`}
-          data-testid={`target-provider-${index}`}
-        >
-          <option value="">Pick…</option>
-          {!known && target.providerId && <option value={target.providerId}>{target.providerId} (missing)</option>}
-          {providers.map((p) => (
-            <option key={p.id} value={p.id}>
-              {p.id}
-              {p.enabled ? "" : " (disabled)"}
-            </option>
-          ))}
-        </select>
-      </label>
-      <label className="field field--grow">
-        <span className="field-label">Model</span>
-        <input
-          className="input input--mono"
-          value={target.model}
-          onChange={(e) => props.onChange({ model: e.target.value })}
-          list={models?.state === "ok" ? listId : undefined}
-          placeholder="model id"
-          autoComplete="off"
-          spellCheck={false}
-          aria-label={`Target ${n} model`}
-          data-testid={`target-model-${index}`}
-        />
-        {models?.state === "ok" && (
-          <datalist id={listId}>
-            {models.models.map((m) => (
-              <option key={m} value={m} />
-            ))}
-          </datalist>
-        )}
-        <ModelsHint models={models} onRetry={props.onRetryModels} />
-      </label>
-      {weighted && (
-        <label className="field field--narrow">
-          <span className="field-label">Weight</span>
-          <input
-            className="input"
-            type="number"
-            min={1}
-            step={1}
-            inputMode="numeric"
-            value={target.weight}
-            onChange={(e) => props.onChange({ weight: e.target.value })}
-            aria-label={`Target ${n} weight`}
-            data-testid={`target-weight-${index}`}
-          />
-        </label>
-      )}
-      <div className="target-buttons">
-        <button
-          type="button"
-          className="icon-button"
-          onClick={() => props.onMove(-1)}
-          disabled={index === 0}
-          aria-label={`Move target ${n} up`}
-          data-testid={`target-up-${index}`}
-        >
-          <ArrowUpIcon />
-        </button>
-        <button
-          type="button"
-          className="icon-button"
-          onClick={() => props.onMove(1)}
-          disabled={index === count - 1}
-          aria-label={`Move target ${n} down`}
-          data-testid={`target-down-${index}`}
-        >
-          <ArrowDownIcon />
-        </button>
-        <button
-          type="button"
-          className="icon-button icon-button--danger"
-          onClick={props.onRemove}
-          aria-label={`Remove target ${n}`}
-          data-testid={`target-remove-${index}`}
-        >
-          <CloseIcon />
-        </button>
-      </div>
-    </li>
-  );
-}
-
-function ModelsHint({ models, onRetry }: { models: Models | undefined; onRetry: () => void }): ReactElement | null {
-  if (!models) return null;
-  if (models.state === "loading") return <span className="field-hint">Listing models…</span>;
-  if (models.state === "ok") {
-    return (
-      <span className="field-hint">
-        {models.models.length > 0
-          ? `${models.models.length} models to pick from, or type any id.`
-          : "The provider listed no models; type the id."}
-      </span>
-    );
-  }
-  return (
-    <span className="field-hint field-hint--error">
-      Couldn’t list models ({models.message}); type the id.{" "}
-      <button type="button" className="link-button" onClick={onRetry}>
-        Try again
-      </button>
-    </span>
   );
 }
 

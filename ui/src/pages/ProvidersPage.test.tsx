@@ -59,6 +59,34 @@ beforeEach(() => {
 });
 
 describe("ProvidersPage", () => {
+  it("offers a local server that answers and adds it with one click, no key asked", async () => {
+    backend();
+    const inner = core.invoke.getMockImplementation();
+    core.invoke.mockImplementation((cmd: string, args?: unknown) => {
+      if (cmd === "detect_local_providers") {
+        const added = calls("save_provider").length > 0;
+        const ollama = { kind: "ollama", name: "Ollama", baseUrl: "http://localhost:11434/v1", models: 12 };
+        return Promise.resolve(added ? [] : [ollama]);
+      }
+      return inner ? inner(cmd, args) : Promise.reject(new Error("no mock"));
+    });
+    const user = userEvent.setup();
+    render(<ProvidersPage />);
+
+    const offer = await screen.findByTestId("local-offer");
+    expect(offer).toHaveTextContent("Found on this computer:Ollama (12 models)");
+    await user.click(within(offer).getByTestId("add-local-ollama"));
+
+    await screen.findByTestId("provider-row-ollama");
+    expect(calls("save_provider")).toEqual([
+      { provider: { id: "ollama", kind: "ollama", name: null, baseUrl: null, apiVersion: null, enabled: true } },
+    ]);
+    expect(calls("set_provider_key")).toEqual([]);
+    await waitFor(() => {
+      expect(screen.queryByTestId("local-offer")).not.toBeInTheDocument();
+    });
+  });
+
   it("explains itself when there are no providers", async () => {
     backend();
     render(<ProvidersPage />);

@@ -172,3 +172,34 @@ export function buildAlias(form: AliasForm, original: Alias | null, existing: re
     throw err;
   }
 }
+
+/** Moves target `from` to position `to` (a drag and drop), shifting the ones between; out of range leaves the list. */
+export function moveTargetTo(targets: readonly TargetForm[], from: number, to: number): TargetForm[] {
+  const out = [...targets];
+  if (from < 0 || to < 0 || from >= out.length || to >= out.length) return out;
+  out.splice(to, 0, ...out.splice(from, 1));
+  return out;
+}
+
+/** What a screen reader hears while a target is dragged: its number and model, and the position it is over. */
+export function dragAnnouncements(targets: readonly TargetForm[]): {
+  onDragStart: (e: { active: { id: unknown } }) => string;
+  onDragOver: (e: { active: { id: unknown }; over: { id: unknown } | null }) => string;
+  onDragEnd: (e: { active: { id: unknown }; over: { id: unknown } | null }) => string;
+  onDragCancel: (e: { active: { id: unknown } }) => string;
+} {
+  const position = (id: unknown) => targets.findIndex((t) => t.key === id) + 1;
+  const name = (id: unknown) => {
+    const target = targets.find((t) => t.key === id);
+    const model = target ? `${target.providerId || "no provider"}/${target.model || "no model"}` : "";
+    return `target ${position(id)}${model ? ` (${model})` : ""}`;
+  };
+  return {
+    onDragStart: ({ active }) => `Picked up ${name(active.id)}.`,
+    onDragOver: ({ active, over }) =>
+      over ? `${name(active.id)} is over position ${position(over.id)}.` : `${name(active.id)} is over no position.`,
+    onDragEnd: ({ active, over }) =>
+      over ? `Dropped ${name(active.id)} at position ${position(over.id)}.` : `Dropped ${name(active.id)}.`,
+    onDragCancel: ({ active }) => `Moving ${name(active.id)} was cancelled; it stays where it was.`,
+  };
+}

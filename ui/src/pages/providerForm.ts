@@ -1,3 +1,4 @@
+import type { LocalServerDto } from "../api/generated/LocalServerDto";
 import type { Preset, Provider, ProviderInput } from "../api/types";
 
 /** Attributes every API-key field gets: masked, and kept away from autofill and spell checkers. */
@@ -49,4 +50,29 @@ export function presetHost(preset: Preset): string {
   } catch {
     return preset.baseUrl;
   }
+}
+
+export function presetOf(kind: string, presets: readonly Preset[]): Preset | undefined {
+  return presets.find((p) => p.id === kind);
+}
+
+export function displayName(provider: Provider, presets: readonly Preset[]): string {
+  return provider.name ?? presetOf(provider.kind, presets)?.name ?? provider.id;
+}
+
+/** The provider a found local server becomes: its preset's kind, a free id, the preset's URL stored as "default". */
+export function localServerInput(
+  server: LocalServerDto,
+  presets: readonly Preset[],
+  providers: readonly Provider[],
+): ProviderInput {
+  const preset = presetOf(server.kind, presets);
+  return {
+    id: suggestProviderId(server.kind, providers),
+    kind: server.kind,
+    name: null,
+    baseUrl: server.baseUrl === preset?.baseUrl ? null : server.baseUrl,
+    apiVersion: null,
+    enabled: true,
+  };
 }

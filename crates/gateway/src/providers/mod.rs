@@ -7,6 +7,7 @@
 mod anthropic;
 mod azure;
 mod gemini;
+pub mod local;
 mod openai;
 pub mod presets;
 

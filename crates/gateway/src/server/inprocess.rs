@@ -161,8 +161,13 @@ pub fn deltas(chunk: &Value) -> Vec<ChatDelta> {
 /// the tokens, cost and latency the Usage page shows for it. Waits up to two seconds (a stopped stream is
 /// recorded a moment after the client leaves); `None` when there is no ledger or no row came.
 pub async fn ledger_row(state: &AppState, store: &Store, app_name: &str, since_ms: i64) -> Option<RequestRow> {
-    let ledger = state.ledger()?;
     let filter = RequestFilter { app: Some(app_name.to_owned()), since_ms: Some(since_ms), ..RequestFilter::default() };
+    ledger_row_matching(state, store, filter).await
+}
+
+/// [`ledger_row`] for any filter (the Aliases page's "Try it" also names the alias).
+pub async fn ledger_row_matching(state: &AppState, store: &Store, filter: RequestFilter) -> Option<RequestRow> {
+    let ledger = state.ledger()?;
     for _ in 0..40 {
         ledger.flush().await;
         let (store, filter) = (store.clone(), filter.clone());
