@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use ts_rs::{Config, TS};
 
 use super::apps::AppUpdate;
+use super::config::{ConfigExport, ImportPreview};
 use super::logs::{LogFacets, LogFilter, RequestDetailDto};
 use super::settings::{SettingsDto, SettingsInput};
 use super::usage::{ExportResult, UsageQuery, UsageReport};
@@ -35,6 +36,8 @@ fn export_into(dir: &Path) {
     UsageQuery::export_all(&cfg).unwrap();
     UsageReport::export_all(&cfg).unwrap();
     ExportResult::export_all(&cfg).unwrap();
+    ConfigExport::export_all(&cfg).unwrap();
+    ImportPreview::export_all(&cfg).unwrap();
 }
 
 /// `*.ts` files in `dir` by name, with our header in front.
