@@ -23,7 +23,7 @@ pub fn run() {
         .plugin(tauri_plugin_opener::init())
         // Launch at login (Settings): a login item that starts Switchboard with AUTOSTART_ARG. The window has no
         // autostart permission; `get/set_launch_at_login` are its only way to it.
-        .plugin(tauri_plugin_autostart::Builder::new().args([AUTOSTART_ARG]).build())
+        .plugin(tauri_plugin_autostart::Builder::new().app_name("Switchboard").args([AUTOSTART_ARG]).build())
         // Budget warnings are shown from Rust (gateway.rs); the window has no notification permission.
         .plugin(tauri_plugin_notification::init())
         .manage(commands::chat::Generating::default())

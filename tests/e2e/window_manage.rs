@@ -232,3 +232,72 @@ async fn a_request_made_with_an_app_token_shows_in_logs_and_its_cost_in_usage() 
 
     app.close().await;
 }
+
+/// Issue 7's Settings: launch at login is the real login item (a `.desktop` file in the private HOME's
+/// `.config/autostart`; the plugin ignores `XDG_CONFIG_HOME`), and the configuration goes out as a TOML file with keys as keychain names only and
+/// comes back through a preview that lists the keys this computer lacks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn launch_at_login_and_the_configuration_file_from_the_settings_page() {
+    let port = free_port();
+    let app = App::launch(port).await;
+    app.text_when("gateway-status", |s| s == "Listening").await;
+    let home = app.session.home.path().to_owned();
+    let login_item = home.join(".config/autostart/Switchboard.desktop");
+
+    click(&app, "nav-settings").await;
+    app.text_when("settings-data-dir", |s| s.contains("dev.switchboard.desktop")).await;
+    let toggle = element(&app, "settings-launch-at-login").await;
+    assert!(!toggle.is_selected().await.unwrap() && !login_item.exists(), "off for a new user");
+    js_click(&app, "settings-launch-at-login").await;
+    e2e::wait_for("the login item", Duration::from_secs(10), || login_item.exists().then_some(())).unwrap();
+    let desktop = std::fs::read_to_string(&login_item).unwrap();
+    assert!(desktop.contains("--autostart"), "the login item starts Switchboard in the tray: {desktop}");
+    assert!(toggle.is_selected().await.unwrap());
+    js_click(&app, "settings-launch-at-login").await;
+    e2e::wait_for("the login item to go", Duration::from_secs(10), || (!login_item.exists()).then_some(())).unwrap();
+
+    // Something to export: a provider with a key in the keychain (which brings the four first-run aliases), an
+    // alias and an app.
+    let provider = json!({ "id": "openai", "kind": "openai", "name": null, "baseUrl": "http://127.0.0.1:9/v1",
+                           "apiVersion": null, "enabled": true });
+    app.invoke("save_provider", json!({ "provider": provider })).await.unwrap();
+    app.invoke("set_provider_key", json!({ "providerId": "openai", "label": null, "key": KEY })).await.unwrap();
+    let alias = json!({ "name": "cheap", "description": null, "strategy": "fallback", "settings": {},
+                        "targets": [{ "providerId": "openai", "model": "gpt-4o-mini", "weight": 1 }] });
+    app.invoke("save_alias", json!({ "alias": alias })).await.unwrap();
+    let created = app.invoke("create_app", json!({ "app": { "name": "scripts", "allowedAliases": ["cheap"] } })).await;
+    let token = created.unwrap()["token"].as_str().unwrap().to_owned();
+
+    let exported = home.join("switchboard.toml");
+    replace(&app, "config-path", &exported.display().to_string()).await;
+    click(&app, "config-export").await;
+    app.text_when("config-exported", |s| s.contains("1 provider, 5 aliases and 2 apps")).await;
+    let text = std::fs::read_to_string(&exported).unwrap();
+    assert!(text.contains("keychain = [\"openai\"]") && text.contains("name = \"cheap\""), "{text}");
+    assert!(!text.contains(KEY) && !text.contains(&token), "no key and no token in the file:\n{text}");
+
+    // The same file plus a provider whose key this computer does not have.
+    let edited = home.join("edited.toml");
+    std::fs::write(&edited, format!("{text}\n[[providers]]\nid = \"groq\"\nkind = \"groq\"\nkeychain = [\"groq\"]\n"))
+        .unwrap();
+    replace(&app, "config-path", &edited.display().to_string()).await;
+    click(&app, "config-preview").await;
+    app.text_when("config-preview-providers", |s| s == "1 added").await;
+    app.text_when("config-preview-aliases", |s| s == "no change").await;
+    let followups = app.text_when("config-preview-followups", |s| !s.is_empty()).await;
+    assert!(followups.contains("groq: its key is not in this computer's keychain; add the key on the Providers page"));
+    click(&app, "config-import").await;
+    app.text_when("config-imported", |s| s.contains("add the key on the Providers page")).await;
+    let providers = app.invoke("list_providers", json!({})).await.unwrap();
+    let ids: Vec<_> = providers.as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(ids, ["groq", "openai"]);
+
+    // A broken file is refused with its line, and nothing is shown to import.
+    let broken = home.join("broken.toml");
+    std::fs::write(&broken, "[server]\nport = \"seven\"\n").unwrap();
+    replace(&app, "config-path", &broken.display().to_string()).await;
+    click(&app, "config-preview").await;
+    let error = app.text_when("config-error", |s| !s.is_empty()).await;
+    assert!(error.contains("line 2"), "{error}");
+    app.close().await;
+}
