@@ -28,6 +28,7 @@ pub const PORT_ENV: &str = "SWITCHBOARD_PORT";
 pub use switchboard_gateway::store::{ALLOWED_HOSTS_SETTING, ALLOWED_ORIGINS_SETTING, BIND_SETTING, PORT_SETTING};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub enum GatewayState {
     Starting,
@@ -36,14 +37,16 @@ pub enum GatewayState {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct GatewayError {
     pub message: String,
     pub fix: String,
 }
 
-/// What the header shows. Mirrors `GatewayStatus` in `ui/src/api/types.ts`.
+/// What the header shows (generated into `ui/src/api/generated/GatewayStatus.ts`).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct GatewayStatus {
     pub state: GatewayState,
