@@ -233,6 +233,18 @@ impl Budgets {
         state.new_warnings(app_id, ts_ms)
     }
 
+    /// The spend of the UTC day and month holding `now_ms`: `app_id`'s (by id, so a renamed app keeps its spend), or
+    /// every request's for `None`.
+    pub(super) fn spend(&self, app_id: Option<i64>, now_ms: i64) -> (f64, f64) {
+        let mut state = self.lock();
+        state.roll(now_ms);
+        let spend = match app_id {
+            Some(id) => state.by_app.get(&id).copied().unwrap_or_default(),
+            None => state.all,
+        };
+        (spend.day, spend.month)
+    }
+
     /// A blocking limit reached wins over a warning one; an app's budget is named before the overall one.
     pub(super) fn verdict(&self, app_id: Option<i64>, now_ms: i64) -> Verdict {
         let mut state = self.lock();
@@ -425,8 +437,11 @@ mod tests {
         let block = |daily, monthly| Budget { daily_usd: daily, monthly_usd: monthly, action: BudgetAction::Block };
         budgets.set(HashMap::from([(7, block(Some(1.0), None))]), Some(block(None, Some(3.0))));
         budgets.add(NOW, Some(7), "scripts", 1.5);
+        assert_eq!(budgets.spend(Some(7), NOW), (1.5, 1.5));
+        budgets.add(NOW, Some(7), "renamed", 0.0);
+        assert_eq!(budgets.spend(Some(7), NOW), (1.5, 1.5), "spend follows the app's id, not its name");
         let Verdict::Block { budget, resets_at_ms, .. } = budgets.verdict(Some(7), NOW) else { panic!("not blocked") };
-        assert_eq!(budget, "daily budget of app \"scripts\"");
+        assert_eq!(budget, "daily budget of app \"renamed\"", "named as it is called now");
         assert_eq!(resets_at_ms, 1_773_619_200_000, "2026-03-16 00:00 UTC");
         // The next day the app may spend again...
         let tomorrow = NOW + clock::DAY_MS;

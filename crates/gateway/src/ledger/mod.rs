@@ -362,6 +362,12 @@ impl Ledger {
         self.shared.core.budgets.verdict(app_id, now_ms)
     }
 
+    /// This UTC day's and month's spend of `app_id` (every request's for `None`): the running totals budgets are
+    /// checked against, from memory.
+    pub fn spend(&self, app_id: Option<i64>, now_ms: i64) -> (f64, f64) {
+        self.shared.core.budgets.spend(app_id, now_ms)
+    }
+
     /// Replaces the budgets (the apps' by app id, and the overall one). The running totals are kept.
     pub fn set_budgets(&self, apps: HashMap<i64, Budget>, overall: Option<Budget>) {
         self.shared.core.budgets.set(apps, overall);
