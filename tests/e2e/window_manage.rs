@@ -301,3 +301,94 @@ async fn launch_at_login_and_the_configuration_file_from_the_settings_page() {
     assert!(error.contains("line 2"), "{error}");
     app.close().await;
 }
+
+/// Every file under `dir` whose path has a `logs` folder in it, read whole.
+fn app_logs(dir: &std::path::Path) -> String {
+    let mut text = String::new();
+    let Ok(entries) = std::fs::read_dir(dir) else { return text };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            text.push_str(&app_logs(&path));
+        } else if path.components().any(|c| c.as_os_str() == "logs") {
+            text.push_str(&std::fs::read_to_string(&path).unwrap_or_default());
+        }
+    }
+    text
+}
+
+/// Issue 6: a `warn` budget reached through the endpoint shows one desktop notification for the day, however many
+/// requests pass it. A notification daemon runs on the private session bus, and `dbus-monitor` counts the
+/// `org.freedesktop.Notifications.Notify` calls the app makes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_warn_budget_reached_shows_one_desktop_notification() {
+    let fake = FakeUpstream::start(FakeKind::OpenAi).await;
+    let port = free_port();
+    let app = App::launch(port).await;
+    app.text_when("gateway-status", |s| s == "Listening").await;
+    let daemon = app
+        .session
+        .command("/usr/lib/notification-daemon/notification-daemon")
+        .env("DISPLAY", &app.display.name)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map(e2e::Guarded)
+        .expect("notification-daemon (apt-get install notification-daemon)");
+    let watched = app.session.home.path().join("notify.log");
+    let monitor = app
+        .session
+        .command("dbus-monitor")
+        .args(["--session", "type='method_call',interface='org.freedesktop.Notifications',member='Notify'"])
+        .stdout(std::fs::File::create(&watched).unwrap())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map(e2e::Guarded)
+        .expect("dbus-monitor (apt-get install dbus-bin)");
+
+    let provider = json!({ "id": "openai", "kind": "openai", "name": null, "baseUrl": fake.api_base(),
+                           "apiVersion": null, "enabled": true });
+    app.invoke("save_provider", json!({ "provider": provider })).await.unwrap();
+    app.invoke("set_provider_key", json!({ "providerId": "openai", "label": null, "key": KEY })).await.unwrap();
+    let alias = json!({ "name": "cheap", "description": null, "strategy": "fallback", "settings": {},
+                        "targets": [{ "providerId": "openai", "model": "gpt-4o-mini", "weight": 1 }] });
+    app.invoke("save_alias", json!({ "alias": alias })).await.unwrap();
+    let created = app.invoke("create_app", json!({ "app": { "name": "Cursor", "allowedAliases": null } })).await;
+    let created = created.unwrap();
+    let token = created["token"].as_str().unwrap().to_owned();
+    let budget = json!({ "dailyUsd": 0.000001, "monthlyUsd": null, "action": "warn" });
+    app.invoke(
+        "update_app",
+        json!({ "id": created["app"]["id"], "app": { "name": "Cursor", "allowedAliases": null, "budget": budget } }),
+    )
+    .await
+    .unwrap();
+
+    let endpoint = format!("http://127.0.0.1:{port}/v1/chat/completions");
+    let body = json!({ "model": "cheap", "messages": [{ "role": "user", "content": "hi" }] });
+    for _ in 0..4 {
+        let response = reqwest::Client::new().post(&endpoint).bearer_auth(&token).json(&body).send().await.unwrap();
+        assert!(response.status().is_success());
+        // Past the ledger's batch interval: each row is counted before the next request.
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+    let home = app.session.home.path().to_owned();
+    let logs = e2e::wait_for("the budget warning in the app's log", Duration::from_secs(10), || {
+        let logs = app_logs(&home);
+        logs.contains("budget warning").then_some(logs)
+    })
+    .unwrap();
+    assert_eq!(logs.matches("budget warning").count(), 1, "{logs}");
+    assert!(logs.contains("Cursor has spent $"), "{logs}");
+    let calls = e2e::wait_for("the Notify call on the session bus", Duration::from_secs(10), || {
+        let seen = std::fs::read_to_string(&watched).unwrap_or_default();
+        seen.contains("Cursor has spent $").then_some(seen)
+    })
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let calls = std::fs::read_to_string(&watched).unwrap_or(calls);
+    assert_eq!(calls.matches("member=Notify").count(), 1, "one notification for the day:\n{calls}");
+    assert!(calls.contains("Cursor reached its daily budget"), "{calls}");
+    drop((monitor, daemon));
+    app.close().await;
+}
