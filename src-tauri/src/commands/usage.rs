@@ -24,6 +24,9 @@ pub struct UsageQuery {
     /// Unix ms, exclusive.
     pub until_ms: i64,
     pub bucket: BucketSize,
+    /// Minutes the window's time zone is ahead of UTC at `since_ms`: day buckets start at its midnight.
+    #[serde(default)]
+    pub utc_offset_minutes: i32,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -235,7 +238,7 @@ fn report(store: &Store, ledger: Option<&Ledger>, query: &UsageQuery, now: i64) 
     };
     Ok(UsageReport {
         overall: queries::overall(store, since, until)?.into(),
-        series: queries::series(store, since, until, bucket)?
+        series: queries::series_at(store, since, until, bucket, i64::from(query.utc_offset_minutes) * 60_000)?
             .into_iter()
             .map(|p| UsagePoint {
                 bucket_start_ms: p.bucket_start_ms,
@@ -326,12 +329,12 @@ mod tests {
     fn the_report_shows_budgets_against_todays_spend_and_refuses_a_backwards_range() {
         let store = Store::open_in_memory().unwrap();
         store.set_setting(OVERALL_BUDGET_SETTING, &serde_json::json!({ "daily_usd": 5.0, "action": "warn" })).unwrap();
-        let query = UsageQuery { since_ms: 0, until_ms: 10, bucket: BucketSize::Day };
+        let query = UsageQuery { since_ms: 0, until_ms: 10, bucket: BucketSize::Day, utc_offset_minutes: 60 };
         let report = report(&store, None, &query, now_ms()).unwrap();
         assert_eq!(report.overall.requests, 0);
         assert_eq!(report.budgets.len(), 1);
         assert_eq!((report.budgets[0].limit_usd, report.budgets[0].spent_usd), (5.0, 0.0));
-        let backwards = UsageQuery { since_ms: 10, until_ms: 0, bucket: BucketSize::Day };
+        let backwards = UsageQuery { since_ms: 10, until_ms: 0, bucket: BucketSize::Day, utc_offset_minutes: 0 };
         assert!(matches!(super::report(&store, None, &backwards, 0), Err(CommandError::Invalid(_))));
     }
 }

@@ -270,15 +270,28 @@ impl Split {
 
 /// Requests, cost and tokens per UTC hour or day, oldest first. Buckets without requests are left out.
 pub fn series(store: &Store, since_ms: i64, until_ms: i64, bucket: Bucket) -> Result<Vec<SeriesPoint>, LedgerError> {
+    series_at(store, since_ms, until_ms, bucket, 0)
+}
+
+/// [`series`] with buckets in a time zone `offset_ms` ahead of UTC (days start at local midnight, as a date range
+/// picked in the window does). The hourly rollup holds UTC hours, so with an offset that is not a whole number of
+/// hours a request is counted in the bucket its UTC hour starts in.
+pub fn series_at(
+    store: &Store,
+    since_ms: i64,
+    until_ms: i64,
+    bucket: Bucket,
+    offset_ms: i64,
+) -> Result<Vec<SeriesPoint>, LedgerError> {
     let raw = |range: &str| {
         format!(
-            "SELECT ts - ((ts % ?7) + ?7) % ?7, 1, coalesce(cost_usd, 0.0), coalesce(input_tokens, 0), \
+            "SELECT ts - (((ts + ?8) % ?7) + ?7) % ?7, 1, coalesce(cost_usd, 0.0), coalesce(input_tokens, 0), \
              coalesce(output_tokens, 0) FROM requests WHERE {range}"
         )
     };
     let sql = format!(
         "SELECT b, sum(n), total(cost), sum(i), sum(o) FROM ( \
-           SELECT hour - ((hour % ?7) + ?7) % ?7 AS b, requests AS n, cost_usd AS cost, input_tokens AS i, \
+           SELECT hour - (((hour + ?8) % ?7) + ?7) % ?7 AS b, requests AS n, cost_usd AS cost, input_tokens AS i, \
                   output_tokens AS o FROM usage_hourly WHERE hour >= ?1 AND hour < ?2 \
            UNION ALL {} UNION ALL {} \
          ) GROUP BY b ORDER BY b",
@@ -289,7 +302,7 @@ pub fn series(store: &Store, since_ms: i64, until_ms: i64, bucket: Bucket) -> Re
     let rows = store.with_conn(|conn| {
         let mut stmt = conn.prepare_cached(&sql)?;
         let rows = stmt
-            .query_map([a, b, c, d, e, f, bucket.millis()], |row| {
+            .query_map([a, b, c, d, e, f, bucket.millis(), offset_ms], |row| {
                 Ok(SeriesPoint {
                     bucket_start_ms: row.get(0)?,
                     requests: count(row, 1)?,
