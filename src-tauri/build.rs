@@ -40,6 +40,11 @@ const COMMANDS: &[&str] = &[
     "get_settings",
     "save_settings",
     "reset_settings",
+    "export_config",
+    "preview_config_import",
+    "import_config",
+    "get_launch_at_login",
+    "set_launch_at_login",
 ];
 
 fn main() {

@@ -17,6 +17,7 @@ use switchboard_gateway::server::{AppState, endpoint_url};
 use switchboard_gateway::store::Store;
 use switchboard_gateway::{Config, RunningServer};
 use tauri::{AppHandle, Emitter};
+use tauri_plugin_notification::NotificationExt;
 
 pub const STATUS_EVENT: &str = "gateway-status";
 /// Emitted with the newest ledger row id after every batch the ledger writes (Logs and Usage follow it).
@@ -24,12 +25,10 @@ pub const LEDGER_EVENT: &str = "ledger-written";
 /// Overrides the stored port for this run (tests use it).
 pub const PORT_ENV: &str = "SWITCHBOARD_PORT";
 /// The server settings the Settings page stores (JSON values in the store).
-pub const PORT_SETTING: &str = "server.port";
-pub const BIND_SETTING: &str = "server.bind";
-pub const ALLOWED_HOSTS_SETTING: &str = "server.allowed_hosts";
-pub const ALLOWED_ORIGINS_SETTING: &str = "server.allowed_origins";
+pub use switchboard_gateway::store::{ALLOWED_HOSTS_SETTING, ALLOWED_ORIGINS_SETTING, BIND_SETTING, PORT_SETTING};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub enum GatewayState {
     Starting,
@@ -38,14 +37,16 @@ pub enum GatewayState {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct GatewayError {
     pub message: String,
     pub fix: String,
 }
 
-/// What the header shows. Mirrors `GatewayStatus` in `ui/src/api/types.ts`.
+/// What the header shows (generated into `ui/src/api/generated/GatewayStatus.ts`).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct GatewayStatus {
     pub state: GatewayState,
@@ -213,6 +214,7 @@ impl Gateway {
         *self.inner.ledger.lock().unwrap_or_else(|p| p.into_inner()) = ledger.clone();
         if let Some(ledger) = &ledger {
             self.follow_ledger(ledger);
+            self.notify_budget_warnings(ledger);
         }
         let built = match self.load().await {
             Ok((config, apps)) => {
@@ -284,6 +286,32 @@ impl Gateway {
             }
         }
         self.refresh_tray().await;
+    }
+
+    /// Shows a desktop notification for every `warn` budget the ledger reports reached (once per budget and period;
+    /// the ledger decides that).
+    fn notify_budget_warnings(&self, ledger: &Ledger) {
+        let mut warnings = ledger.budget_warnings();
+        let app = self.inner.app.clone();
+        tauri::async_runtime::spawn(async move {
+            loop {
+                let warning = match warnings.recv().await {
+                    Ok(warning) => warning,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                        tracing::warn!(missed, "budget warnings came faster than they could be shown");
+                        continue;
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                };
+                let title = match &warning.app_name {
+                    Some(name) => format!("{name} reached its {} budget", warning.period),
+                    None => format!("The {} overall budget is reached", warning.period),
+                };
+                if let Err(error) = app.notification().builder().title(title).body(warning.message()).show() {
+                    tracing::warn!(%error, "could not show the budget notification");
+                }
+            }
+        });
     }
 
     /// Tells the window about every batch the ledger writes, and keeps the tray's "today" line current.

@@ -11,6 +11,8 @@ use tauri::{Manager, RunEvent, WindowEvent};
 
 /// The label of the one main window (tauri.conf.json).
 pub const MAIN_WINDOW: &str = "main";
+/// The argument the login item starts Switchboard with: it starts in the tray, its window hidden.
+pub const AUTOSTART_ARG: &str = "--autostart";
 
 pub fn run() {
     let app = tauri::Builder::default()
@@ -19,6 +21,11 @@ pub fn run() {
         .plugin(tauri_plugin_clipboard_manager::init())
         // Links from chat answers open through the `open_link` command only; the window has no opener permission.
         .plugin(tauri_plugin_opener::init())
+        // Launch at login (Settings): a login item that starts Switchboard with AUTOSTART_ARG. The window has no
+        // autostart permission; `get/set_launch_at_login` are its only way to it.
+        .plugin(tauri_plugin_autostart::Builder::new().app_name("Switchboard").args([AUTOSTART_ARG]).build())
+        // Budget warnings are shown from Rust (gateway.rs); the window has no notification permission.
+        .plugin(tauri_plugin_notification::init())
         .manage(commands::chat::Generating::default())
         .setup(|app| {
             let log_dir = app.path().app_log_dir()?;
@@ -42,6 +49,12 @@ pub fn run() {
             tauri::async_runtime::spawn(async move { gateway.start().await });
 
             tray::create(app.handle())?;
+            if std::env::args().any(|arg| arg == AUTOSTART_ARG)
+                && let Some(window) = app.get_webview_window(MAIN_WINDOW)
+            {
+                // Started at login: stay in the tray until the user opens the window.
+                window.hide()?;
+            }
             Ok(())
         })
         .on_window_event(|window, event| {
@@ -96,6 +109,11 @@ pub fn run() {
             commands::settings::get_settings,
             commands::settings::save_settings,
             commands::settings::reset_settings,
+            commands::config::export_config,
+            commands::config::preview_config_import,
+            commands::config::import_config,
+            commands::settings::get_launch_at_login,
+            commands::settings::set_launch_at_login,
         ])
         .build(tauri::generate_context!())
         .unwrap_or_else(|error| {

@@ -1,5 +1,6 @@
 //! The ledger wired into the running gateway: every request served is recorded (tokens, cost, attempts, the
-//! alias and target), a clean stop loses nothing, and a spent budget blocks the next request.
+//! alias and target), a clean stop loses nothing, a spent budget blocks the next request, and a warn budget warns
+//! once.
 
 use std::process::Command;
 use std::time::Duration;
@@ -120,6 +121,33 @@ async fn a_spent_budget_blocks_the_next_request() {
     let body: Value = serde_json::from_str(&last.1).unwrap();
     assert_eq!(body["error"]["code"], "budget_exceeded");
     assert!(body["error"]["message"].as_str().unwrap().contains("resets in"), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_warn_budget_warns_exactly_once_however_many_requests_pass_it() {
+    let fake = FakeUpstream::start(FakeKind::OpenAi).await;
+    let config = config(&fake);
+    let gateway = tokio::task::spawn_blocking(move || {
+        Gateway::start_prepared(&config, &[("UP_KEY", FAKE_KEY), ("T", FAKE_TOKEN)], |data| {
+            let store = Store::open(&data.join(DATABASE_FILE)).unwrap();
+            store.set_setting("budget", &json!({ "daily_usd": 0.000001, "action": "warn" })).unwrap();
+        })
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let mut warned_headers = 0;
+    for _ in 0..6 {
+        let (status, headers, body) = chat(&gateway, false).await;
+        assert_eq!(status, StatusCode::OK, "a warn budget never refuses: {body}");
+        warned_headers += usize::from(headers.get("x-switchboard-budget").is_some());
+        // Past the ledger's batch interval, so each row is written (and counted) before the next request.
+        tokio::time::sleep(Duration::from_millis(350)).await;
+    }
+    assert!(warned_headers >= 4, "the requests after the first carry the warning header ({warned_headers})");
+    let warnings = gateway.stderr().matches("budget warning").count();
+    assert_eq!(warnings, 1, "one warning for the day, not one per request:\n{}", gateway.stderr());
+    assert!(gateway.stderr().contains("of the $0.00 daily overall budget"), "{}", gateway.stderr());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -232,3 +232,163 @@ async fn a_request_made_with_an_app_token_shows_in_logs_and_its_cost_in_usage() 
 
     app.close().await;
 }
+
+/// Issue 7's Settings: launch at login is the real login item (a `.desktop` file in the private HOME's
+/// `.config/autostart`; the plugin ignores `XDG_CONFIG_HOME`), and the configuration goes out as a TOML file with keys as keychain names only and
+/// comes back through a preview that lists the keys this computer lacks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn launch_at_login_and_the_configuration_file_from_the_settings_page() {
+    let port = free_port();
+    let app = App::launch(port).await;
+    app.text_when("gateway-status", |s| s == "Listening").await;
+    let home = app.session.home.path().to_owned();
+    let login_item = home.join(".config/autostart/Switchboard.desktop");
+
+    click(&app, "nav-settings").await;
+    app.text_when("settings-data-dir", |s| s.contains("dev.switchboard.desktop")).await;
+    let toggle = element(&app, "settings-launch-at-login").await;
+    assert!(!toggle.is_selected().await.unwrap() && !login_item.exists(), "off for a new user");
+    js_click(&app, "settings-launch-at-login").await;
+    e2e::wait_for("the login item", Duration::from_secs(10), || login_item.exists().then_some(())).unwrap();
+    let desktop = std::fs::read_to_string(&login_item).unwrap();
+    assert!(desktop.contains("--autostart"), "the login item starts Switchboard in the tray: {desktop}");
+    assert!(toggle.is_selected().await.unwrap());
+    js_click(&app, "settings-launch-at-login").await;
+    e2e::wait_for("the login item to go", Duration::from_secs(10), || (!login_item.exists()).then_some(())).unwrap();
+
+    // Something to export: a provider with a key in the keychain (which brings the four first-run aliases), an
+    // alias and an app.
+    let provider = json!({ "id": "openai", "kind": "openai", "name": null, "baseUrl": "http://127.0.0.1:9/v1",
+                           "apiVersion": null, "enabled": true });
+    app.invoke("save_provider", json!({ "provider": provider })).await.unwrap();
+    app.invoke("set_provider_key", json!({ "providerId": "openai", "label": null, "key": KEY })).await.unwrap();
+    let alias = json!({ "name": "cheap", "description": null, "strategy": "fallback", "settings": {},
+                        "targets": [{ "providerId": "openai", "model": "gpt-4o-mini", "weight": 1 }] });
+    app.invoke("save_alias", json!({ "alias": alias })).await.unwrap();
+    let created = app.invoke("create_app", json!({ "app": { "name": "scripts", "allowedAliases": ["cheap"] } })).await;
+    let token = created.unwrap()["token"].as_str().unwrap().to_owned();
+
+    let exported = home.join("switchboard.toml");
+    replace(&app, "config-path", &exported.display().to_string()).await;
+    click(&app, "config-export").await;
+    app.text_when("config-exported", |s| s.contains("1 provider, 5 aliases and 2 apps")).await;
+    let text = std::fs::read_to_string(&exported).unwrap();
+    assert!(text.contains("keychain = [\"openai\"]") && text.contains("name = \"cheap\""), "{text}");
+    assert!(!text.contains(KEY) && !text.contains(&token), "no key and no token in the file:\n{text}");
+
+    // The same file plus a provider whose key this computer does not have.
+    let edited = home.join("edited.toml");
+    std::fs::write(&edited, format!("{text}\n[[providers]]\nid = \"groq\"\nkind = \"groq\"\nkeychain = [\"groq\"]\n"))
+        .unwrap();
+    replace(&app, "config-path", &edited.display().to_string()).await;
+    click(&app, "config-preview").await;
+    app.text_when("config-preview-providers", |s| s == "1 added").await;
+    app.text_when("config-preview-aliases", |s| s == "no change").await;
+    let followups = app.text_when("config-preview-followups", |s| !s.is_empty()).await;
+    assert!(followups.contains("groq: its key is not in this computer's keychain; add the key on the Providers page"));
+    click(&app, "config-import").await;
+    app.text_when("config-imported", |s| s.contains("add the key on the Providers page")).await;
+    let providers = app.invoke("list_providers", json!({})).await.unwrap();
+    let ids: Vec<_> = providers.as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(ids, ["groq", "openai"]);
+
+    // A broken file is refused with its line, and nothing is shown to import.
+    let broken = home.join("broken.toml");
+    std::fs::write(&broken, "[server]\nport = \"seven\"\n").unwrap();
+    replace(&app, "config-path", &broken.display().to_string()).await;
+    click(&app, "config-preview").await;
+    let error = app.text_when("config-error", |s| !s.is_empty()).await;
+    assert!(error.contains("line 2"), "{error}");
+    app.close().await;
+}
+
+/// Every file under `dir` whose path has a `logs` folder in it, read whole.
+fn app_logs(dir: &std::path::Path) -> String {
+    let mut text = String::new();
+    let Ok(entries) = std::fs::read_dir(dir) else { return text };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            text.push_str(&app_logs(&path));
+        } else if path.components().any(|c| c.as_os_str() == "logs") {
+            text.push_str(&std::fs::read_to_string(&path).unwrap_or_default());
+        }
+    }
+    text
+}
+
+/// Issue 6: a `warn` budget reached through the endpoint shows one desktop notification for the day, however many
+/// requests pass it. A notification daemon runs on the private session bus, and `dbus-monitor` counts the
+/// `org.freedesktop.Notifications.Notify` calls the app makes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_warn_budget_reached_shows_one_desktop_notification() {
+    let fake = FakeUpstream::start(FakeKind::OpenAi).await;
+    let port = free_port();
+    let app = App::launch(port).await;
+    app.text_when("gateway-status", |s| s == "Listening").await;
+    let daemon = app
+        .session
+        .command("/usr/lib/notification-daemon/notification-daemon")
+        .env("DISPLAY", &app.display.name)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map(e2e::Guarded)
+        .expect("notification-daemon (apt-get install notification-daemon)");
+    let watched = app.session.home.path().join("notify.log");
+    let monitor = app
+        .session
+        .command("dbus-monitor")
+        .args(["--session", "type='method_call',interface='org.freedesktop.Notifications',member='Notify'"])
+        .stdout(std::fs::File::create(&watched).unwrap())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map(e2e::Guarded)
+        .expect("dbus-monitor (apt-get install dbus-bin)");
+
+    let provider = json!({ "id": "openai", "kind": "openai", "name": null, "baseUrl": fake.api_base(),
+                           "apiVersion": null, "enabled": true });
+    app.invoke("save_provider", json!({ "provider": provider })).await.unwrap();
+    app.invoke("set_provider_key", json!({ "providerId": "openai", "label": null, "key": KEY })).await.unwrap();
+    let alias = json!({ "name": "cheap", "description": null, "strategy": "fallback", "settings": {},
+                        "targets": [{ "providerId": "openai", "model": "gpt-4o-mini", "weight": 1 }] });
+    app.invoke("save_alias", json!({ "alias": alias })).await.unwrap();
+    let created = app.invoke("create_app", json!({ "app": { "name": "Cursor", "allowedAliases": null } })).await;
+    let created = created.unwrap();
+    let token = created["token"].as_str().unwrap().to_owned();
+    let budget = json!({ "dailyUsd": 0.000001, "monthlyUsd": null, "action": "warn" });
+    app.invoke(
+        "update_app",
+        json!({ "id": created["app"]["id"], "app": { "name": "Cursor", "allowedAliases": null, "budget": budget } }),
+    )
+    .await
+    .unwrap();
+
+    let endpoint = format!("http://127.0.0.1:{port}/v1/chat/completions");
+    let body = json!({ "model": "cheap", "messages": [{ "role": "user", "content": "hi" }] });
+    for _ in 0..4 {
+        let response = reqwest::Client::new().post(&endpoint).bearer_auth(&token).json(&body).send().await.unwrap();
+        assert!(response.status().is_success());
+        // Past the ledger's batch interval: each row is counted before the next request.
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+    let home = app.session.home.path().to_owned();
+    let logs = e2e::wait_for("the budget warning in the app's log", Duration::from_secs(10), || {
+        let logs = app_logs(&home);
+        logs.contains("budget warning").then_some(logs)
+    })
+    .unwrap();
+    assert_eq!(logs.matches("budget warning").count(), 1, "{logs}");
+    assert!(logs.contains("Cursor has spent $"), "{logs}");
+    let calls = e2e::wait_for("the Notify call on the session bus", Duration::from_secs(10), || {
+        let seen = std::fs::read_to_string(&watched).unwrap_or_default();
+        seen.contains("Cursor has spent $").then_some(seen)
+    })
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let calls = std::fs::read_to_string(&watched).unwrap_or(calls);
+    assert_eq!(calls.matches("member=Notify").count(), 1, "one notification for the day:\n{calls}");
+    assert!(calls.contains("Cursor reached its daily budget"), "{calls}");
+    drop((monitor, daemon));
+    app.close().await;
+}

@@ -18,7 +18,7 @@ const RUN_PACKAGES: &[&str] = &[
     "pkg-config",
 ];
 
-/// What the tests add on top: a virtual display, screenshots, WebDriver, a private keychain.
+/// What the tests add on top: a virtual display, screenshots, WebDriver, a private keychain, a notification daemon.
 const TEST_TOOLS: &[&str] = &[
     "curl",
     "wget",
@@ -31,6 +31,9 @@ const TEST_TOOLS: &[&str] = &[
     "libsecret-tools",
     "dbus-x11",
     "python3-venv",
+    // The desktop notification a warn budget shows (window_manage), and dbus-monitor to see it sent.
+    "notification-daemon",
+    "dbus-bin",
 ];
 
 #[derive(Clone, Copy)]

@@ -52,11 +52,17 @@ impl AppRegistry {
     /// Builds the registry from configured apps whose tokens live in environment variables.
     pub fn from_config(apps: &[AppConfig], env: impl Fn(&str) -> Option<String>) -> Result<AppRegistry, MissingToken> {
         let mut registry = AppRegistry::default();
-        for app in apps {
-            let token = env(&app.token_env)
+        for app in apps.iter().filter(|a| a.enabled) {
+            let Some(var) = &app.token_env else {
+                tracing::warn!(app = %app.name, "the app has no token_env, so no request can use it; add token_env = \"VAR\"");
+                continue;
+            };
+            let token = env(var)
                 .filter(|t| !t.is_empty())
-                .ok_or_else(|| MissingToken { app: app.name.clone(), var: app.token_env.clone() })?;
-            registry.insert(App::named(&app.name), &token);
+                .ok_or_else(|| MissingToken { app: app.name.clone(), var: var.clone() })?;
+            let mut entry = App::named(&app.name);
+            entry.allowed_aliases.clone_from(&app.allowed_aliases);
+            registry.insert(entry, &token);
         }
         Ok(registry)
     }
@@ -93,10 +99,7 @@ mod tests {
     use super::*;
 
     fn registry() -> AppRegistry {
-        let apps = [
-            AppConfig { name: "scripts".into(), token_env: "A".into() },
-            AppConfig { name: "editor".into(), token_env: "B".into() },
-        ];
+        let apps = [AppConfig::new("scripts", Some("A".into())), AppConfig::new("editor", Some("B".into()))];
         AppRegistry::from_config(&apps, |var| Some(format!("sb-token-{var}"))).unwrap()
     }
 
@@ -112,7 +115,7 @@ mod tests {
 
     #[test]
     fn missing_token_variable_is_an_error_that_names_it() {
-        let apps = [AppConfig { name: "scripts".into(), token_env: "SCRIPTS_TOKEN".into() }];
+        let apps = [AppConfig::new("scripts", Some("SCRIPTS_TOKEN".into()))];
         let err = AppRegistry::from_config(&apps, |_| None).unwrap_err().to_string();
         assert!(err.contains("SCRIPTS_TOKEN") && err.contains("scripts"), "{err}");
         let err = AppRegistry::from_config(&apps, |_| Some(String::new())).unwrap_err();

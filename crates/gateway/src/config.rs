@@ -1,6 +1,7 @@
-//! The configuration document: what the headless binary reads from `--config FILE.toml`, and (later) what the
-//! desktop app exports and imports. Secrets are never values here, only the names of environment variables or
-//! keychain entries that hold them.
+//! The configuration document: what the headless binary reads from `--config FILE.toml`, and what the desktop app
+//! exports and imports (`store::portable`). Secrets are never values here, only the names of environment variables
+//! or keychain entries that hold them (`keychain = ["openai", "openai:backup"]`). App tokens are never in it either,
+//! not even as digests.
 //!
 //! ```toml
 //! [server]
@@ -22,8 +23,9 @@ use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
+use crate::ledger::budgets::Budget;
 use crate::providers::presets;
 
 pub const DEFAULT_PORT: u16 = 7352;
@@ -31,24 +33,40 @@ pub const DEFAULT_MAX_BODY_MB: usize = 32;
 pub const DEFAULT_BODY_TIMEOUT_SECS: u64 = 30;
 pub const DEFAULT_RETENTION_DAYS: u32 = 7;
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     #[serde(default)]
     pub server: ServerConfig,
     #[serde(default)]
-    pub providers: Vec<ProviderConfig>,
-    #[serde(default)]
-    pub aliases: Vec<AliasConfig>,
-    #[serde(default)]
-    pub apps: Vec<AppConfig>,
-    #[serde(default)]
-    pub models: Vec<ModelConfig>,
-    #[serde(default)]
     pub logging: LoggingConfig,
+    /// The spend limit of all apps together (`[budget]`). The desktop app applies it; the headless gateway reads
+    /// budgets from its database instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<Budget>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub providers: Vec<ProviderConfig>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<AliasConfig>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub apps: Vec<AppConfig>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub models: Vec<ModelConfig>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
+}
+
+fn is_true(value: &bool) -> bool {
+    *value
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
     pub port: u16,
@@ -58,9 +76,22 @@ pub struct ServerConfig {
     pub allowed_hosts: Vec<String>,
     /// Browser origins allowed to call the endpoint; none by default.
     pub allowed_origins: Vec<String>,
+    #[serde(skip_serializing_if = "ServerConfig::default_max_body")]
     pub max_body_mb: usize,
     /// Seconds a client has to send its whole request body; a slower one gets a 408.
+    #[serde(skip_serializing_if = "ServerConfig::default_body_timeout")]
     pub body_timeout_secs: u64,
+}
+
+impl ServerConfig {
+    /// Whether `max_body_mb` is the default (the desktop app does not change it, so its exports leave it out).
+    fn default_max_body(value: &usize) -> bool {
+        *value == DEFAULT_MAX_BODY_MB
+    }
+
+    fn default_body_timeout(value: &u64) -> bool {
+        *value == DEFAULT_BODY_TIMEOUT_SECS
+    }
 }
 
 impl Default for ServerConfig {
@@ -77,7 +108,7 @@ impl Default for ServerConfig {
 }
 
 /// `[logging]`: whether the ledger keeps each request's prompt and answer, and for how long.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LoggingConfig {
     /// Keep request and response bodies (for the Logs page). Off by default: they hold whatever the user sent.
@@ -92,55 +123,64 @@ impl Default for LoggingConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProviderConfig {
     pub id: String,
     pub kind: String,
+    /// The name shown in the window (the id when left out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_url: Option<String>,
     /// The environment variable holding this provider's API key (headless mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_env: Option<String>,
     /// Azure OpenAI's `api-version` query parameter.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_version: Option<String>,
     /// A proxy for this provider only (`http://…` or `socks5://…`); otherwise the system settings apply.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proxy: Option<String>,
-    /// Keychain accounts holding this provider's keys, in rotation order (the desktop's labelled keys). Empty means
-    /// one key, under the provider's id.
-    #[serde(skip)]
+    /// Keychain accounts holding this provider's keys, in rotation order: `"<id>"` for the default key,
+    /// `"<id>:<label>"` for the others (`keychain` in the file; references, never keys). Empty means one key, under
+    /// the provider's id. The headless gateway reads each from `SWITCHBOARD_KEY_<ACCOUNT>`.
+    #[serde(default, rename = "keychain", skip_serializing_if = "Vec::is_empty")]
     pub key_accounts: Vec<String>,
+    /// A disabled provider is kept but not used.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub enabled: bool,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct AliasConfig {
     pub name: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `provider-id/model`, in fallback order.
     pub targets: Vec<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub strategy: Strategy,
     /// With `strategy = "weighted"`: one weight per target (default 1 each).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub weights: Vec<u32>,
+    /// Text put before the client's own system prompt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_prefix: Option<String>,
     /// Request fields (OpenAI names: `temperature`, `max_tokens`, `reasoning_effort`, …) applied when the client
     /// does not set them.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub params: serde_json::Map<String, serde_json::Value>,
     /// Request fields that replace whatever the client sent.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub forced_params: serde_json::Map<String, serde_json::Value>,
-    /// Text put before the client's own system prompt.
-    #[serde(default)]
-    pub system_prefix: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub timeouts: Timeouts,
 }
 
 /// How an alias picks among its targets.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum Strategy {
     /// The targets in order; the next one only when the one before fails.
@@ -151,7 +191,7 @@ pub enum Strategy {
 }
 
 /// Time limits for requests through an alias, in seconds.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Timeouts {
     /// From sending the request to the first byte of the answer (headers and first chunk).
@@ -169,7 +209,7 @@ impl Default for Timeouts {
 }
 
 /// What is known about a model, overriding the shipped catalog (`[[models]]` in the config).
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ModelConfig {
     /// `provider-id/model`.
@@ -182,12 +222,30 @@ pub struct ModelConfig {
     pub reasoning: Option<bool>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AppConfig {
     pub name: String,
-    /// The environment variable holding this app's bearer token.
-    pub token_env: String,
+    /// The environment variable holding this app's bearer token (headless mode; an app without one is left out
+    /// there). The desktop app keeps its own tokens and never exports them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_env: Option<String>,
+    /// A disabled app's token is refused.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub enabled: bool,
+    /// The aliases this app may use; every alias when left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_aliases: Option<Vec<String>>,
+    /// The app's spend limit (desktop; the headless gateway reads budgets from its database).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<Budget>,
+}
+
+impl AppConfig {
+    /// An enabled app allowed every alias, with no budget.
+    pub fn new(name: impl Into<String>, token_env: Option<String>) -> AppConfig {
+        AppConfig { name: name.into(), token_env, enabled: true, allowed_aliases: None, budget: None }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -250,6 +308,15 @@ impl Config {
             {
                 return Err(format!("provider {:?}: base_url {url:?} must start with http:// or https://", p.id));
             }
+            for account in &p.key_accounts {
+                let label = account.strip_prefix(p.id.as_str()).and_then(|rest| rest.strip_prefix(':'));
+                if account != &p.id && label.is_none_or(str::is_empty) {
+                    return Err(format!(
+                        "provider {:?}: keychain entry {account:?} must be {:?} or \"{}:<label>\"",
+                        p.id, p.id, p.id
+                    ));
+                }
+            }
         }
         let mut alias_names = HashSet::new();
         for a in &self.aliases {
@@ -286,15 +353,35 @@ impl Config {
         }
         let mut app_names = HashSet::new();
         for app in &self.apps {
+            if app.name.trim().is_empty() {
+                return Err("an [[apps]] entry has an empty name; give it a name".into());
+            }
             if !app_names.insert(app.name.as_str()) {
                 return Err(format!("app {:?} appears twice", app.name));
             }
-            if app.token_env.is_empty() {
-                return Err(format!("app {:?} needs token_env, the variable holding its token", app.name));
+            if app.token_env.as_deref() == Some("") {
+                return Err(format!("app {:?}: token_env is empty; name the variable holding its token", app.name));
             }
+            if let Some(budget) = &app.budget {
+                check_budget(budget).map_err(|e| format!("app {:?}: budget: {e}", app.name))?;
+            }
+        }
+        if let Some(budget) = &self.budget {
+            check_budget(budget).map_err(|e| format!("budget: {e}"))?;
         }
         Ok(())
     }
+}
+
+fn check_budget(budget: &Budget) -> Result<(), String> {
+    for (field, limit) in [("daily_usd", budget.daily_usd), ("monthly_usd", budget.monthly_usd)] {
+        if let Some(limit) = limit
+            && !(limit.is_finite() && limit >= 0.0)
+        {
+            return Err(format!("{field} = {limit} is not an amount in USD; use 0 or more"));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -339,7 +426,7 @@ mod tests {
         assert_eq!(config.server.bind, IpAddr::V4(Ipv4Addr::LOCALHOST));
         assert_eq!(config.providers[0].key_env.as_deref(), Some("MOCK_KEY"));
         assert_eq!(config.aliases[0].targets, ["mock/gpt-4o-mini"]);
-        assert_eq!(config.apps[0].token_env, "SCRIPTS_TOKEN");
+        assert_eq!(config.apps[0].token_env.as_deref(), Some("SCRIPTS_TOKEN"));
     }
 
     #[test]

@@ -10,6 +10,7 @@ use crate::error::{CommandError, blocking};
 use crate::gateway::Gateway;
 
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct AppDto {
     pub id: i64,
@@ -41,6 +42,7 @@ impl From<AppRow> for AppDto {
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct AppInput {
     pub name: String,
@@ -60,6 +62,7 @@ pub struct AppUpdate {
 
 /// A new token, shown once.
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct NewToken {
     pub app: AppDto,

@@ -8,11 +8,13 @@ use std::path::{Path, PathBuf};
 use ts_rs::{Config, TS};
 
 use super::aliases::TryResult;
-use super::apps::AppUpdate;
+use super::apps::{AppDto, AppInput, AppUpdate, NewToken};
+use super::config::{ConfigExport, ImportPreview};
 use super::logs::{LogFacets, LogFilter, RequestDetailDto};
 use super::providers::LocalServerDto;
 use super::settings::{SettingsDto, SettingsInput};
 use super::usage::{ExportResult, UsageQuery, UsageReport};
+use crate::gateway::GatewayStatus;
 
 const HEADER: &str = "// Generated from src-tauri/src/commands by ts-rs: do not edit. Regenerate with\n\
                       // `UPDATE_BINDINGS=1 cargo test -p switchboard bindings`.\n";
@@ -29,6 +31,10 @@ fn export_into(dir: &Path) {
     // Ids, counts and unix-ms times all fit in a JS number.
     let cfg = Config::new().with_large_int("number").with_out_dir(dir);
     AppUpdate::export_all(&cfg).unwrap();
+    AppDto::export_all(&cfg).unwrap();
+    AppInput::export_all(&cfg).unwrap();
+    NewToken::export_all(&cfg).unwrap();
+    GatewayStatus::export_all(&cfg).unwrap();
     LogFilter::export_all(&cfg).unwrap();
     LogFacets::export_all(&cfg).unwrap();
     RequestDetailDto::export_all(&cfg).unwrap();
@@ -39,6 +45,8 @@ fn export_into(dir: &Path) {
     ExportResult::export_all(&cfg).unwrap();
     LocalServerDto::export_all(&cfg).unwrap();
     TryResult::export_all(&cfg).unwrap();
+    ConfigExport::export_all(&cfg).unwrap();
+    ImportPreview::export_all(&cfg).unwrap();
 }
 
 /// `*.ts` files in `dir` by name, with our header in front.

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use switchboard_gateway::ledger::budgets::OVERALL_BUDGET_SETTING;
 use switchboard_gateway::store::{LOGGING_BODIES_SETTING, LOGGING_RETENTION_SETTING, Store};
 use tauri::{Manager, State};
+use tauri_plugin_autostart::ManagerExt;
 
 use super::providers::reload;
 use super::usage::{BudgetDto, read_budget};
@@ -110,7 +111,33 @@ pub async fn reset_settings(app: tauri::AppHandle, gateway: State<'_, Gateway>) 
     Ok(dto(&app, &gateway, settings))
 }
 
-async fn apply(gateway: &Gateway) -> Result<(), CommandError> {
+/// Whether Switchboard starts (in the tray) when the user logs in: the login item as it really is (on Linux, a
+/// `.desktop` file in `~/.config/autostart`).
+#[tauri::command]
+pub async fn get_launch_at_login(app: tauri::AppHandle) -> Result<bool, CommandError> {
+    blocking(move || app.autolaunch().is_enabled().map_err(login_item_error)).await
+}
+
+/// Adds or removes the login item, and answers what is now true.
+#[tauri::command]
+pub async fn set_launch_at_login(app: tauri::AppHandle, enabled: bool) -> Result<bool, CommandError> {
+    blocking(move || {
+        let manager = app.autolaunch();
+        if enabled { manager.enable() } else { manager.disable() }.map_err(login_item_error)?;
+        manager.is_enabled().map_err(login_item_error)
+    })
+    .await
+}
+
+fn login_item_error(error: tauri_plugin_autostart::Error) -> CommandError {
+    CommandError::Invalid(format!(
+        "the login item could not be changed: {error}; check that your autostart folder (~/.config/autostart) is writable"
+    ))
+}
+
+/// Applies what is stored: providers, aliases and apps, budgets, and the server settings (restarting the listener
+/// when they changed).
+pub(super) async fn apply(gateway: &Gateway) -> Result<(), CommandError> {
     reload(gateway).await?;
     let store = gateway.store().clone();
     let ledger = gateway.ledger();

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use switchboard_gateway::ledger::budgets::OVERALL_BUDGET_SETTING;
 use switchboard_gateway::ledger::queries::{self, Bucket, GroupBy, RequestFilter, TotalRow};
-use switchboard_gateway::ledger::{Budget, BudgetAction, clock};
+use switchboard_gateway::ledger::{Budget, BudgetAction, Ledger, clock};
 use switchboard_gateway::store::{Store, now_ms};
 use tauri::{Manager, State};
 
@@ -24,6 +24,9 @@ pub struct UsageQuery {
     /// Unix ms, exclusive.
     pub until_ms: i64,
     pub bucket: BucketSize,
+    /// Minutes the window's time zone is ahead of UTC at `since_ms`: day buckets start at its midnight.
+    #[serde(default)]
+    pub utc_offset_minutes: i32,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -185,8 +188,8 @@ pub fn read_budget(json: Option<&serde_json::Value>) -> Option<BudgetDto> {
 
 #[tauri::command]
 pub async fn usage_report(gateway: State<'_, Gateway>, query: UsageQuery) -> Result<UsageReport, CommandError> {
-    let store = gateway.store().clone();
-    blocking(move || report(&store, &query, now_ms())).await
+    let (store, ledger) = (gateway.store().clone(), gateway.ledger());
+    blocking(move || report(&store, ledger.as_ref(), &query, now_ms())).await
 }
 
 /// Writes every request in the range as CSV to `path` (replacing the file), newest first.
@@ -221,7 +224,7 @@ pub fn default_export_path(app: tauri::AppHandle, name: String) -> String {
     dir.join(if clean.is_empty() { "switchboard-usage.csv".to_owned() } else { clean }).display().to_string()
 }
 
-fn report(store: &Store, query: &UsageQuery, now: i64) -> Result<UsageReport, CommandError> {
+fn report(store: &Store, ledger: Option<&Ledger>, query: &UsageQuery, now: i64) -> Result<UsageReport, CommandError> {
     if query.until_ms <= query.since_ms {
         return Err(CommandError::Invalid("the range ends before it starts; pick an end date after the start".into()));
     }
@@ -235,7 +238,7 @@ fn report(store: &Store, query: &UsageQuery, now: i64) -> Result<UsageReport, Co
     };
     Ok(UsageReport {
         overall: queries::overall(store, since, until)?.into(),
-        series: queries::series(store, since, until, bucket)?
+        series: queries::series_at(store, since, until, bucket, i64::from(query.utc_offset_minutes) * 60_000)?
             .into_iter()
             .map(|p| UsagePoint {
                 bucket_start_ms: p.bucket_start_ms,
@@ -249,12 +252,13 @@ fn report(store: &Store, query: &UsageQuery, now: i64) -> Result<UsageReport, Co
         by_alias: by(GroupBy::Alias)?,
         by_provider: by(GroupBy::Provider)?,
         by_model: by(GroupBy::Model)?,
-        budgets: budget_bars(store, now)?,
+        budgets: budget_bars(store, ledger, now)?,
     })
 }
 
-/// Every budget that is set, against the spend of the current UTC day and month.
-fn budget_bars(store: &Store, now: i64) -> Result<Vec<BudgetBar>, CommandError> {
+/// Every budget that is set, against the spend of the current UTC day and month: the ledger's running totals (by
+/// app id, as the budgets are enforced), or the database's by app name when the ledger did not start.
+fn budget_bars(store: &Store, ledger: Option<&Ledger>, now: i64) -> Result<Vec<BudgetBar>, CommandError> {
     let (day, month) = (clock::day_start(now), clock::month_start(now));
     let spend = |since: i64| -> Result<(f64, HashMap<String, f64>), CommandError> {
         let all = queries::overall(store, since, i64::MAX)?.cost_usd;
@@ -288,12 +292,14 @@ fn budget_bars(store: &Store, now: i64) -> Result<Vec<BudgetBar>, CommandError> 
     };
     let overall = store.get_setting::<serde_json::Value>(OVERALL_BUDGET_SETTING)?;
     if let Some(budget) = read_budget(overall.as_ref()) {
-        push(None, budget, today.0, month_spend.0);
+        let (day, month) = ledger.map_or((today.0, month_spend.0), |l| l.spend(None, now));
+        push(None, budget, day, month);
     }
     for app in store.list_apps()? {
         if let Some(budget) = read_budget(app.budget.as_ref()) {
             let spent = |m: &HashMap<String, f64>| m.get(&app.name).copied().unwrap_or(0.0);
-            push(Some(app.name.clone()), budget, spent(&today.1), spent(&month_spend.1));
+            let (day, month) = ledger.map_or((spent(&today.1), spent(&month_spend.1)), |l| l.spend(Some(app.id), now));
+            push(Some(app.name.clone()), budget, day, month);
         }
     }
     Ok(bars)
@@ -323,12 +329,12 @@ mod tests {
     fn the_report_shows_budgets_against_todays_spend_and_refuses_a_backwards_range() {
         let store = Store::open_in_memory().unwrap();
         store.set_setting(OVERALL_BUDGET_SETTING, &serde_json::json!({ "daily_usd": 5.0, "action": "warn" })).unwrap();
-        let query = UsageQuery { since_ms: 0, until_ms: 10, bucket: BucketSize::Day };
-        let report = report(&store, &query, now_ms()).unwrap();
+        let query = UsageQuery { since_ms: 0, until_ms: 10, bucket: BucketSize::Day, utc_offset_minutes: 60 };
+        let report = report(&store, None, &query, now_ms()).unwrap();
         assert_eq!(report.overall.requests, 0);
         assert_eq!(report.budgets.len(), 1);
         assert_eq!((report.budgets[0].limit_usd, report.budgets[0].spent_usd), (5.0, 0.0));
-        let backwards = UsageQuery { since_ms: 10, until_ms: 0, bucket: BucketSize::Day };
-        assert!(matches!(super::report(&store, &backwards, 0), Err(CommandError::Invalid(_))));
+        let backwards = UsageQuery { since_ms: 10, until_ms: 0, bucket: BucketSize::Day, utc_offset_minutes: 0 };
+        assert!(matches!(super::report(&store, None, &backwards, 0), Err(CommandError::Invalid(_))));
     }
 }

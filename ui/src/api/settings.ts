@@ -16,3 +16,13 @@ export function saveSettings(settings: SettingsInput): Promise<SettingsDto> {
 export function resetSettings(): Promise<SettingsDto> {
   return invoke<SettingsDto>("reset_settings");
 }
+
+/** Whether Switchboard starts (in the tray) at login, as the system has it. */
+export function getLaunchAtLogin(): Promise<boolean> {
+  return invoke<boolean>("get_launch_at_login");
+}
+
+/** Adds or removes the login item; answers what is now true. */
+export function setLaunchAtLogin(enabled: boolean): Promise<boolean> {
+  return invoke<boolean>("set_launch_at_login", { enabled });
+}

@@ -1,26 +1,12 @@
-// Hand-copied from the Rust side (serde `rename_all = "camelCase"`); newer DTOs are generated into ./generated/.
-import type { BudgetDto } from "./generated/BudgetDto";
-
-/** Where the local gateway is in its life: binding, serving, or stopped by an error. */
-export type GatewayState = "starting" | "listening" | "failed";
-
-/** Why the gateway could not start, and what the user can do about it. */
-export interface GatewayError {
-  message: string;
-  fix: string;
-}
-
-/** Mirrors `GatewayStatus` in `src-tauri/src/commands/gateway.rs`. */
-export interface GatewayStatus {
-  state: GatewayState;
-  /** The OpenAI-compatible base URL, e.g. `http://127.0.0.1:7352/v1`. */
-  endpoint: string;
-  port: number;
-  bind: string;
-  error: GatewayError | null;
-  /** Set when the OS keychain cannot be used, so provider keys cannot be stored or read. */
-  keychainError: GatewayError | null;
-}
+// The DTOs of the gateway status and of apps are generated from the Rust types into ./generated/ and re-exported
+// here under the names the pages use. Providers and aliases are still hand-copied (serde `rename_all = "camelCase"`):
+// the alias settings are richer here than the Rust side's free-form JSON.
+export type { GatewayError } from "./generated/GatewayError";
+export type { GatewayState } from "./generated/GatewayState";
+export type { GatewayStatus } from "./generated/GatewayStatus";
+export type { AppDto as App } from "./generated/AppDto";
+export type { AppInput } from "./generated/AppInput";
+export type { NewToken as NewAppToken } from "./generated/NewToken";
 
 /** The shape every backend command error is serialized into. */
 export interface CommandErrorPayload {
@@ -101,33 +87,4 @@ export interface Alias {
   strategy: AliasStrategy;
   settings: AliasSettings;
   targets: AliasTarget[];
-}
-
-// ---- apps: `src-tauri/src/commands/apps.rs` ----
-
-export interface App {
-  id: number;
-  name: string;
-  /** The chat window: it cannot be deleted and has no token to rotate. */
-  builtin: boolean;
-  enabled: boolean;
-  /** `null` means every alias. */
-  allowedAliases: string[] | null;
-  /** Its spend limits; `null` for none. */
-  budget: BudgetDto | null;
-  hasToken: boolean;
-  /** Unix milliseconds. */
-  createdAt: number;
-  lastUsedAt: number | null;
-}
-
-export interface AppInput {
-  name: string;
-  allowedAliases: string[] | null;
-}
-
-/** A token is returned only here, once. */
-export interface NewAppToken {
-  app: App;
-  token: string;
 }

@@ -2,6 +2,7 @@ import { render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 
+import type { ImportPreview } from "../api/generated/ImportPreview";
 import type { SettingsDto } from "../api/generated/SettingsDto";
 import type { SettingsInput } from "../api/generated/SettingsInput";
 import { core, emit, listenerCount, listening, portTaken, resetTauriMocks } from "../test/tauri-mocks";
@@ -25,6 +26,18 @@ function dto(settings: SettingsInput, portFromEnv: number | null = null): Settin
   return { settings, portFromEnv, dataDir: "/home/me/.local/share/dev.switchboard.desktop", logDir: "/home/me/logs" };
 }
 
+const PREVIEW: ImportPreview = {
+  path: "/home/me/Downloads/switchboard.toml",
+  providers: { added: 1, changed: 0, removed: 1, unchanged: 1 },
+  aliases: { added: 0, changed: 2, removed: 0, unchanged: 2 },
+  apps: { added: 1, changed: 0, removed: 0, unchanged: 1 },
+  settingsChanged: false,
+  missingKeys: [{ provider: "openai", label: "default" }],
+  appsNeedingToken: ["Cursor"],
+};
+
+const loginItem = { on: false };
+
 function backend(portFromEnv: number | null = null) {
   const saved: SettingsInput[] = [];
   core.invoke.mockImplementation((cmd: string, args?: unknown) => {
@@ -42,6 +55,21 @@ function backend(portFromEnv: number | null = null) {
       }
       case "reset_settings":
         return Promise.resolve(dto(SETTINGS, portFromEnv));
+      case "get_launch_at_login":
+        return Promise.resolve(loginItem.on);
+      case "set_launch_at_login":
+        loginItem.on = a.enabled as boolean;
+        return Promise.resolve(loginItem.on);
+      case "default_export_path":
+        return Promise.resolve(`/home/me/Downloads/${a.name as string}`);
+      case "export_config":
+        return Promise.resolve({ path: a.path, providers: 2, aliases: 3, apps: 1 });
+      case "preview_config_import":
+      case "import_config":
+        if (a.path === "/bad.toml") {
+          return Promise.reject({ kind: "store", message: "config file /bad.toml is not valid: TOML parse error at line 4, column 12" });
+        }
+        return Promise.resolve(PREVIEW);
       default:
         return Promise.reject({ kind: "unknownCommand", message: `no mock for ${cmd}` });
     }
@@ -51,6 +79,7 @@ function backend(portFromEnv: number | null = null) {
 
 beforeEach(() => {
   resetTauriMocks();
+  loginItem.on = false;
   delete document.documentElement.dataset.theme;
 });
 
@@ -115,5 +144,45 @@ describe("SettingsPage", () => {
     await userEvent.click(screen.getByTestId("settings-reset"));
     await userEvent.click(await screen.findByRole("button", { name: "Reset settings" }));
     expect(core.invoke.mock.calls.some(([c]) => c === "reset_settings")).toBe(true);
+  });
+
+  it("shows launch at login as the system has it, and changes it at once", async () => {
+    backend();
+    loginItem.on = true;
+    render(<SettingsPage />);
+    const toggle = await screen.findByTestId("settings-launch-at-login");
+    await waitFor(() => expect(toggle).toBeChecked());
+    await userEvent.click(toggle);
+    await waitFor(() => expect(toggle).not.toBeChecked());
+    expect(loginItem.on).toBe(false);
+    expect(core.invoke.mock.calls.some(([c]) => c === "save_settings")).toBe(false);
+  });
+
+  it("exports the configuration, and imports a file only after showing what changes", async () => {
+    backend();
+    render(<SettingsPage />);
+    const path = await screen.findByTestId("config-path");
+    await waitFor(() => expect(path).toHaveValue("/home/me/Downloads/switchboard.toml"));
+    await userEvent.click(screen.getByTestId("config-export"));
+    expect(await screen.findByTestId("config-exported")).toHaveTextContent("2 providers, 3 aliases and 1 app");
+
+    await userEvent.click(screen.getByTestId("config-preview"));
+    expect(await screen.findByTestId("config-preview-providers")).toHaveTextContent("1 added, 1 removed");
+    expect(screen.getByTestId("config-preview-aliases")).toHaveTextContent("2 changed");
+    expect(screen.getByTestId("config-preview-settings")).toHaveTextContent("no change");
+    expect(screen.getByTestId("config-preview-followups")).toHaveTextContent("add the key on the Providers page");
+    expect(core.invoke.mock.calls.some(([c]) => c === "import_config")).toBe(false);
+
+    await userEvent.click(screen.getByTestId("config-import"));
+    const done = await screen.findByTestId("config-imported");
+    expect(done).toHaveTextContent("openai: its key is not in this computer's keychain");
+    expect(done).toHaveTextContent("Cursor: a new app; rotate its token on the Apps page");
+    expect(core.invoke.mock.calls.filter(([c]) => c === "get_settings").length).toBe(2);
+
+    await userEvent.clear(path);
+    await userEvent.type(path, "/bad.toml");
+    await userEvent.click(screen.getByTestId("config-preview"));
+    expect(await screen.findByTestId("config-error")).toHaveTextContent("line 4, column 12");
+    expect(screen.queryByTestId("config-preview-result")).toBeNull();
   });
 });

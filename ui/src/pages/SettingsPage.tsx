@@ -3,12 +3,13 @@ import { useEffect, useState, type ReactElement, type SubmitEvent } from "react"
 import type { SettingsDto } from "../api/generated/SettingsDto";
 import type { Theme } from "../api/generated/Theme";
 import { toCommandError } from "../api/invoke";
-import { getSettings, resetSettings, saveSettings } from "../api/settings";
+import { getLaunchAtLogin, getSettings, resetSettings, saveSettings, setLaunchAtLogin } from "../api/settings";
 import { ConfirmDialog, type ConfirmRequest } from "../components/ConfirmDialog";
 import { FormError } from "../components/FormError";
 import { Switch } from "../components/Switch";
 import { useGatewayStatus } from "../components/useGatewayStatus";
 import { applyTheme } from "../lib/theme";
+import { ConfigSection } from "./ConfigSection";
 import { fromForm, toForm, type SettingsForm } from "./settingsForm";
 
 const THEMES: readonly { id: Theme; label: string }[] = [
@@ -26,11 +27,38 @@ export function SettingsPage(): ReactElement {
   const [busy, setBusy] = useState(false);
   const [confirm, setConfirm] = useState<ConfirmRequest | null>(null);
   const { status } = useGatewayStatus();
+  const [atLogin, setAtLogin] = useState<boolean | null>(null);
+  const [loginError, setLoginError] = useState<string | null>(null);
 
   function show(next: SettingsDto): void {
     setDto(next);
     setForm(toForm(next.settings));
     applyTheme(next.settings.theme);
+  }
+
+  useEffect(() => {
+    let active = true;
+    getLaunchAtLogin()
+      .then((on) => active && setAtLogin(on))
+      .catch((err: unknown) => active && setLoginError(`Couldn’t read the login item: ${toCommandError(err).message}`));
+    return () => {
+      active = false;
+    };
+  }, []);
+
+  async function toggleLogin(on: boolean): Promise<void> {
+    setLoginError(null);
+    try {
+      setAtLogin(await setLaunchAtLogin(on));
+    } catch (err) {
+      setLoginError(toCommandError(err).message);
+    }
+  }
+
+  function reload(): void {
+    getSettings()
+      .then(show)
+      .catch((err: unknown) => setLoadError(`Couldn’t load settings: ${toCommandError(err).message}`));
   }
 
   useEffect(() => {
@@ -205,6 +233,21 @@ export function SettingsPage(): ReactElement {
           </fieldset>
 
           <fieldset className="fieldset">
+            <legend>Startup</legend>
+            <div className="switch-row">
+              <Switch
+                checked={atLogin === true}
+                onChange={(v) => void toggleLogin(v)}
+                disabled={atLogin === null}
+                label="Launch at login"
+                testId="settings-launch-at-login"
+              />
+              <span>Start Switchboard in the tray when you log in, so the endpoint is always there</span>
+            </div>
+            <FormError message={loginError} testId="settings-login-error" />
+          </fieldset>
+
+          <fieldset className="fieldset">
             <legend>Appearance</legend>
             <div className="radio-row" role="radiogroup" aria-label="Theme">
               {THEMES.map((t) => (
@@ -247,6 +290,11 @@ export function SettingsPage(): ReactElement {
             </button>
           </div>
         </form>
+      )}
+      {form && dto && (
+        <div className="form settings settings--after">
+          <ConfigSection onImported={reload} />
+        </div>
       )}
       {confirm && <ConfirmDialog request={confirm} onClose={() => setConfirm(null)} />}
     </section>

@@ -76,7 +76,9 @@ export function rangeQuery(preset: RangePreset, now: number, from: string, to: s
       break;
     }
   }
-  return { sinceMs: since, untilMs: until, bucket: bucketFor(since, until) };
+  // The backend buckets days at this time zone's midnight (its offset at the start of the range), as picked here.
+  const utcOffsetMinutes = -new Date(since).getTimezoneOffset();
+  return { sinceMs: since, untilMs: until, bucket: bucketFor(since, until), utcOffsetMinutes };
 }
 
 export interface ChartData {
@@ -89,7 +91,8 @@ export interface ChartData {
 /** Every bucket in the range, empty ones as zero, so the chart's time axis is even. */
 export function fillSeries(points: UsagePoint[], query: UsageQuery): ChartData {
   const size = query.bucket === "hour" ? HOUR : DAY;
-  const first = Math.floor(query.sinceMs / size) * size;
+  const offset = query.utcOffsetMinutes * 60_000;
+  const first = Math.floor((query.sinceMs + offset) / size) * size - offset;
   const byStart = new Map(points.map((p) => [p.bucketStartMs, p]));
   const data: ChartData = { xs: [], cost: [], tokens: [] };
   // Bounded: a custom range of years at day buckets is a few thousand points.

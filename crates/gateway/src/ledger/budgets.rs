@@ -8,8 +8,12 @@
 //! The totals lag the requests by at most one batch (≤ 250 ms): a burst of parallel requests can overshoot a limit
 //! by what is in flight. Rows without a cost (unknown models) count as zero. Models running on this machine cost
 //! nothing and are never blocked: the relay skips the verdict for local targets (see [`super::prices::is_local`]).
+//!
+//! A `warn` limit reached as a row is added yields one [`BudgetWarning`] per budget, period and limit: the writer
+//! logs it and publishes it through [`super::Ledger::budget_warnings`] (the desktop shows a notification). The
+//! next day (or month) starts afresh; raising the limit lets it warn again once the new limit is reached.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
@@ -65,6 +69,37 @@ impl Budget {
     }
 }
 
+/// A `warn` budget reached for the first time in its period: what a desktop notification says.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BudgetWarning {
+    /// The app whose budget it is; `None` for the overall budget.
+    pub app_id: Option<i64>,
+    pub app_name: Option<String>,
+    /// `daily` or `monthly`.
+    pub period: &'static str,
+    pub spent_usd: f64,
+    pub limit_usd: f64,
+    /// When the period ends and spending counts from zero again (unix ms, UTC midnight).
+    pub resets_at_ms: i64,
+}
+
+impl BudgetWarning {
+    /// "Cursor has spent $4.12 of its $5.00 daily budget; it resets at 2026-11-27 00:00 UTC".
+    pub fn message(&self) -> String {
+        let who = match &self.app_name {
+            Some(name) => {
+                format!("{name} has spent ${:.2} of its ${:.2} {} budget", self.spent_usd, self.limit_usd, self.period)
+            }
+            None => format!(
+                "Your apps have spent ${:.2} of the ${:.2} {} overall budget",
+                self.spent_usd, self.limit_usd, self.period
+            ),
+        };
+        format!("{who}; it resets at {}. Change it in Apps or Settings.", clock::format_minutes(self.resets_at_ms))
+    }
+}
+
 /// The budgets and the running totals they are checked against.
 #[derive(Debug)]
 pub(super) struct Budgets {
@@ -81,6 +116,8 @@ struct State {
     month_start: i64,
     all: Spend,
     by_app: HashMap<i64, Spend>,
+    /// The warnings already given this day and month: (app, period, the limit's bits).
+    warned: HashSet<(Option<i64>, &'static str, u64)>,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -169,8 +206,9 @@ impl Budgets {
         state.overall = overall;
     }
 
-    /// Adds a written row's cost to the totals of the day and month it belongs to.
-    pub(super) fn add(&self, ts_ms: i64, app_id: Option<i64>, app_name: &str, cost_usd: f64) {
+    /// Adds a written row's cost to the totals of the day and month it belongs to, and returns the `warn` limits it
+    /// reached that have not warned yet this period (each warns once).
+    pub(super) fn add(&self, ts_ms: i64, app_id: Option<i64>, app_name: &str, cost_usd: f64) -> Vec<BudgetWarning> {
         let mut state = self.lock();
         state.roll(ts_ms);
         if let Some(id) = app_id
@@ -179,7 +217,7 @@ impl Budgets {
             state.names.insert(id, app_name.to_owned());
         }
         if !cost_usd.is_finite() || cost_usd <= 0.0 || ts_ms < state.month_start {
-            return;
+            return Vec::new();
         }
         let today = ts_ms >= state.day_start;
         let add = |spend: &mut Spend| {
@@ -192,6 +230,19 @@ impl Budgets {
         if let Some(id) = app_id {
             add(state.by_app.entry(id).or_default());
         }
+        state.new_warnings(app_id, ts_ms)
+    }
+
+    /// The spend of the UTC day and month holding `now_ms`: `app_id`'s (by id, so a renamed app keeps its spend), or
+    /// every request's for `None`.
+    pub(super) fn spend(&self, app_id: Option<i64>, now_ms: i64) -> (f64, f64) {
+        let mut state = self.lock();
+        state.roll(now_ms);
+        let spend = match app_id {
+            Some(id) => state.by_app.get(&id).copied().unwrap_or_default(),
+            None => state.all,
+        };
+        (spend.day, spend.month)
     }
 
     /// A blocking limit reached wins over a warning one; an app's budget is named before the overall one.
@@ -237,14 +288,53 @@ impl State {
             self.day_start = day;
             self.all.day = 0.0;
             self.by_app.values_mut().for_each(|s| s.day = 0.0);
+            self.warned.retain(|(_, period, _)| *period != DAILY);
         }
         if month > self.month_start {
             self.month_start = month;
             self.all.month = 0.0;
             self.by_app.values_mut().for_each(|s| s.month = 0.0);
+            self.warned.retain(|(_, period, _)| *period != MONTHLY);
         }
     }
+
+    /// The `warn` limits of `app_id`'s budget and the overall one that are reached and have not warned yet.
+    fn new_warnings(&mut self, app_id: Option<i64>, now_ms: i64) -> Vec<BudgetWarning> {
+        let mut reached = Vec::new();
+        if let Some(id) = app_id
+            && let Some(budget) = self.apps.get(&id)
+        {
+            let spend = self.by_app.get(&id).copied().unwrap_or_default();
+            let name = self.names.get(&id).cloned().unwrap_or_else(|| format!("#{id}"));
+            for check in limits(budget, Some(&name), spend, now_ms) {
+                reached.push((Some(id), check.period, check.spent, check.limit, check.action, check.resets_at_ms));
+            }
+        }
+        if let Some(budget) = &self.overall {
+            for check in limits(budget, None, self.all, now_ms) {
+                reached.push((None, check.period, check.spent, check.limit, check.action, check.resets_at_ms));
+            }
+        }
+        let mut warnings = Vec::new();
+        for (owner, period, spent, limit, action, resets_at_ms) in reached {
+            if action != BudgetAction::Warn || spent < limit || !self.warned.insert((owner, period, limit.to_bits())) {
+                continue;
+            }
+            warnings.push(BudgetWarning {
+                app_id: owner,
+                app_name: owner.map(|id| self.names.get(&id).cloned().unwrap_or_else(|| format!("#{id}"))),
+                period,
+                spent_usd: spent,
+                limit_usd: limit,
+                resets_at_ms,
+            });
+        }
+        warnings
+    }
 }
+
+const DAILY: &str = "daily";
+const MONTHLY: &str = "monthly";
 
 /// The day and month limits of `budget`, with what has been spent against each.
 fn limits<'a>(budget: &Budget, owner: Option<&'a str>, spend: Spend, now_ms: i64) -> Vec<Check<'a>> {
@@ -252,11 +342,11 @@ fn limits<'a>(budget: &Budget, owner: Option<&'a str>, spend: Spend, now_ms: i64
     let mut checks = Vec::new();
     if let Some(limit) = budget.daily_usd {
         let resets_at_ms = clock::next_day_start(now_ms);
-        checks.push(Check { period: "daily", owner, spent: spend.day, limit, action, resets_at_ms });
+        checks.push(Check { period: DAILY, owner, spent: spend.day, limit, action, resets_at_ms });
     }
     if let Some(limit) = budget.monthly_usd {
         let resets_at_ms = clock::next_month_start(now_ms);
-        checks.push(Check { period: "monthly", owner, spent: spend.month, limit, action, resets_at_ms });
+        checks.push(Check { period: MONTHLY, owner, spent: spend.month, limit, action, resets_at_ms });
     }
     checks
 }
@@ -347,8 +437,11 @@ mod tests {
         let block = |daily, monthly| Budget { daily_usd: daily, monthly_usd: monthly, action: BudgetAction::Block };
         budgets.set(HashMap::from([(7, block(Some(1.0), None))]), Some(block(None, Some(3.0))));
         budgets.add(NOW, Some(7), "scripts", 1.5);
+        assert_eq!(budgets.spend(Some(7), NOW), (1.5, 1.5));
+        budgets.add(NOW, Some(7), "renamed", 0.0);
+        assert_eq!(budgets.spend(Some(7), NOW), (1.5, 1.5), "spend follows the app's id, not its name");
         let Verdict::Block { budget, resets_at_ms, .. } = budgets.verdict(Some(7), NOW) else { panic!("not blocked") };
-        assert_eq!(budget, "daily budget of app \"scripts\"");
+        assert_eq!(budget, "daily budget of app \"renamed\"", "named as it is called now");
         assert_eq!(resets_at_ms, 1_773_619_200_000, "2026-03-16 00:00 UTC");
         // The next day the app may spend again...
         let tomorrow = NOW + clock::DAY_MS;
@@ -364,5 +457,59 @@ mod tests {
         budgets.set(HashMap::from([(9, Budget { daily_usd: Some(0.1), ..Budget::default() })]), None);
         budgets.add(NOW, Some(9), "late", 1.0);
         assert_eq!(budgets.verdict(Some(9), tomorrow), Verdict::Ok);
+    }
+
+    #[test]
+    fn a_warn_budget_warns_once_per_budget_and_period() {
+        let store = Store::open_in_memory().unwrap();
+        let budgets = Budgets::load(&store, NOW).unwrap();
+        let warn = |daily, monthly| Budget { daily_usd: daily, monthly_usd: monthly, action: BudgetAction::Warn };
+        budgets.set(HashMap::from([(7, warn(Some(1.0), None))]), Some(warn(None, Some(3.0))));
+
+        assert_eq!(budgets.add(NOW, Some(7), "Cursor", 0.75), [], "under every limit");
+        let crossed = budgets.add(NOW, Some(7), "Cursor", 0.5);
+        assert_eq!(
+            crossed,
+            [BudgetWarning {
+                app_id: Some(7),
+                app_name: Some("Cursor".into()),
+                period: "daily",
+                spent_usd: 1.25,
+                limit_usd: 1.0,
+                resets_at_ms: clock::next_day_start(NOW),
+            }]
+        );
+        assert_eq!(
+            crossed[0].message(),
+            "Cursor has spent $1.25 of its $1.00 daily budget; it resets at 2026-03-16 00:00 UTC. \
+             Change it in Apps or Settings."
+        );
+        for _ in 0..5 {
+            assert_eq!(budgets.add(NOW, Some(7), "Cursor", 0.125), [], "already warned today");
+        }
+        // The overall monthly limit is another budget: it warns once too, for whichever app reaches it.
+        let overall = budgets.add(NOW, Some(8), "scripts", 2.125);
+        assert_eq!(overall.len(), 1, "{overall:?}");
+        assert_eq!((overall[0].app_id, overall[0].period), (None, "monthly"));
+        assert!(overall[0].message().starts_with("Your apps have spent $4.00 of the $3.00 monthly overall budget"));
+        assert_eq!(budgets.add(NOW, Some(8), "scripts", 1.0), []);
+
+        // A block budget never warns: it refuses requests instead.
+        budgets.set(HashMap::from([(9, Budget { action: BudgetAction::Block, ..warn(Some(0.1), None) })]), None);
+        assert_eq!(budgets.add(NOW, Some(9), "blocked", 1.0), []);
+
+        // A new day warns again (the month's overall warning does not repeat), and so does a raised limit.
+        budgets.set(HashMap::from([(7, warn(Some(1.0), None))]), Some(warn(None, Some(3.0))));
+        let tomorrow = NOW + clock::DAY_MS;
+        let next_day = budgets.add(tomorrow, Some(7), "Cursor", 1.5);
+        assert_eq!(next_day.len(), 1, "{next_day:?}");
+        assert_eq!((next_day[0].period, next_day[0].resets_at_ms), ("daily", clock::next_day_start(tomorrow)));
+        budgets.set(HashMap::from([(7, warn(Some(2.0), None))]), None);
+        assert_eq!(budgets.add(tomorrow, Some(7), "Cursor", 0.25), [], "1.75 of a raised 2.00");
+        assert_eq!(budgets.add(tomorrow, Some(7), "Cursor", 0.5)[0].limit_usd, 2.0);
+        // Next month the overall budget warns again.
+        budgets.set(HashMap::new(), Some(warn(None, Some(3.0))));
+        let next_month = clock::next_month_start(NOW);
+        assert_eq!(budgets.add(next_month, None, "x", 5.0)[0].resets_at_ms, clock::next_month_start(next_month));
     }
 }

@@ -32,14 +32,14 @@ use std::time::Duration;
 use rusqlite::params;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc::error::TrySendError;
-use tokio::sync::{Notify, mpsc, oneshot, watch};
+use tokio::sync::{Notify, broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::config::{DEFAULT_RETENTION_DAYS, LoggingConfig};
 use crate::protocol::neutral::Usage;
 use crate::store::{Store, StoreError};
-pub use budgets::{Budget, BudgetAction, Verdict};
+pub use budgets::{Budget, BudgetAction, BudgetWarning, Verdict};
 pub use prices::{Cost, CostSource, PriceOverride, Prices};
 
 /// The database's file name inside the data folder (shared by the desktop app, the headless gateway and `usage`).
@@ -204,6 +204,8 @@ struct Core {
     retention_days: AtomicU32,
     /// The id of the newest row written, for live views of the ledger.
     written: watch::Sender<i64>,
+    /// `warn` budgets reached, each once per period ([`Ledger::budget_warnings`]).
+    warnings: broadcast::Sender<BudgetWarning>,
     /// When the writer next deletes expired bodies.
     next_prune: Mutex<Option<Instant>>,
     /// Rows recorded and not yet written, and the bell `record` rings once they fill a batch (and
@@ -268,6 +270,7 @@ impl Ledger {
             log_bodies: AtomicBool::new(false),
             retention_days: AtomicU32::new(DEFAULT_RETENTION_DAYS),
             written: watch::Sender::new(last_id),
+            warnings: broadcast::Sender::new(16),
             next_prune: Mutex::new(None),
             queued: AtomicUsize::new(0),
             wake: Notify::new(),
@@ -359,6 +362,12 @@ impl Ledger {
         self.shared.core.budgets.verdict(app_id, now_ms)
     }
 
+    /// This UTC day's and month's spend of `app_id` (every request's for `None`): the running totals budgets are
+    /// checked against, from memory.
+    pub fn spend(&self, app_id: Option<i64>, now_ms: i64) -> (f64, f64) {
+        self.shared.core.budgets.spend(app_id, now_ms)
+    }
+
     /// Replaces the budgets (the apps' by app id, and the overall one). The running totals are kept.
     pub fn set_budgets(&self, apps: HashMap<i64, Budget>, overall: Option<Budget>) {
         self.shared.core.budgets.set(apps, overall);
@@ -393,6 +402,12 @@ impl Ledger {
     /// `changed()` and then reads the rows newer than what it shows.
     pub fn subscribe(&self) -> watch::Receiver<i64> {
         self.shared.core.written.subscribe()
+    }
+
+    /// Every `warn` budget (an app's or the overall one, daily or monthly) the moment a written row reaches it, once
+    /// per budget and period. The writer also logs each one; with no subscriber that log line is all there is.
+    pub fn budget_warnings(&self) -> broadcast::Receiver<BudgetWarning> {
+        self.shared.core.warnings.subscribe()
     }
 
     async fn wait_for_waiting(&self) {
@@ -521,7 +536,11 @@ async fn write_batch(store: &Store, core: &Arc<Core>, batch: &mut Vec<Record>) {
             Ok(written) => {
                 let newest = written.iter().map(|w| w.id).max();
                 for (row, w) in rows.iter().zip(written) {
-                    core.budgets.add(w.ts_ms, w.app_id, &row.app_name, w.cost_usd.unwrap_or(0.0));
+                    for warning in core.budgets.add(w.ts_ms, w.app_id, &row.app_name, w.cost_usd.unwrap_or(0.0)) {
+                        tracing::warn!(app = ?warning.app_name, period = warning.period, "budget warning: {}", warning.message());
+                        // No subscriber (headless) is fine: the log line above is the warning.
+                        let _ = core.warnings.send(warning);
+                    }
                 }
                 if let Some(newest) = newest {
                     core.written.send_replace(newest);

@@ -297,16 +297,29 @@ impl Split {
 
 /// Requests, cost and tokens per UTC hour or day, oldest first. Buckets without requests are left out.
 pub fn series(store: &Store, since_ms: i64, until_ms: i64, bucket: Bucket) -> Result<Vec<SeriesPoint>, LedgerError> {
+    series_at(store, since_ms, until_ms, bucket, 0)
+}
+
+/// [`series`] with buckets in a time zone `offset_ms` ahead of UTC (days start at local midnight, as a date range
+/// picked in the window does). The rollups hold UTC hours and days, so with an offset that is not a whole number of
+/// hours a request is counted in the bucket its UTC hour starts in; UTC days are read whole only without an offset.
+pub fn series_at(
+    store: &Store,
+    since_ms: i64,
+    until_ms: i64,
+    bucket: Bucket,
+    offset_ms: i64,
+) -> Result<Vec<SeriesPoint>, LedgerError> {
     let rollup = |table: &str, start: &str, range: (usize, usize)| {
         format!(
-            "SELECT {start} - (({start} % ?11) + ?11) % ?11 AS b, requests AS n, cost_usd AS cost, input_tokens AS i, \
-             output_tokens AS o FROM {table} WHERE {start} >= ?{} AND {start} < ?{}",
+            "SELECT {start} - ((({start} + ?12) % ?11) + ?11) % ?11 AS b, requests AS n, cost_usd AS cost, \
+             input_tokens AS i, output_tokens AS o FROM {table} WHERE {start} >= ?{} AND {start} < ?{}",
             range.0, range.1
         )
     };
     let raw = |range: &str| {
         format!(
-            "SELECT ts - ((ts % ?11) + ?11) % ?11, 1, coalesce(cost_usd, 0.0), coalesce(input_tokens, 0), \
+            "SELECT ts - (((ts + ?12) % ?11) + ?11) % ?11, 1, coalesce(cost_usd, 0.0), coalesce(input_tokens, 0), \
              coalesce(output_tokens, 0) FROM requests WHERE {range}"
         )
     };
@@ -320,14 +333,14 @@ pub fn series(store: &Store, since_ms: i64, until_ms: i64, bucket: Bucket) -> Re
         raw("ts >= ?9 AND ts < ?10"),
     );
     let split = match bucket {
-        Bucket::Hour => Split::hourly(since_ms, until_ms),
-        Bucket::Day => Split::of(since_ms, until_ms),
+        Bucket::Day if offset_ms.rem_euclid(DAY_MS) == 0 => Split::of(since_ms, until_ms),
+        Bucket::Day | Bucket::Hour => Split::hourly(since_ms, until_ms),
     };
     let [a, b, c, d, e, f, g, h, i, j] = split.params();
     let rows = store.with_conn(|conn| {
         let mut stmt = conn.prepare_cached(&sql)?;
         let rows = stmt
-            .query_map([a, b, c, d, e, f, g, h, i, j, bucket.millis()], |row| {
+            .query_map([a, b, c, d, e, f, g, h, i, j, bucket.millis(), offset_ms], |row| {
                 Ok(SeriesPoint {
                     bucket_start_ms: row.get(0)?,
                     requests: count(row, 1)?,

@@ -329,6 +329,14 @@ async fn series_buckets_by_utc_hour_and_day() {
     let shape: Vec<_> = daily.iter().map(|p| (p.bucket_start_ms, p.requests)).collect();
     assert_eq!(shape, [(DAY, 4), (DAY + clock::DAY_MS, 2)]);
     assert!((daily[1].cost_usd - 0.3).abs() < 1e-9);
+
+    // Two hours behind UTC, a day starts at 02:00 UTC: the 01:00 requests belong to the day before.
+    let h = clock::HOUR_MS;
+    let local = queries::series_at(&store, DAY, DAY + 2 * clock::DAY_MS, Bucket::Day, -2 * h).unwrap();
+    let shape: Vec<_> = local.iter().map(|p| (p.bucket_start_ms, p.requests)).collect();
+    assert_eq!(shape, [(DAY - 22 * h, 2), (DAY + 2 * h, 4)]);
+    let hourly_local = queries::series_at(&store, DAY, DAY + 2 * clock::DAY_MS, Bucket::Hour, -2 * h).unwrap();
+    assert_eq!(hourly_local.len(), hourly.len(), "whole-hour offsets leave hours as they are");
 }
 
 #[tokio::test]

@@ -235,7 +235,7 @@ impl Registry {
         settings: &HttpSettings,
     ) -> Result<Registry, String> {
         let mut providers: HashMap<String, Arc<dyn Provider>> = HashMap::new();
-        for config in configs {
+        for config in configs.iter().filter(|c| c.enabled) {
             let preset =
                 presets::find(&config.kind).ok_or_else(|| format!("unknown provider kind {:?}", config.kind))?;
             let base_url = config

@@ -267,7 +267,7 @@ fn no_app(id: i64) -> StoreError {
 }
 
 /// `sb-` and 32 bytes from the OS random source in base62: 256 bits, safe to paste anywhere.
-fn new_token() -> Result<String> {
+pub(super) fn new_token() -> Result<String> {
     let mut bytes = [0_u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| StoreError::Random(e.to_string()))?;
     Ok(format!("{TOKEN_PREFIX}{}", base62(&bytes)))

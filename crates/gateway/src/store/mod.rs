@@ -35,6 +35,7 @@ mod apps;
 mod conversations;
 mod defaults;
 mod migrations;
+mod portable;
 mod providers;
 mod settings;
 mod snapshot;
@@ -52,6 +53,10 @@ pub use conversations::{
 };
 pub use defaults::DEFAULT_ALIASES;
 pub use migrations::SCHEMA_VERSION;
+pub use portable::{
+    ALLOWED_HOSTS_SETTING, ALLOWED_ORIGINS_SETTING, BIND_SETTING, Changes, ImportPlan, ImportSummary, MissingKey,
+    PORT_SETTING, to_toml,
+};
 pub use providers::{DEFAULT_KEY_LABEL, ProviderKeyRow, ProviderRow, keychain_account};
 pub use snapshot::{LOGGING_BODIES_SETTING, LOGGING_RETENTION_SETTING};
 

@@ -43,6 +43,8 @@ impl Store {
                 key_accounts: keys.iter().map(|k| k.keychain_account()).collect(),
                 id: row.id,
                 kind: row.kind,
+                name: row.name,
+                enabled: true,
                 base_url: row.base_url,
                 key_env: row.key_env,
                 api_version: row.api_version,

@@ -11,4 +11,8 @@ sinceMs: number,
 /**
  * Unix ms, exclusive.
  */
-untilMs: number, bucket: BucketSize, };
+untilMs: number, bucket: BucketSize, 
+/**
+ * Minutes the window's time zone is ahead of UTC at `since_ms`: day buckets start at its midnight.
+ */
+utcOffsetMinutes: number, };
