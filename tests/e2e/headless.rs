@@ -154,13 +154,10 @@ async fn secrets_stay_out_of_the_log() {
 
 #[test]
 fn sigterm_stops_it_cleanly() {
-    let gateway = start();
-    let status = Command::new("kill").args(["-TERM", &gateway.pid().to_string()]).status().unwrap();
-    assert!(status.success());
-    e2e::wait_for("the gateway to exit", std::time::Duration::from_secs(10), || {
-        gateway.stderr().contains("gateway stopped").then_some(())
-    })
-    .unwrap();
+    let mut gateway = start();
+    let status = gateway.terminate(std::time::Duration::from_secs(10)).unwrap();
+    assert!(status.success(), "a SIGTERM is a clean stop, exit status 0: {status}");
+    assert!(gateway.stderr().contains("gateway stopped"), "{}", gateway.stderr());
 }
 
 fn run_gateway(args: &[&str], env: &[(&str, &str)]) -> (bool, String) {

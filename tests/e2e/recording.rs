@@ -38,7 +38,7 @@ async fn chat(gateway: &Gateway, stream: bool) -> (StatusCode, reqwest::header::
 async fn every_request_is_recorded_and_a_clean_stop_loses_nothing() {
     let fake = FakeUpstream::start(FakeKind::OpenAi).await;
     let config = config(&fake);
-    let gateway =
+    let mut gateway =
         tokio::task::spawn_blocking(move || Gateway::start(&config, &[("UP_KEY", FAKE_KEY), ("T", FAKE_TOKEN)]))
             .await
             .unwrap()
@@ -47,14 +47,9 @@ async fn every_request_is_recorded_and_a_clean_stop_loses_nothing() {
         let (status, _, body) = chat(&gateway, stream).await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
-    // SIGTERM: the gateway stops cleanly, flushing the ledger.
-    let pid = gateway.pid().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-    e2e::wait_for("a clean stop", Duration::from_secs(10), || {
-        gateway.stderr().contains("gateway stopped").then_some(())
-    })
-    .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    // SIGTERM: the gateway stops cleanly, flushing the ledger after the listener; the exit says it is done.
+    let status = gateway.terminate(Duration::from_secs(10)).unwrap();
+    assert!(status.success(), "{}", gateway.stderr());
 
     let output = Command::new(workspace_bin("switchboard-gateway"))
         .args(["usage", "--json", "--since", "all", "--data-dir"])
@@ -154,19 +149,16 @@ async fn a_warn_budget_warns_exactly_once_however_many_requests_pass_it() {
 async fn with_request_logging_on_the_ledger_keeps_what_was_asked_and_what_came_back() {
     let fake = FakeUpstream::start(FakeKind::OpenAi).await;
     let config = format!("{}[logging]\nbodies = true\nretention_days = 3\n", config(&fake));
-    let gateway =
+    let mut gateway =
         tokio::task::spawn_blocking(move || Gateway::start(&config, &[("UP_KEY", FAKE_KEY), ("T", FAKE_TOKEN)]))
             .await
             .unwrap()
             .unwrap();
     let (_, _, whole) = chat(&gateway, false).await;
     let (_, _, streamed) = chat(&gateway, true).await;
-    let pid = gateway.pid().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-    e2e::wait_for("a clean stop", Duration::from_secs(10), || {
-        gateway.stderr().contains("gateway stopped").then_some(())
-    })
-    .unwrap();
+    // The ledger is flushed after the listener stops: only the exit says every row is written.
+    let status = gateway.terminate(Duration::from_secs(10)).unwrap();
+    assert!(status.success(), "{}", gateway.stderr());
 
     let store = Store::open(&gateway.data().join(DATABASE_FILE)).unwrap();
     let rows =
@@ -189,19 +181,16 @@ async fn with_request_logging_on_the_ledger_keeps_what_was_asked_and_what_came_b
 async fn without_request_logging_no_body_is_kept() {
     let fake = FakeUpstream::start(FakeKind::OpenAi).await;
     let config = config(&fake);
-    let gateway =
+    let mut gateway =
         tokio::task::spawn_blocking(move || Gateway::start(&config, &[("UP_KEY", FAKE_KEY), ("T", FAKE_TOKEN)]))
             .await
             .unwrap()
             .unwrap();
     chat(&gateway, false).await;
     chat(&gateway, true).await;
-    let pid = gateway.pid().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-    e2e::wait_for("a clean stop", Duration::from_secs(10), || {
-        gateway.stderr().contains("gateway stopped").then_some(())
-    })
-    .unwrap();
+    // The ledger is flushed after the listener stops: only the exit says every row is written.
+    let status = gateway.terminate(Duration::from_secs(10)).unwrap();
+    assert!(status.success(), "{}", gateway.stderr());
     let store = Store::open(&gateway.data().join(DATABASE_FILE)).unwrap();
     let rows =
         queries::requests(&store, &queries::RequestFilter::default(), queries::Page { limit: 10, before_id: None })
