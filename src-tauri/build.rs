@@ -14,6 +14,7 @@ const COMMANDS: &[&str] = &[
     "save_alias",
     "delete_alias",
     "try_alias",
+    "describe_model",
     "list_apps",
     "create_app",
     "rotate_app_token",

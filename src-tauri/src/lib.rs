@@ -83,6 +83,7 @@ pub fn run() {
             commands::aliases::save_alias,
             commands::aliases::delete_alias,
             commands::aliases::try_alias,
+            commands::aliases::describe_model,
             commands::apps::list_apps,
             commands::apps::create_app,
             commands::apps::rotate_app_token,

@@ -62,6 +62,9 @@ async fn a_local_server_is_offered_targets_are_dragged_and_try_it_shows_who_answ
     type_into(&app, "alias-name", "steady").await;
     element(&app, "target-provider-0").await.select_by_value("openai").await.unwrap();
     type_into(&app, "target-model-0", "gpt-4o-mini").await;
+    // Under each target: what the model can do and what it costs (the shipped catalog and price table).
+    let facts = app.text_when("target-facts-0", |s| s.contains("per M tokens")).await;
+    assert!(facts.contains("128k context") && facts.contains("$0.15 in"), "{facts}");
     click(&app, "add-target").await;
     element(&app, "target-provider-1").await.select_by_value("openai").await.unwrap();
     type_into(&app, "target-model-1", "error-500").await;

@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use switchboard_gateway::apps::App;
 use switchboard_gateway::chat::Answer;
+use switchboard_gateway::ledger::prices::{self, Prices};
 use switchboard_gateway::ledger::queries::RequestFilter;
+use switchboard_gateway::routing::Catalog;
 use switchboard_gateway::server::inprocess;
 use switchboard_gateway::store::{AliasRow, TargetRow};
 use tauri::State;
@@ -193,4 +195,72 @@ pub async fn try_alias(gateway: State<'_, Gateway>, alias: String, prompt: Strin
         .and_then(|r| Some(format!("{}/{}", r.provider_id.as_deref()?, r.model.as_deref()?)))
         .or(target);
     Ok(TryResult { text, target, error, request, elapsed_ms })
+}
+
+/// What is known about one target: its capabilities (the shipped catalog, `None` where unknown) and its price per
+/// million tokens (the shipped table and the user's overrides), for the alias editor.
+#[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct ModelFacts {
+    pub context_window: Option<u64>,
+    pub max_output: Option<u64>,
+    pub tools: Option<bool>,
+    pub vision: Option<bool>,
+    pub json_schema: Option<bool>,
+    pub reasoning: Option<bool>,
+    /// A model on this machine (Ollama, LM Studio): it costs nothing.
+    pub local: bool,
+    /// `null` when no price is known (its requests are recorded as unpriced).
+    pub price: Option<PriceDto>,
+}
+
+/// USD per million tokens.
+#[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct PriceDto {
+    pub input: f64,
+    pub output: f64,
+    /// `null`: cached input is billed as input.
+    pub cached_input: Option<f64>,
+    /// Whether the user's override changed the shipped price.
+    pub overridden: bool,
+}
+
+#[tauri::command]
+pub async fn describe_model(
+    gateway: State<'_, Gateway>,
+    provider_id: String,
+    model: String,
+) -> Result<ModelFacts, CommandError> {
+    let store = gateway.store().clone();
+    blocking(move || {
+        let kind = store.provider(&provider_id)?.map(|p| p.kind);
+        let caps = Catalog::new(&[]).lookup(&provider_id, model.trim());
+        let local = kind.as_deref().is_some_and(prices::is_local);
+        let price = if local {
+            None
+        } else {
+            Prices::load(&store)?.lookup(kind.as_deref(), Some(&provider_id), model.trim()).map(
+                |(price, overridden)| PriceDto {
+                    input: price.input,
+                    output: price.output,
+                    cached_input: price.cached_input,
+                    overridden,
+                },
+            )
+        };
+        Ok(ModelFacts {
+            context_window: caps.context_window,
+            max_output: caps.max_output,
+            tools: caps.tools,
+            vision: caps.vision,
+            json_schema: caps.json_schema,
+            reasoning: caps.reasoning,
+            local,
+            price,
+        })
+    })
+    .await
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use ts_rs::{Config, TS};
 
-use super::aliases::TryResult;
+use super::aliases::{ModelFacts, TryResult};
 use super::apps::{AppDto, AppInput, AppUpdate, NewToken};
 use super::config::{ConfigExport, ImportPreview};
 use super::logs::{LogFacets, LogFilter, RequestDetailDto};
@@ -45,6 +45,7 @@ fn export_into(dir: &Path) {
     ExportResult::export_all(&cfg).unwrap();
     LocalServerDto::export_all(&cfg).unwrap();
     TryResult::export_all(&cfg).unwrap();
+    ModelFacts::export_all(&cfg).unwrap();
     ConfigExport::export_all(&cfg).unwrap();
     ImportPreview::export_all(&cfg).unwrap();
 }

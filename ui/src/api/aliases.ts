@@ -1,5 +1,6 @@
 // Mirrors `src-tauri/src/commands/aliases.rs` one to one.
 import { invoke } from "./invoke";
+import type { ModelFacts } from "./generated/ModelFacts";
 import type { TryResult } from "./generated/TryResult";
 import type { Alias } from "./types";
 
@@ -22,4 +23,9 @@ export async function deleteAlias(name: string): Promise<void> {
  */
 export function tryAlias(alias: string, prompt: string): Promise<TryResult> {
   return invoke<TryResult>("try_alias", { alias, prompt });
+}
+
+/** What is known about `model` at `providerId`: capabilities from the shipped catalog and its price. */
+export function describeModel(providerId: string, model: string): Promise<ModelFacts> {
+  return invoke<ModelFacts>("describe_model", { providerId, model });
 }

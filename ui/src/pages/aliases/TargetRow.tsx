@@ -5,6 +5,7 @@ import type { ReactElement } from "react";
 import type { Provider } from "../../api/types";
 import { ArrowDownIcon, ArrowUpIcon, CloseIcon } from "../../components/icons";
 import type { TargetForm } from "../aliasForm";
+import { TargetFacts } from "./TargetFacts";
 
 /** What we know about a provider's models: fetched through `test_provider`, once per page visit. */
 export type Models = { state: "loading" } | { state: "ok"; models: string[] } | { state: "error"; message: string };
@@ -91,6 +92,7 @@ export function TargetRow(props: TargetRowProps): ReactElement {
           </datalist>
         )}
         <ModelsHint models={models} onRetry={props.onRetryModels} />
+        <TargetFacts providerId={target.providerId} model={target.model} index={index} />
       </label>
       {weighted && (
         <label className="field field--narrow">
