@@ -23,6 +23,7 @@ use crate::error::{CommandError, blocking};
 use crate::gateway::Gateway;
 
 #[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct TargetDto {
     pub provider_id: String,
@@ -31,13 +32,17 @@ pub struct TargetDto {
 }
 
 #[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct AliasDto {
     pub name: String,
     pub description: Option<String>,
     /// `fallback` or `weighted`.
+    #[cfg_attr(test, ts(type = "\"fallback\" | \"weighted\""))]
     pub strategy: String,
-    /// `params`, `forced_params`, `system_prefix`, `timeouts`, as in the config file.
+    /// `params`, `forced_params`, `system_prefix`, `timeouts`, as in the config file: free-form JSON here, its shape
+    /// described for the page by `AliasSettings` in `ui/src/api/types.ts`.
+    #[cfg_attr(test, ts(type = "Record<string, unknown>"))]
     pub settings: serde_json::Value,
     pub targets: Vec<TargetDto>,
 }

@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 
 use ts_rs::{Config, TS};
 
-use super::aliases::{ModelFacts, TryResult};
+use super::aliases::{AliasDto, ModelFacts, TryResult};
 use super::apps::{AppDto, AppInput, AppUpdate, NewToken};
 use super::config::{ConfigExport, ImportPreview};
 use super::logs::{LogFacets, LogFilter, RequestDetailDto};
-use super::providers::LocalServerDto;
+use super::providers::{LocalServerDto, PresetDto, ProviderDto, ProviderInput, TestResult};
 use super::settings::{SettingsDto, SettingsInput};
 use super::usage::{ExportResult, UsageQuery, UsageReport};
 use crate::gateway::GatewayStatus;
@@ -44,8 +44,13 @@ fn export_into(dir: &Path) {
     UsageReport::export_all(&cfg).unwrap();
     ExportResult::export_all(&cfg).unwrap();
     LocalServerDto::export_all(&cfg).unwrap();
+    PresetDto::export_all(&cfg).unwrap();
+    ProviderDto::export_all(&cfg).unwrap();
+    ProviderInput::export_all(&cfg).unwrap();
+    TestResult::export_all(&cfg).unwrap();
     TryResult::export_all(&cfg).unwrap();
     ModelFacts::export_all(&cfg).unwrap();
+    AliasDto::export_all(&cfg).unwrap();
     ConfigExport::export_all(&cfg).unwrap();
     ImportPreview::export_all(&cfg).unwrap();
 }

@@ -14,16 +14,21 @@ use tauri::State;
 use crate::error::{CommandError, blocking};
 use crate::gateway::Gateway;
 
+/// A provider Switchboard knows how to talk to; its `id` is the `kind` of a configured provider.
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct PresetDto {
     pub id: &'static str,
     pub name: &'static str,
+    /// `null` when the user must give a base URL (Azure, custom).
     pub base_url: Option<&'static str>,
     pub needs_key: bool,
 }
 
+/// A key stored in the keychain: only its label and a hint such as `…abcd` ever leave the backend.
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct KeyDto {
     pub label: String,
@@ -32,6 +37,7 @@ pub struct KeyDto {
 }
 
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ProviderDto {
     pub id: String,
@@ -43,10 +49,13 @@ pub struct ProviderDto {
     pub keys: Vec<KeyDto>,
 }
 
+/// What `save_provider` takes: an upsert keyed by `id`.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ProviderInput {
     pub id: String,
+    /// A preset id.
     pub kind: String,
     pub name: Option<String>,
     pub base_url: Option<String>,
@@ -54,7 +63,9 @@ pub struct ProviderInput {
     pub enabled: bool,
 }
 
+/// The provider's model list, fetched with its stored key.
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct TestResult {
     pub models: Vec<String>,

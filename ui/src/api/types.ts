@@ -1,6 +1,8 @@
-// The DTOs of the gateway status and of apps are generated from the Rust types into ./generated/ and re-exported
-// here under the names the pages use. Providers and aliases are still hand-copied (serde `rename_all = "camelCase"`):
-// the alias settings are richer here than the Rust side's free-form JSON.
+// The commands' DTOs are generated from the Rust types into ./generated/ and re-exported here under the names the
+// pages use. Written by hand: the command error's shape, and the alias settings' fields, which the Rust side keeps as
+// free-form JSON (the config file's `params`, `forced_params`, `system_prefix`, `timeouts`, and any others).
+import type { AliasDto } from "./generated/AliasDto";
+
 export type { GatewayError } from "./generated/GatewayError";
 export type { GatewayState } from "./generated/GatewayState";
 export type { GatewayStatus } from "./generated/GatewayStatus";
@@ -14,53 +16,18 @@ export interface CommandErrorPayload {
   message: string;
 }
 
-// ---- providers: `src-tauri/src/commands/providers.rs` ----
+// ---- providers: `src-tauri/src/commands/providers.rs` (generated) ----
 
-/** A provider Switchboard knows how to talk to; its `id` is the `kind` of a configured provider. */
-export interface Preset {
-  id: string;
-  name: string;
-  /** `null` when the user must give a base URL (Azure, custom). */
-  baseUrl: string | null;
-  needsKey: boolean;
-}
+export type { PresetDto as Preset } from "./generated/PresetDto";
+export type { KeyDto as ProviderKey } from "./generated/KeyDto";
+export type { ProviderInput } from "./generated/ProviderInput";
+export type { ProviderDto as Provider } from "./generated/ProviderDto";
+export type { TestResult as ProviderTestResult } from "./generated/TestResult";
 
-/** A key stored in the keychain: only its label and a hint such as `…abcd` ever leave the backend. */
-export interface ProviderKey {
-  label: string;
-  hint: string | null;
-}
+// ---- aliases: `src-tauri/src/commands/aliases.rs` (generated; the free-form settings described here) ----
 
-/** What `save_provider` takes: an upsert keyed by `id`. */
-export interface ProviderInput {
-  id: string;
-  /** A preset id. */
-  kind: string;
-  name: string | null;
-  baseUrl: string | null;
-  apiVersion: string | null;
-  enabled: boolean;
-}
-
-export interface Provider extends ProviderInput {
-  keys: ProviderKey[];
-}
-
-/** The provider's model list, fetched with its stored key. */
-export interface ProviderTestResult {
-  models: string[];
-  latencyMs: number;
-}
-
-// ---- aliases: `src-tauri/src/commands/aliases.rs` ----
-
-export type AliasStrategy = "fallback" | "weighted";
-
-export interface AliasTarget {
-  providerId: string;
-  model: string;
-  weight: number;
-}
+export type AliasStrategy = AliasDto["strategy"];
+export type { TargetDto as AliasTarget } from "./generated/TargetDto";
 
 /** OpenAI request fields an alias fills in (`params`) or overrides (`forced_params`). */
 export type AliasParams = Record<string, unknown>;
@@ -81,10 +48,5 @@ export interface AliasSettings {
   [key: string]: unknown;
 }
 
-export interface Alias {
-  name: string;
-  description: string | null;
-  strategy: AliasStrategy;
-  settings: AliasSettings;
-  targets: AliasTarget[];
-}
+/** An alias as `list_aliases` answers and `save_alias` takes it (generated), with its settings' shape described. */
+export type Alias = Omit<AliasDto, "settings"> & { settings: AliasSettings };
