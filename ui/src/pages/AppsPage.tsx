@@ -334,39 +334,15 @@ function NewAppDialog({ aliasNames, onClose, onCreated }: NewAppDialogProps): Re
             data-testid="app-name"
           />
         </label>
-        <fieldset className="fieldset">
-          <legend className="field-label">Which aliases may it use?</legend>
-          <label className="check">
-            <input type="radio" name="scope" checked={!restrict} onChange={() => setRestrict(false)} data-testid="app-all-aliases" />
-            <span>All aliases, including ones you add later</span>
-          </label>
-          <label className="check">
-            <input
-              type="radio"
-              name="scope"
-              checked={restrict}
-              onChange={() => setRestrict(true)}
-              disabled={aliasNames.length === 0}
-              data-testid="app-some-aliases"
-            />
-            <span>Only these{aliasNames.length === 0 ? " (no aliases yet)" : ":"}</span>
-          </label>
-          {restrict && (
-            <div className="check-grid">
-              {aliasNames.map((a) => (
-                <label key={a} className="check">
-                  <input
-                    type="checkbox"
-                    checked={allowed.includes(a)}
-                    onChange={(e) => toggleAlias(a, e.target.checked)}
-                    data-testid={`allow-${a}`}
-                  />
-                  <code>{a}</code>
-                </label>
-              ))}
-            </div>
-          )}
-        </fieldset>
+        <AliasScope
+          name="scope"
+          aliasNames={aliasNames}
+          restrict={restrict}
+          onRestrict={setRestrict}
+          allowed={allowed}
+          onToggle={toggleAlias}
+          testIds={{ all: "app-all-aliases", some: "app-some-aliases", alias: (a) => `allow-${a}` }}
+        />
         <FormError message={error} />
         <div className="button-row button-row--end">
           <button type="button" className="button" onClick={onClose} disabled={saving}>
@@ -382,6 +358,57 @@ function NewAppDialog({ aliasNames, onClose, onCreated }: NewAppDialogProps): Re
 }
 
 /** `$5.00 a day, $50.00 a month · blocks`, or `none`. */
+interface AliasScopeProps {
+  /** The radio group's name (unique per form). */
+  name: string;
+  aliasNames: readonly string[];
+  restrict: boolean;
+  onRestrict: (restrict: boolean) => void;
+  allowed: readonly string[];
+  onToggle: (alias: string, on: boolean) => void;
+  testIds: { all?: string; some: string; alias: (alias: string) => string };
+}
+
+/** "Which aliases may it use?": all of them (including later ones), or the ones ticked. */
+function AliasScope(props: AliasScopeProps): ReactElement {
+  const { name, aliasNames, restrict, onRestrict, allowed, onToggle, testIds } = props;
+  return (
+    <fieldset className="fieldset">
+      <legend className="field-label">Which aliases may it use?</legend>
+      <label className="check">
+        <input type="radio" name={name} checked={!restrict} onChange={() => onRestrict(false)} data-testid={testIds.all} />
+        <span>All aliases, including ones you add later</span>
+      </label>
+      <label className="check">
+        <input
+          type="radio"
+          name={name}
+          checked={restrict}
+          onChange={() => onRestrict(true)}
+          disabled={aliasNames.length === 0}
+          data-testid={testIds.some}
+        />
+        <span>Only these{aliasNames.length === 0 ? " (no aliases yet)" : ":"}</span>
+      </label>
+      {restrict && (
+        <div className="check-grid">
+          {aliasNames.map((a) => (
+            <label key={a} className="check">
+              <input
+                type="checkbox"
+                checked={allowed.includes(a)}
+                onChange={(e) => onToggle(a, e.target.checked)}
+                data-testid={testIds.alias(a)}
+              />
+              <code>{a}</code>
+            </label>
+          ))}
+        </div>
+      )}
+    </fieldset>
+  );
+}
+
 function budgetText(budget: BudgetDto | null): string {
   if (!budget || (budget.dailyUsd === null && budget.monthlyUsd === null)) return "none";
   const parts = [];
@@ -445,39 +472,15 @@ function EditAppDialog({ app, aliasNames, onClose, onSaved }: EditAppDialogProps
             data-testid="edit-app-name"
           />
         </label>
-        <fieldset className="fieldset">
-          <legend className="field-label">Which aliases may it use?</legend>
-          <label className="check">
-            <input type="radio" name="edit-scope" checked={!restrict} onChange={() => setRestrict(false)} />
-            <span>All aliases, including ones you add later</span>
-          </label>
-          <label className="check">
-            <input
-              type="radio"
-              name="edit-scope"
-              checked={restrict}
-              onChange={() => setRestrict(true)}
-              disabled={aliasNames.length === 0}
-              data-testid="edit-some-aliases"
-            />
-            <span>Only these{aliasNames.length === 0 ? " (no aliases yet)" : ":"}</span>
-          </label>
-          {restrict && (
-            <div className="check-grid">
-              {aliasNames.map((a) => (
-                <label key={a} className="check">
-                  <input
-                    type="checkbox"
-                    checked={allowed.includes(a)}
-                    onChange={(e) => setAllowed((l) => (e.target.checked ? [...l, a] : l.filter((x) => x !== a)))}
-                    data-testid={`edit-allow-${a}`}
-                  />
-                  <code>{a}</code>
-                </label>
-              ))}
-            </div>
-          )}
-        </fieldset>
+        <AliasScope
+          name="edit-scope"
+          aliasNames={aliasNames}
+          restrict={restrict}
+          onRestrict={setRestrict}
+          allowed={allowed}
+          onToggle={(a, on) => setAllowed((l) => (on ? [...l, a] : l.filter((x) => x !== a)))}
+          testIds={{ some: "edit-some-aliases", alias: (a) => `edit-allow-${a}` }}
+        />
         <fieldset className="fieldset">
           <legend className="field-label">Budget (leave empty for none)</legend>
           <div className="field-row">
