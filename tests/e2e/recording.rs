@@ -90,16 +90,7 @@ async fn every_request_is_recorded_and_a_clean_stop_loses_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_spent_budget_blocks_the_next_request() {
     let fake = FakeUpstream::start(FakeKind::OpenAi).await;
-    let config = config(&fake);
-    let gateway = tokio::task::spawn_blocking(move || {
-        Gateway::start_prepared(&config, &[("UP_KEY", FAKE_KEY), ("T", FAKE_TOKEN)], |data| {
-            let store = Store::open(&data.join(DATABASE_FILE)).unwrap();
-            store.set_setting("budget", &json!({ "daily_usd": 0.000001, "action": "block" })).unwrap();
-        })
-    })
-    .await
-    .unwrap()
-    .unwrap();
+    let gateway = with_daily_budget(&fake, "block").await;
     let (status, _, body) = chat(&gateway, false).await;
     assert_eq!(status, StatusCode::OK, "the first request is within budget: {body}");
     let mut last = (StatusCode::OK, String::new());
@@ -121,16 +112,7 @@ async fn a_spent_budget_blocks_the_next_request() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_warn_budget_warns_exactly_once_however_many_requests_pass_it() {
     let fake = FakeUpstream::start(FakeKind::OpenAi).await;
-    let config = config(&fake);
-    let gateway = tokio::task::spawn_blocking(move || {
-        Gateway::start_prepared(&config, &[("UP_KEY", FAKE_KEY), ("T", FAKE_TOKEN)], |data| {
-            let store = Store::open(&data.join(DATABASE_FILE)).unwrap();
-            store.set_setting("budget", &json!({ "daily_usd": 0.000001, "action": "warn" })).unwrap();
-        })
-    })
-    .await
-    .unwrap()
-    .unwrap();
+    let gateway = with_daily_budget(&fake, "warn").await;
     let mut warned_headers = 0;
     for _ in 0..6 {
         let (status, headers, body) = chat(&gateway, false).await;
@@ -197,4 +179,18 @@ async fn without_request_logging_no_body_is_kept() {
             .unwrap();
     assert_eq!(rows.len(), 2);
     assert!(rows.iter().all(|r| queries::request_detail(&store, r.id).unwrap().unwrap().bodies.is_none()));
+}
+
+/// A gateway whose overall daily budget (a millionth of a dollar) is spent by its first request.
+async fn with_daily_budget(fake: &FakeUpstream, action: &'static str) -> Gateway {
+    let config = config(fake);
+    tokio::task::spawn_blocking(move || {
+        Gateway::start_prepared(&config, &[("UP_KEY", FAKE_KEY), ("T", FAKE_TOKEN)], |data| {
+            let store = Store::open(&data.join(DATABASE_FILE)).unwrap();
+            store.set_setting("budget", &json!({ "daily_usd": 0.000001, "action": action })).unwrap();
+        })
+    })
+    .await
+    .unwrap()
+    .unwrap()
 }
