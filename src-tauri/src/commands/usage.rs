@@ -268,7 +268,29 @@ fn budget_bars(store: &Store, ledger: Option<&Ledger>, now: i64) -> Result<Vec<B
             .collect();
         Ok((all, by_app))
     };
-    let (today, month_spend) = (spend(day)?, spend(month)?);
+    // The ledger's running totals (by app id) when it runs; the rows only without it (by app name, which is all
+    // the totals group by), and only then are they read.
+    enum Spend<'a> {
+        Running(&'a Ledger),
+        Rows { today: (f64, HashMap<String, f64>), month: (f64, HashMap<String, f64>) },
+    }
+    let source = match ledger {
+        Some(ledger) => Spend::Running(ledger),
+        None => Spend::Rows { today: spend(day)?, month: spend(month)? },
+    };
+    // (today, this month) for one app (id, name), or for everything.
+    let spent = |app: Option<(i64, &str)>| -> (f64, f64) {
+        match &source {
+            Spend::Running(ledger) => ledger.spend(app.map(|(id, _)| id), now),
+            Spend::Rows { today, month } => match app {
+                None => (today.0, month.0),
+                Some((_, name)) => {
+                    let of = |m: &HashMap<String, f64>| m.get(name).copied().unwrap_or(0.0);
+                    (of(&today.1), of(&month.1))
+                }
+            },
+        }
+    };
     let mut bars = Vec::new();
     let mut push = |app: Option<String>, budget: BudgetDto, spent_day: f64, spent_month: f64| {
         if let Some(limit) = budget.daily_usd {
@@ -292,13 +314,12 @@ fn budget_bars(store: &Store, ledger: Option<&Ledger>, now: i64) -> Result<Vec<B
     };
     let overall = store.get_setting::<serde_json::Value>(OVERALL_BUDGET_SETTING)?;
     if let Some(budget) = read_budget(overall.as_ref()) {
-        let (day, month) = ledger.map_or((today.0, month_spend.0), |l| l.spend(None, now));
+        let (day, month) = spent(None);
         push(None, budget, day, month);
     }
     for app in store.list_apps()? {
         if let Some(budget) = read_budget(app.budget.as_ref()) {
-            let spent = |m: &HashMap<String, f64>| m.get(&app.name).copied().unwrap_or(0.0);
-            let (day, month) = ledger.map_or((spent(&today.1), spent(&month_spend.1)), |l| l.spend(Some(app.id), now));
+            let (day, month) = spent(Some((app.id, &app.name)));
             push(Some(app.name.clone()), budget, day, month);
         }
     }
@@ -336,5 +357,48 @@ mod tests {
         assert_eq!((report.budgets[0].limit_usd, report.budgets[0].spent_usd), (5.0, 0.0));
         let backwards = UsageQuery { since_ms: 10, until_ms: 0, bucket: BucketSize::Day, utc_offset_minutes: 0 };
         assert!(matches!(super::report(&store, None, &backwards, 0), Err(CommandError::Invalid(_))));
+    }
+
+    /// The bars read the ledger's running totals by app id (a renamed app keeps its spend); without a ledger they
+    /// fall back to the rows, by name.
+    #[tokio::test]
+    async fn budget_bars_take_spend_by_app_id_from_the_ledger_and_from_the_rows_without_it() {
+        use switchboard_gateway::ledger::{DATABASE_FILE, Prices, Record};
+        use switchboard_gateway::store::AppSpec;
+
+        let dir = std::env::temp_dir().join(format!("switchboard-bars-{}-{}", std::process::id(), now_ms()));
+        let path = dir.join(DATABASE_FILE);
+        let store = Store::open(&path).unwrap();
+        let budget = serde_json::json!({ "daily_usd": 1.0, "action": "warn" });
+        let (app, _) = store.create_app(&AppSpec { budget: Some(budget.clone()), ..AppSpec::new("Cursor") }).unwrap();
+        store
+            .set_setting(OVERALL_BUDGET_SETTING, &serde_json::json!({ "monthly_usd": 10.0, "action": "block" }))
+            .unwrap();
+        let ledger = Ledger::start(&path, Prices::shipped().unwrap()).unwrap();
+        for cost in [0.25, 0.5] {
+            ledger.record(Record {
+                app_id: Some(app.id),
+                provider_cost_usd: Some(cost),
+                ..Record::new("Cursor", "openai-chat")
+            });
+        }
+        ledger.flush().await;
+        let now = now_ms();
+        // Renamed after the requests: the running totals still know it by id.
+        store.update_app(app.id, &AppSpec { budget: Some(budget), ..AppSpec::new("Cursor (work)") }).unwrap();
+
+        let bars = budget_bars(&store, Some(&ledger), now).unwrap();
+        let of = |bars: &[BudgetBar], app: Option<&str>| {
+            bars.iter().find(|b| b.app.as_deref() == app).map(|b| (b.spent_usd, b.limit_usd)).unwrap()
+        };
+        assert_eq!(of(&bars, Some("Cursor (work)")), (0.75, 1.0));
+        assert_eq!(of(&bars, None), (0.75, 10.0));
+        // Without a ledger: the rows, by the name they were recorded under (the renamed app finds none).
+        let bars = budget_bars(&store, None, now).unwrap();
+        assert_eq!(of(&bars, None), (0.75, 10.0));
+        assert_eq!(of(&bars, Some("Cursor (work)")), (0.0, 1.0));
+        ledger.shutdown().await;
+        drop(store);
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
