@@ -2,16 +2,18 @@
 //! mimalloc) costs per request. It reads the body, rewrites `model`, forwards it, reads the answer's JSON and
 //! returns it, and nothing else: no token, no Host/Origin check, no routing, no ledger, no trace.
 //!
-//! `cargo run --release -p switchboard-gateway --example proxy_floor -- http://127.0.0.1:PORT/v1` listens on
-//! 127.0.0.1:7399; `THREADS=1` runs it on one thread. Compare the CPU time per request (from `/proc/PID/stat`) of
-//! this and of `switchboard-gateway` under the same load from the fake upstream (`fake-upstream --kind openai`).
+//! `cargo run --release -p switchboard-gateway --example proxy_floor -- http://127.0.0.1:PORT/v1 [LISTEN_PORT]`
+//! listens on 127.0.0.1:LISTEN_PORT (7399 if not given), with the gateway's threads: one, unless
+//! `SWITCHBOARD_THREADS` says N workers (`0`: one per core). `cargo xtask bench` runs it as the "floor" next to the
+//! gateway; by hand, compare the CPU time per request (from `/proc/PID/stat`) of this and of `switchboard-gateway`
+//! under the same load from the fake upstream (`fake-upstream --kind openai`).
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::serve::ListenerExt;
 use serde_json::Value;
 
@@ -48,16 +50,27 @@ async fn chat(State(upstream): State<Upstream>, body: Bytes) -> Response {
 }
 
 fn main() -> anyhow::Result<()> {
-    let base = std::env::args().nth(1).unwrap_or_else(|| "http://127.0.0.1:8080/v1".to_owned());
-    let runtime = match std::env::var("THREADS").as_deref() {
-        Ok("1") => tokio::runtime::Builder::new_current_thread().enable_all().build()?,
-        _ => tokio::runtime::Builder::new_multi_thread().enable_all().build()?,
+    let mut args = std::env::args().skip(1);
+    let base = args.next().unwrap_or_else(|| "http://127.0.0.1:8080/v1".to_owned());
+    let port: u16 = args.next().map_or(Ok(7399), |port| port.parse())?;
+    let mut builder = match std::env::var("SWITCHBOARD_THREADS").ok().map(|n| n.trim().parse::<usize>()).transpose()? {
+        None | Some(1) => tokio::runtime::Builder::new_current_thread(),
+        Some(0) => tokio::runtime::Builder::new_multi_thread(),
+        Some(n) => {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            builder.worker_threads(n);
+            builder
+        }
     };
+    let runtime = builder.enable_all().build()?;
     runtime.block_on(async {
         let http = reqwest::Client::builder().tcp_nodelay(true).build()?;
         let upstream = Upstream { http, url: reqwest::Url::parse(&format!("{base}/chat/completions"))? };
-        let app = Router::new().route("/v1/chat/completions", post(chat)).with_state(upstream);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:7399").await?.tap_io(|tcp| {
+        let app = Router::new()
+            .route("/health", get(|| async { "ok" }))
+            .route("/v1/chat/completions", post(chat))
+            .with_state(upstream);
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?.tap_io(|tcp| {
             let _ = tcp.set_nodelay(true);
         });
         axum::serve(listener, app).await?;

@@ -1,0 +1,207 @@
+//! `cargo xtask bench`: what the gateway adds over calling its upstream directly.
+//!
+//! The fake upstream and the gateway run as release binaries on this machine, next to the load generator (`oha`,
+//! or `wrk` when oha cannot be installed). Each scenario runs against the fake upstream directly, then through the
+//! gateway, and the table shows both side by side. The non-streaming scenarios also run through the *floor*
+//! (`examples/proxy_floor.rs`: the gateway's HTTP server, client and runtime with none of its work), which splits
+//! what the gateway adds into the stack's share and its own. Only the time to the first streamed chunk is measured
+//! here by hand: a sequential stopwatch, not a load loop.
+//!
+//! `load.rs` drives the load tools, `servers.rs` starts the processes, `report.rs` prints the tables.
+
+mod load;
+mod report;
+mod servers;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+
+use crate::cmd;
+use load::{LoadTool, first_chunk};
+use report::{LedgerStats, Machine, print_report};
+use servers::{Scratch, Server};
+
+/// The gateway's budget: added p50 latency at concurrency 1, share of the direct requests/s at concurrency 32,
+/// and peak resident memory.
+const MAX_ADDED_P50_MS: f64 = 0.15;
+const MIN_THROUGHPUT_SHARE: f64 = 0.35;
+const MAX_PEAK_RSS_MB: f64 = 40.0;
+/// The ledger's budget: rows per second through the writer, and the slowest dashboard query over a million rows.
+const MIN_INGEST_ROWS_PER_S: f64 = 100_000.0;
+const MAX_QUERY_MS: f64 = 50.0;
+const LEDGER_ROWS: u64 = 1_000_000;
+
+/// The high concurrency scenario; concurrency 1 is the other.
+const MANY: u32 = 32;
+/// Sequential requests for the time-to-first-chunk measurement.
+const FIRST_CHUNK_REQUESTS: usize = 500;
+
+/// The bearer token the gateway's one app holds, and the key it (and the direct client) sends upstream.
+const GATEWAY_TOKEN: &str = "sb-bench-token";
+const UPSTREAM_KEY: &str = "bench-upstream-key";
+
+/// Measure and print the table. Exits 0 even when a target is missed: the table says so.
+pub fn bench(seconds: u64) -> Result<ExitCode> {
+    let bins = build()?;
+    let tool = LoadTool::ensure()?;
+    let scratch = Scratch::create()?;
+    let machine = Machine::read();
+
+    let upstream = Server::fake_upstream(&bins.fake_upstream)?;
+    let gateway = Server::gateway(&bins.gateway, upstream.port, &scratch.path)?;
+    let floor_server = Server::floor(&bins.proxy_floor, upstream.port)?;
+    let direct = Target {
+        name: "direct",
+        addr: upstream.addr(),
+        path: "/v1/chat/completions",
+        model: "gpt-4o-mini",
+        token: UPSTREAM_KEY,
+    };
+    let through = Target {
+        name: "gateway",
+        addr: gateway.addr(),
+        path: "/v1/chat/completions",
+        model: "general",
+        token: GATEWAY_TOKEN,
+    };
+    // Non-streaming chat only: the floor parses a JSON answer and relays nothing else.
+    let floor = Target {
+        name: "floor",
+        addr: floor_server.addr(),
+        path: "/v1/chat/completions",
+        model: "general",
+        token: GATEWAY_TOKEN,
+    };
+
+    for target in [&direct, &through] {
+        eprintln!("==> warming up {}", target.name);
+        tool.warm_up(target, &scratch.path, &[false, true])?;
+        first_chunk(target, 50)?;
+    }
+    eprintln!("==> warming up {}", floor.name);
+    tool.warm_up(&floor, &scratch.path, &[false])?;
+
+    let duration = Duration::from_secs(seconds);
+    let mut rows = Vec::new();
+    for (scenario, load) in [
+        ("non-streaming, c=1", Load { concurrency: 1, stream: false }),
+        ("non-streaming, c=32", Load { concurrency: MANY, stream: false }),
+        ("streaming, whole response, c=1", Load { concurrency: 1, stream: true }),
+    ] {
+        let measure = |target: &Target| {
+            eprintln!("==> {scenario}: {} for {seconds}s", target.name);
+            tool.measure(target, load, duration, &scratch.path)
+        };
+        let direct_stats = measure(&direct)?;
+        let floor_stats = if load.stream { None } else { Some(measure(&floor)?) };
+        let gateway_stats = measure(&through)?;
+        rows.push(Row { scenario, direct: direct_stats, floor: floor_stats, gateway: gateway_stats });
+    }
+    eprintln!("==> streaming, first chunk: {FIRST_CHUNK_REQUESTS} sequential requests to each");
+    rows.push(Row {
+        scenario: "streaming, first chunk, c=1",
+        direct: first_chunk(&direct, FIRST_CHUNK_REQUESTS)?,
+        floor: None,
+        gateway: first_chunk(&through, FIRST_CHUNK_REQUESTS)?,
+    });
+
+    let peak_rss_mb = gateway.peak_rss_mb()?;
+    drop(gateway);
+    drop(floor_server);
+    drop(upstream);
+
+    eprintln!("==> ledger: ingest through the writer, then each dashboard query over {LEDGER_ROWS} rows");
+    let ledger = LedgerStats::measure(&bins.ledger_bench)?;
+    print_report(&rows, peak_rss_mb, &ledger, &machine, &tool, seconds);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The release binaries the bench runs.
+struct Binaries {
+    gateway: PathBuf,
+    fake_upstream: PathBuf,
+    proxy_floor: PathBuf,
+    ledger_bench: PathBuf,
+}
+
+fn build() -> Result<Binaries> {
+    cmd::run(cmd::cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "switchboard-gateway",
+        "-p",
+        "e2e",
+        "--bin",
+        "switchboard-gateway",
+        "--bin",
+        "fake-upstream",
+        "--example",
+        "ledger_bench",
+        "--example",
+        "proxy_floor",
+    ]))?;
+    let release = cmd::target_dir().join("release");
+    let bins = Binaries {
+        gateway: release.join("switchboard-gateway"),
+        fake_upstream: release.join("fake-upstream"),
+        proxy_floor: release.join("examples").join("proxy_floor"),
+        ledger_bench: release.join("examples").join("ledger_bench"),
+    };
+    for bin in [&bins.gateway, &bins.fake_upstream, &bins.proxy_floor, &bins.ledger_bench] {
+        if !cmd::is_executable(bin) {
+            bail!("the build succeeded but {} is missing; check CARGO_TARGET_DIR and rerun", bin.display());
+        }
+    }
+    Ok(bins)
+}
+
+/// One endpoint under test: the fake upstream itself, or the gateway in front of it.
+struct Target {
+    name: &'static str,
+    addr: SocketAddr,
+    path: &'static str,
+    model: &'static str,
+    token: &'static str,
+}
+
+impl Target {
+    fn url(&self) -> String {
+        format!("http://{}{}", self.addr, self.path)
+    }
+
+    fn body(&self, stream: bool) -> String {
+        let stream = if stream { r#","stream":true"# } else { "" };
+        format!(r#"{{"model":"{}","messages":[{{"role":"user","content":"hi"}}]{stream}}}"#, self.model)
+    }
+
+    fn authorization(&self) -> String {
+        format!("Authorization: Bearer {}", self.token)
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Load {
+    concurrency: u32,
+    stream: bool,
+}
+
+/// Latency percentiles in milliseconds, and requests per second where the scenario has a throughput.
+struct Stats {
+    p50: f64,
+    p90: f64,
+    p99: f64,
+    per_second: Option<f64>,
+}
+
+struct Row {
+    scenario: &'static str,
+    direct: Stats,
+    /// The bare proxy on the same stack, for the non-streaming scenarios.
+    floor: Option<Stats>,
+    gateway: Stats,
+}
