@@ -33,8 +33,8 @@ enum Task {
     Test,
     /// Measure the gateway against calling its upstream directly (release builds, oha); prints a Markdown table.
     Bench {
-        /// Seconds per load run.
-        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+        /// Seconds per load run (each scenario runs three rounds of direct, floor, gateway).
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..))]
         seconds: u64,
     },
     /// Fuzz every parser of outside input (cargo-fuzz, stable toolchain) for a bounded time, keeping the corpora.

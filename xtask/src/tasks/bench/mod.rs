@@ -37,6 +37,10 @@ const LEDGER_ROWS: u64 = 1_000_000;
 
 /// The high concurrency scenario; concurrency 1 is the other.
 const MANY: u32 = 32;
+/// Rounds per scenario. Each round runs direct, floor and gateway one after the other, and the table shows each
+/// figure's median over the rounds: on a shared virtual machine the speed drifts by tens of percent within a minute,
+/// and alternating keeps that drift from landing on one side of a comparison.
+const ROUNDS: usize = 3;
 /// Sequential requests for the time-to-first-chunk measurement.
 const FIRST_CHUNK_REQUESTS: usize = 500;
 
@@ -92,14 +96,24 @@ pub fn bench(seconds: u64) -> Result<ExitCode> {
         ("non-streaming, c=32", Load { concurrency: MANY, stream: false }),
         ("streaming, whole response, c=1", Load { concurrency: 1, stream: true }),
     ] {
-        let measure = |target: &Target| {
-            eprintln!("==> {scenario}: {} for {seconds}s", target.name);
-            tool.measure(target, load, duration, &scratch.path)
-        };
-        let direct_stats = measure(&direct)?;
-        let floor_stats = if load.stream { None } else { Some(measure(&floor)?) };
-        let gateway_stats = measure(&through)?;
-        rows.push(Row { scenario, direct: direct_stats, floor: floor_stats, gateway: gateway_stats });
+        let (mut direct_runs, mut floor_runs, mut gateway_runs) = (Vec::new(), Vec::new(), Vec::new());
+        for round in 1..=ROUNDS {
+            let measure = |target: &Target| {
+                eprintln!("==> {scenario}, round {round} of {ROUNDS}: {} for {seconds}s", target.name);
+                tool.measure(target, load, duration, &scratch.path)
+            };
+            direct_runs.push(measure(&direct)?);
+            if !load.stream {
+                floor_runs.push(measure(&floor)?);
+            }
+            gateway_runs.push(measure(&through)?);
+        }
+        rows.push(Row {
+            scenario,
+            direct: Stats::median(&direct_runs),
+            floor: (!floor_runs.is_empty()).then(|| Stats::median(&floor_runs)),
+            gateway: Stats::median(&gateway_runs),
+        });
     }
     eprintln!("==> streaming, first chunk: {FIRST_CHUNK_REQUESTS} sequential requests to each");
     rows.push(Row {
@@ -191,11 +205,33 @@ struct Load {
 }
 
 /// Latency percentiles in milliseconds, and requests per second where the scenario has a throughput.
+#[derive(Debug, PartialEq)]
 struct Stats {
     p50: f64,
     p90: f64,
     p99: f64,
     per_second: Option<f64>,
+}
+
+impl Stats {
+    /// Each figure's median over `runs` (not one run's figures: the median p50 and the median p99 may come from
+    /// different rounds). Even counts take the lower middle.
+    fn median(runs: &[Stats]) -> Stats {
+        let median = |figure: fn(&Stats) -> f64| {
+            let mut values: Vec<f64> = runs.iter().map(figure).collect();
+            values.sort_by(f64::total_cmp);
+            values[(values.len() - 1) / 2]
+        };
+        Stats {
+            p50: median(|s| s.p50),
+            p90: median(|s| s.p90),
+            p99: median(|s| s.p99),
+            per_second: runs
+                .iter()
+                .all(|s| s.per_second.is_some())
+                .then(|| median(|s| s.per_second.unwrap_or_default())),
+        }
+    }
 }
 
 struct Row {
@@ -204,4 +240,22 @@ struct Row {
     /// The bare proxy on the same stack, for the non-streaming scenarios.
     floor: Option<Stats>,
     gateway: Stats,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Stats;
+
+    fn run(p50: f64, p99: f64, per_second: Option<f64>) -> Stats {
+        Stats { p50, p90: p50 * 2.0, p99, per_second }
+    }
+
+    #[test]
+    fn median_takes_each_figure_on_its_own() {
+        let runs = [run(0.3, 1.0, Some(900.0)), run(0.1, 3.0, Some(1000.0)), run(0.2, 2.0, Some(100.0))];
+        assert_eq!(Stats::median(&runs), run(0.2, 2.0, Some(900.0)));
+        // Even counts take the lower middle; a run without a rate leaves the rate out.
+        let runs = [run(0.4, 1.0, None), run(0.1, 1.0, Some(5.0))];
+        assert_eq!(Stats::median(&runs), Stats { p50: 0.1, p90: 0.2, p99: 1.0, per_second: None });
+    }
 }

@@ -7,7 +7,7 @@ use std::thread;
 use anyhow::{Context, Result};
 
 use super::load::LoadTool;
-use super::{FIRST_CHUNK_REQUESTS, LEDGER_ROWS, MANY, Row, Stats};
+use super::{FIRST_CHUNK_REQUESTS, LEDGER_ROWS, MANY, ROUNDS, Row, Stats};
 use super::{MAX_ADDED_P50_MS, MAX_PEAK_RSS_MB, MAX_QUERY_MS, MIN_INGEST_ROWS_PER_S, MIN_THROUGHPUT_SHARE};
 use crate::cmd;
 
@@ -98,7 +98,8 @@ pub(super) fn print_report(
         );
     }
     println!();
-    println!("Latencies in ms. Gateway peak RSS (VmHWM after all runs): {peak_rss_mb:.1} MB");
+    println!("Latencies in ms, each the median of {ROUNDS} rounds.");
+    println!("Gateway peak RSS (VmHWM after all runs): {peak_rss_mb:.1} MB");
     println!();
     println!(
         "The floor: the same server, client and runtime proxying the same request with none of the gateway's work."
@@ -172,8 +173,8 @@ pub(super) fn print_report(
     let missed = targets.iter().filter(|(_, met)| !met).count();
     println!();
     println!(
-        "Machine: {} cores, {}, Linux {}{}; load: {} ({seconds}s per run), first chunk: {FIRST_CHUNK_REQUESTS} \
-         sequential requests",
+        "Machine: {} cores, {}, Linux {}{}; load: {} ({seconds}s per run, medians of {ROUNDS} \
+         alternating rounds), first chunk: {FIRST_CHUNK_REQUESTS} sequential requests",
         machine.cores,
         machine.cpu,
         machine.kernel,
