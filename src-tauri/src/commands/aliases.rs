@@ -11,7 +11,6 @@ use serde_json::json;
 use switchboard_gateway::apps::App;
 use switchboard_gateway::chat::Answer;
 use switchboard_gateway::ledger::prices::{self, Prices};
-use switchboard_gateway::ledger::queries::RequestFilter;
 use switchboard_gateway::routing::Catalog;
 use switchboard_gateway::server::inprocess;
 use switchboard_gateway::store::{AliasRow, TargetRow};
@@ -168,9 +167,9 @@ pub async fn try_alias(gateway: State<'_, Gateway>, alias: String, prompt: Strin
     // No `max_tokens` of our own: the alias's parameters apply as for any app, and OpenAI's reasoning models refuse
     // `max_tokens` (a low cap would also leave them nothing to answer with after thinking).
     let body = json!({ "model": alias, "messages": [{ "role": "user", "content": prompt }] });
-    let since = switchboard_gateway::store::now_ms();
     let started = Instant::now();
-    let (text, target, error) = match inprocess::chat(&state, app, body).await {
+    let (ticket, receipt) = inprocess::ticket();
+    let (text, target, error) = match inprocess::chat(&state, app, body, Some(ticket)).await {
         Ok(mut reply) => {
             let mut answer = Answer::default();
             while let Some(delta) = reply.next().await {
@@ -182,19 +181,8 @@ pub async fn try_alias(gateway: State<'_, Gateway>, alias: String, prompt: Strin
         Err(e) => (String::new(), None, Some(TryError { status: e.status, message: e.message })),
     };
     let elapsed_ms = started.elapsed().as_millis() as u64;
-    // Refusals before routing (an unknown alias, no capable target) write no row: do not wait for one.
-    let routed = !matches!(&error, Some(e) if matches!(e.status, 400 | 404));
-    let request = if routed {
-        let filter = RequestFilter {
-            app: Some(app_row.name),
-            alias: Some(alias),
-            since_ms: Some(since),
-            ..RequestFilter::default()
-        };
-        inprocess::ledger_row_matching(&state, &store, filter).await.map(RequestDto::from)
-    } else {
-        None
-    };
+    // Refusals before routing (an unknown alias, no capable target) write no row: the receipt says so at once.
+    let request = inprocess::ledger_row(&state, &store, receipt).await.map(RequestDto::from);
     let target = request
         .as_ref()
         .and_then(|r| Some(format!("{}/{}", r.provider_id.as_deref()?, r.model.as_deref()?)))

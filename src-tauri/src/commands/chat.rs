@@ -278,11 +278,12 @@ async fn generate(
         return Err(CommandError::Invalid("the Chat window app is disabled; enable it in Apps to chat".into()));
     }
     let chat_app = App { id: Some(app_row.id), name: app_row.name.clone(), allowed_aliases: app_row.allowed_aliases };
-    let since = switchboard_gateway::store::now_ms();
     let started = Instant::now();
     let body = chat::request_body(&conversation, &messages);
-    let mut reply =
-        inprocess::chat(state, chat_app.clone(), body).await.map_err(|e| CommandError::Upstream(e.message))?;
+    let (ticket, receipt) = inprocess::ticket();
+    let mut reply = inprocess::chat(state, chat_app.clone(), body, Some(ticket))
+        .await
+        .map_err(|e| CommandError::Upstream(e.message))?;
     let _ = on_event.send(ChatEvent::Started { target: reply.target.clone() });
     let mut answer = Answer::default();
     let mut stopped = false;
@@ -310,7 +311,7 @@ async fn generate(
     // Dropping the reply is what stops the upstream request; the relay then records the partial usage.
     drop(reply);
     let elapsed = started.elapsed().as_millis() as i64;
-    let row = inprocess::ledger_row(state, store, &chat_app.name, since).await;
+    let row = inprocess::ledger_row(state, store, receipt).await;
     let (input, output) = match (&row, answer.usage) {
         (Some(row), _) if row.input_tokens.is_some() => {
             (row.input_tokens.map(|t| t as i64), row.output_tokens.map(|t| t as i64))
@@ -456,7 +457,7 @@ async fn name_conversation(
     let request = chat::title_request(&model, &first_user, &answer.text);
     let (app, state, store) = (app.clone(), state.clone(), store.clone());
     tauri::async_runtime::spawn(async move {
-        let Ok(mut reply) = inprocess::chat(&state, chat_app, request).await else { return };
+        let Ok(mut reply) = inprocess::chat(&state, chat_app, request, None).await else { return };
         let mut title = Answer::default();
         while let Some(delta) = reply.next().await {
             title.push(&delta);

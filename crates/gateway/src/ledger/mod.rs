@@ -13,6 +13,9 @@
 //! Costs are computed by the writer as it inserts, once (see [`prices`]); after each batch it adds the costs to the
 //! budgets' running totals (see [`budgets`]) and marks the apps as used.
 //!
+//! [`Ledger::record_with_receipt`] also says which row a record became, once it is written: the chat window and
+//! "Try it" show a request's tokens and cost from its own row, not from a guess among rows made at the same time.
+//!
 //! Rows are lost only when the database refuses them (a full disk, a file made read-only): the writer tries a batch
 //! three times, then logs an error naming how many rows it dropped and counts them in [`Ledger::lost`].
 
@@ -225,7 +228,8 @@ struct Waiting {
 // Nearly every message is a record: boxing it would cost an allocation per request for nothing.
 #[allow(clippy::large_enum_variant)]
 enum Msg {
-    Record(Record),
+    /// A row, and who wants its id once it is written.
+    Record(Record, Option<oneshot::Sender<i64>>),
     /// Write what is queued, then answer.
     Flush(oneshot::Sender<()>),
     /// Write what is queued, answer, and stop.
@@ -293,12 +297,22 @@ impl Ledger {
     /// Queues `record` for the writer. Never blocks and never waits on SQLite: when the channel is full the row goes
     /// to a task that waits for room, and [`Ledger::delayed`] counts it.
     pub fn record(&self, record: Record) {
+        self.queue(record, None);
+    }
+
+    /// [`Ledger::record`], and `receipt` gets the row's id once it is written. If the row is lost, `receipt` is
+    /// dropped unanswered.
+    pub fn record_with_receipt(&self, record: Record, receipt: oneshot::Sender<i64>) {
+        self.queue(record, Some(receipt));
+    }
+
+    fn queue(&self, record: Record, receipt: Option<oneshot::Sender<i64>>) {
         let shared = &self.shared;
         let core = &shared.core;
         if core.queued.fetch_add(1, Ordering::Relaxed) + 1 >= core.batch_rows {
             core.wake.notify_one();
         }
-        match shared.tx.try_send(Msg::Record(record)) {
+        match shared.tx.try_send(Msg::Record(record, receipt)) {
             Ok(()) => {}
             Err(TrySendError::Full(msg)) => {
                 shared.delayed.fetch_add(1, Ordering::Relaxed);
@@ -429,7 +443,7 @@ const RECEIVE_AT_ONCE: usize = 1000;
 
 /// The writer: batches rows off the channel until it is told to stop or every handle is gone.
 async fn write_loop(mut rx: mpsc::Receiver<Msg>, store: Store, core: Arc<Core>, config: WriterConfig) {
-    let mut batch = Vec::with_capacity(config.batch_rows);
+    let mut batch = Batch::with_capacity(config.batch_rows);
     let mut received = Vec::with_capacity(RECEIVE_AT_ONCE);
     let mut deadline: Option<Instant> = None;
     loop {
@@ -460,11 +474,11 @@ async fn write_loop(mut rx: mpsc::Receiver<Msg>, store: Store, core: Arc<Core>, 
         }
         for msg in received.drain(..) {
             match msg {
-                Msg::Record(record) => {
-                    if batch.is_empty() {
+                Msg::Record(record, receipt) => {
+                    if batch.rows.is_empty() {
                         deadline = Some(Instant::now() + config.batch_interval);
                     }
-                    batch.push(record);
+                    batch.push(record, receipt);
                 }
                 Msg::Flush(ack) => {
                     write_batch(&store, &core, &mut batch).await;
@@ -477,7 +491,7 @@ async fn write_loop(mut rx: mpsc::Receiver<Msg>, store: Store, core: Arc<Core>, 
                     let mut acks = vec![ack];
                     while let Some(msg) = rx.recv().await {
                         match msg {
-                            Msg::Record(record) => batch.push(record),
+                            Msg::Record(record, receipt) => batch.push(record, receipt),
                             Msg::Flush(ack) | Msg::Shutdown(ack) => acks.push(ack),
                         }
                     }
@@ -489,10 +503,29 @@ async fn write_loop(mut rx: mpsc::Receiver<Msg>, store: Store, core: Arc<Core>, 
                 }
             }
         }
-        if batch.len() >= config.batch_rows || deadline.is_some_and(|at| Instant::now() >= at) {
+        if batch.rows.len() >= config.batch_rows || deadline.is_some_and(|at| Instant::now() >= at) {
             write_batch(&store, &core, &mut batch).await;
             deadline = None;
         }
+    }
+}
+
+/// The rows the writer holds, and the receipts some of them carry (by index into `rows`).
+struct Batch {
+    rows: Vec<Record>,
+    receipts: Vec<(usize, oneshot::Sender<i64>)>,
+}
+
+impl Batch {
+    fn with_capacity(rows: usize) -> Batch {
+        Batch { rows: Vec::with_capacity(rows), receipts: Vec::new() }
+    }
+
+    fn push(&mut self, record: Record, receipt: Option<oneshot::Sender<i64>>) {
+        if let Some(receipt) = receipt {
+            self.receipts.push((self.rows.len(), receipt));
+        }
+        self.rows.push(record);
     }
 }
 
@@ -504,12 +537,14 @@ struct Written {
     cost_usd: Option<f64>,
 }
 
-/// Inserts `batch` (emptying it) in one transaction on the blocking pool, retrying a failed batch twice.
-async fn write_batch(store: &Store, core: &Arc<Core>, batch: &mut Vec<Record>) {
-    if batch.is_empty() {
+/// Inserts `batch` (emptying it) in one transaction on the blocking pool, retrying a failed batch twice; then
+/// answers its receipts (a lost batch drops them unanswered).
+async fn write_batch(store: &Store, core: &Arc<Core>, batch: &mut Batch) {
+    if batch.rows.is_empty() {
         return;
     }
-    let mut rows = std::mem::take(batch);
+    let mut rows = std::mem::take(&mut batch.rows);
+    let receipts = std::mem::take(&mut batch.receipts);
     let n = rows.len();
     // Saturating: rows the writer took at shutdown may outnumber what was counted when a handle went away.
     let _ = core.queued.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |q| Some(q.saturating_sub(n)));
@@ -535,7 +570,7 @@ async fn write_batch(store: &Store, core: &Arc<Core>, batch: &mut Vec<Record>) {
         match result {
             Ok(written) => {
                 let newest = written.iter().map(|w| w.id).max();
-                for (row, w) in rows.iter().zip(written) {
+                for (row, w) in rows.iter().zip(&written) {
                     for warning in core.budgets.add(w.ts_ms, w.app_id, &row.app_name, w.cost_usd.unwrap_or(0.0)) {
                         tracing::warn!(app = ?warning.app_name, period = warning.period, "budget warning: {}", warning.message());
                         // No subscriber (headless) is fine: the log line above is the warning.
@@ -544,6 +579,12 @@ async fn write_batch(store: &Store, core: &Arc<Core>, batch: &mut Vec<Record>) {
                 }
                 if let Some(newest) = newest {
                     core.written.send_replace(newest);
+                }
+                for (index, receipt) in receipts {
+                    if let Some(w) = written.get(index) {
+                        // The asker may have gone; the row is written either way.
+                        let _ = receipt.send(w.id);
+                    }
                 }
                 prune_bodies_if_due(store, core).await;
                 return;

@@ -256,6 +256,29 @@ async fn budgets_follow_the_rows_written_and_survive_a_restart() {
     ledger.shutdown().await;
 }
 
+#[tokio::test]
+async fn a_receipt_names_its_own_row_in_a_batch_and_an_unwritten_row_drops_it() {
+    let (_dir, path) = db();
+    let ledger = Ledger::start_with(&path, Prices::shipped().unwrap(), slow_batches()).unwrap();
+    let (first, first_id) = oneshot::channel();
+    let (third, third_id) = oneshot::channel();
+    ledger.record_with_receipt(gpt("a", 1_000, 1, 1), first);
+    ledger.record(gpt("b", 2_000, 1, 1));
+    ledger.record_with_receipt(gpt("c", 3_000, 1, 1), third);
+    // One batch (the interval is a minute): the receipts answer when it is written, each with its own row.
+    ledger.flush().await;
+    let store = Store::open(&path).unwrap();
+    let app_of = |id: i64| queries::request_detail(&store, id).unwrap().unwrap().row.app_name;
+    assert_eq!(app_of(first_id.await.unwrap()), "a");
+    assert_eq!(app_of(third_id.await.unwrap()), "c");
+
+    // A row that is not written (here: recorded after shutdown) drops its receipt unanswered, so nobody waits.
+    ledger.shutdown().await;
+    let (late, late_id) = oneshot::channel();
+    ledger.record_with_receipt(gpt("d", 4_000, 1, 1), late);
+    assert!(late_id.await.is_err());
+}
+
 /// 2026-03-15 00:00 UTC.
 const DAY: i64 = 1_773_532_800_000;
 

@@ -6,6 +6,9 @@
 //! nor weakened: nothing here is reachable from the network, and the token guard has no bypass. The answer is
 //! always streamed; [`ChatReply::next`] turns its SSE chunks into [`ChatDelta`]s. Dropping the reply stops the
 //! request: the relay sees the client gone, stops reading the upstream and records the partial usage.
+//!
+//! A [`Ticket`] sent with the request names its ledger row: [`ledger_row`] reads exactly that row (the tokens, cost
+//! and latency the window shows), whatever else the same app sends at the same time.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -15,11 +18,12 @@ use eventsource_stream::{Event, EventStreamError, Eventsource};
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use serde_json::{Value, json};
+use tokio::sync::oneshot;
 
 use super::AppState;
 use super::relay::{self, Client, Ctx};
 use crate::apps::App;
-use crate::ledger::queries::{self, Page, RequestFilter, RequestRow};
+use crate::ledger::queries::{self, RequestRow};
 use crate::store::Store;
 
 /// Most bytes of an error answer that are read.
@@ -65,15 +69,31 @@ pub struct ChatReply {
     done: bool,
 }
 
+/// Goes with a request into [`chat`]; its [`Receipt`] then finds the request's ledger row.
+pub struct Ticket(oneshot::Sender<i64>);
+
+/// Hand it to [`ledger_row`] once the answer has ended.
+pub struct Receipt(oneshot::Receiver<i64>);
+
+/// A ticket for one request, and the receipt that will name its ledger row.
+pub fn ticket() -> (Ticket, Receipt) {
+    let (tx, rx) = oneshot::channel();
+    (Ticket(tx), Receipt(rx))
+}
+
 /// Sends `body` (an OpenAI chat request; `model` is an alias or `provider/model`) as `app`. The request is made
 /// streaming, with usage. Errors before the first byte come back as [`ChatError`], as the HTTP client would see.
-pub async fn chat(state: &AppState, app: App, mut body: Value) -> Result<ChatReply, ChatError> {
+/// With a `ticket`, the request's ledger row can be read afterwards ([`ledger_row`]).
+pub async fn chat(state: &AppState, app: App, mut body: Value, ticket: Option<Ticket>) -> Result<ChatReply, ChatError> {
     let Some(model) = body.get("model").and_then(Value::as_str).filter(|m| !m.is_empty()).map(str::to_owned) else {
         return Err(ChatError { status: 400, message: "choose a model (an alias or provider/model) first".into() });
     };
     body["stream"] = Value::Bool(true);
     body["stream_options"] = json!({ "include_usage": true });
-    let ctx = Ctx::new(app, model, "openai-chat", state.ledger());
+    let mut ctx = Ctx::new(app, model, "openai-chat", state.ledger());
+    if let Some(Ticket(receipt)) = ticket {
+        ctx = ctx.with_receipt(receipt);
+    }
     let response =
         relay::chat(state.resolver(), state.memory(), ctx, Client::OpenAiChat, body, &HeaderMap::new()).await;
     let alias = header(response.headers(), "x-switchboard-alias");
@@ -157,33 +177,29 @@ pub fn deltas(chunk: &Value) -> Vec<ChatDelta> {
     out
 }
 
-/// The ledger row of `app_name`'s streamed request that started at or after `since_ms`, once the writer has it:
-/// the tokens, cost and latency the Usage page shows for it. Waits up to two seconds (a stopped stream is
-/// recorded a moment after the client leaves); `None` when there is no ledger or no row came.
-pub async fn ledger_row(state: &AppState, store: &Store, app_name: &str, since_ms: i64) -> Option<RequestRow> {
-    let filter = RequestFilter { app: Some(app_name.to_owned()), since_ms: Some(since_ms), ..RequestFilter::default() };
-    ledger_row_matching(state, store, filter).await
-}
-
-/// [`ledger_row`] for any filter (the Aliases page's "Try it" also names the alias).
-pub async fn ledger_row_matching(state: &AppState, store: &Store, filter: RequestFilter) -> Option<RequestRow> {
+/// The ledger row of the request that carried `receipt`'s ticket, once the writer has it: the tokens, cost and
+/// latency the Usage page shows for it. Waits up to two seconds (a stopped stream is recorded a moment after the
+/// client leaves); `None` at once when the request wrote no row (refused before routing), and `None` without a
+/// ledger or when the row did not come in time.
+pub async fn ledger_row(state: &AppState, store: &Store, receipt: Receipt) -> Option<RequestRow> {
     let ledger = state.ledger()?;
+    let mut receipt = receipt.0;
+    let mut id = None;
     for _ in 0..40 {
+        // The row may still be on its way to the writer; a flush writes what is there without the batch wait.
         ledger.flush().await;
-        let (store, filter) = (store.clone(), filter.clone());
-        let rows = tokio::task::spawn_blocking(move || {
-            queries::requests(&store, &filter, Page { limit: 10, before_id: None })
-        })
-        .await
-        .ok()?
-        .ok()?;
-        // The oldest streamed one: a title request made later is not streamed, and is newer.
-        if let Some(row) = rows.into_iter().rev().find(|r| r.stream) {
-            return Some(row);
+        match tokio::time::timeout(Duration::from_millis(50), &mut receipt).await {
+            Ok(Ok(written)) => {
+                id = Some(written);
+                break;
+            }
+            Ok(Err(_)) => return None,
+            Err(_) => {}
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    None
+    let (store, id) = (store.clone(), id?);
+    let detail = tokio::task::spawn_blocking(move || queries::request_detail(&store, id)).await.ok()?.ok()??;
+    Some(detail.row)
 }
 
 #[cfg(test)]

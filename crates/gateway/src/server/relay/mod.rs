@@ -20,7 +20,7 @@ mod stream;
 mod walk;
 pub(super) mod wire;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -28,6 +28,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::{Value, json};
+use tokio::sync::oneshot;
 
 use crate::apps::App;
 use crate::error::ApiError;
@@ -66,6 +67,8 @@ pub struct Ctx {
     started_ms: i64,
     /// The request body as text, kept only while request logging is on.
     logged_request: Option<String>,
+    /// Who wants the id of this request's ledger row (the in-process chat); taken by the one record.
+    receipt: Mutex<Option<oneshot::Sender<i64>>>,
 }
 
 impl Ctx {
@@ -79,7 +82,15 @@ impl Ctx {
             alias: None,
             started_ms: crate::store::now_ms(),
             logged_request: None,
+            receipt: Mutex::new(None),
         }
+    }
+
+    /// `receipt` gets the id of this request's ledger row once it is written; it is dropped unanswered when the
+    /// request writes no row (refused before routing, or no ledger).
+    pub fn with_receipt(self, receipt: oneshot::Sender<i64>) -> Ctx {
+        *self.receipt.lock().unwrap_or_else(PoisonError::into_inner) = Some(receipt);
+        self
     }
 
     /// Whether this request's bodies go to the ledger (request logging is on).
@@ -130,7 +141,7 @@ fn record(ctx: &Ctx, outcome: Outcome) {
         Some((provider, model)) => (Some(provider.to_owned()), Some(model.to_owned())),
         None => (None, None),
     };
-    ledger.record(Record {
+    let record = Record {
         ts_ms: ctx.started_ms,
         app_id: ctx.app.id,
         app_name: ctx.app.name.clone(),
@@ -157,7 +168,11 @@ fn record(ctx: &Ctx, outcome: Outcome) {
             let response = outcome.logged_response.as_deref().map(|bytes| Bodies::keep(bytes, &mut truncated));
             Box::new(Bodies { request, response, truncated })
         }),
-    });
+    };
+    match ctx.receipt.lock().unwrap_or_else(PoisonError::into_inner).take() {
+        Some(receipt) => ledger.record_with_receipt(record, receipt),
+        None => ledger.record(record),
+    }
 }
 
 /// The spend budget's word on a request about to go to `plan`'s first target. Local models cost nothing and are
