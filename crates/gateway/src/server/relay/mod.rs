@@ -20,7 +20,7 @@ mod stream;
 mod walk;
 pub(super) mod wire;
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -68,7 +68,7 @@ pub struct Ctx {
     /// The request body as text, kept only while request logging is on.
     logged_request: Option<String>,
     /// Who wants the id of this request's ledger row (the in-process chat); taken by the one record.
-    receipt: Mutex<Option<oneshot::Sender<i64>>>,
+    receipt: Option<oneshot::Sender<i64>>,
 }
 
 impl Ctx {
@@ -82,14 +82,14 @@ impl Ctx {
             alias: None,
             started_ms: crate::store::now_ms(),
             logged_request: None,
-            receipt: Mutex::new(None),
+            receipt: None,
         }
     }
 
     /// `receipt` gets the id of this request's ledger row once it is written; it is dropped unanswered when the
     /// request writes no row (refused before routing, or no ledger).
-    pub fn with_receipt(self, receipt: oneshot::Sender<i64>) -> Ctx {
-        *self.receipt.lock().unwrap_or_else(PoisonError::into_inner) = Some(receipt);
+    pub fn with_receipt(mut self, receipt: oneshot::Sender<i64>) -> Ctx {
+        self.receipt = Some(receipt);
         self
     }
 
@@ -132,7 +132,7 @@ struct Outcome {
 }
 
 /// Hands the outcome to the ledger's writer (a channel send: the request path never waits on SQLite).
-fn record(ctx: &Ctx, outcome: Outcome) {
+fn record(ctx: &mut Ctx, outcome: Outcome) {
     let latency = ctx.started.elapsed();
     tracing::debug!(app = %ctx.app.name, model = %ctx.client_model, target = ?outcome.target, status = outcome.status,
         latency_ms = latency.as_millis() as u64, error = ?outcome.error, "request finished");
@@ -169,7 +169,7 @@ fn record(ctx: &Ctx, outcome: Outcome) {
             Box::new(Bodies { request, response, truncated })
         }),
     };
-    match ctx.receipt.lock().unwrap_or_else(PoisonError::into_inner).take() {
+    match ctx.receipt.take() {
         Some(receipt) => ledger.record_with_receipt(record, receipt),
         None => ledger.record(record),
     }
@@ -296,7 +296,7 @@ pub async fn chat(
     let budget = match budget_check(&ctx, &plan) {
         Ok(warning) => warning,
         Err(error) => {
-            record(&ctx, Outcome::refused(&error, request.stream));
+            record(&mut ctx, Outcome::refused(&error, request.stream));
             return client.error_response(error);
         }
     };
@@ -358,7 +358,7 @@ pub async fn openai_raw(
     let budget = match budget_check(&ctx, &plan) {
         Ok(warning) => warning,
         Err(error) => {
-            record(&ctx, Outcome::refused(&error, stream));
+            record(&mut ctx, Outcome::refused(&error, stream));
             return error.into_response();
         }
     };
@@ -422,7 +422,7 @@ fn to_bytes(body: &Value) -> Result<Bytes, ApiError> {
 
 /// Turns the walk's result into the client's response, spawning the stream relay where needed.
 fn deliver(
-    ctx: Ctx,
+    mut ctx: Ctx,
     client: Client,
     resolution: &Resolution,
     won: Result<Won, Lost>,
@@ -434,7 +434,7 @@ fn deliver(
         Ok(won) => won,
         Err(lost) => {
             record(
-                &ctx,
+                &mut ctx,
                 Outcome {
                     target: lost.attempts.last().map(|a| a.target.clone()),
                     provider_kind: None,
@@ -480,7 +480,7 @@ fn deliver(
                 }
             };
             record(
-                &ctx,
+                &mut ctx,
                 Outcome {
                     target: Some(label.clone()),
                     provider_kind: Some(target.provider.preset().id),

@@ -66,7 +66,7 @@ impl StreamRelay {
 
     /// Same protocol: SSE events go out byte for byte (garbage ends the stream with an error event).
     pub(super) fn passthrough(
-        self,
+        mut self,
         first: Bytes,
         rest: BoxStream<'static, reqwest::Result<Bytes>>,
         strip_usage: bool,
@@ -135,7 +135,7 @@ impl StreamRelay {
 
     /// Across protocols: upstream events → neutral events → the client's SSE.
     pub(super) fn translate(
-        self,
+        mut self,
         first: Bytes,
         rest: BoxStream<'static, reqwest::Result<Bytes>>,
         upstream_protocol: Protocol,
@@ -235,14 +235,14 @@ impl StreamRelay {
     }
 
     fn finish(
-        &self,
+        &mut self,
         usage: Option<(Usage, Option<f64>)>,
         first_byte: Option<Duration>,
         error: Option<String>,
         logged_response: Option<Vec<u8>>,
     ) {
         record(
-            &self.ctx,
+            &mut self.ctx,
             Outcome {
                 target: Some(self.target.label()),
                 provider_kind: Some(self.target.provider.preset().id),
