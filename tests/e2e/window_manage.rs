@@ -233,6 +233,17 @@ async fn a_request_made_with_an_app_token_shows_in_logs_and_its_cost_in_usage() 
     app.close().await;
 }
 
+/// Waits up to 10 s for the switch `toggle` to show `on`.
+async fn toggle_becomes(toggle: &Element, on: bool) {
+    for _ in 0..100 {
+        if toggle.is_selected().await.unwrap() == on {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the launch-at-login switch never showed {}", if on { "on" } else { "off" });
+}
+
 /// Issue 7's Settings: launch at login is the real login item (a `.desktop` file in the private HOME's
 /// `.config/autostart`; the plugin ignores `XDG_CONFIG_HOME`), and the configuration goes out as a TOML file with keys as keychain names only and
 /// comes back through a preview that lists the keys this computer lacks.
@@ -252,9 +263,11 @@ async fn launch_at_login_and_the_configuration_file_from_the_settings_page() {
     e2e::wait_for("the login item", Duration::from_secs(10), || login_item.exists().then_some(())).unwrap();
     let desktop = std::fs::read_to_string(&login_item).unwrap();
     assert!(desktop.contains("--autostart"), "the login item starts Switchboard in the tray: {desktop}");
-    assert!(toggle.is_selected().await.unwrap());
+    // The page shows the new state once the command has answered, a moment after the file is written.
+    toggle_becomes(&toggle, true).await;
     js_click(&app, "settings-launch-at-login").await;
     e2e::wait_for("the login item to go", Duration::from_secs(10), || (!login_item.exists()).then_some(())).unwrap();
+    toggle_becomes(&toggle, false).await;
 
     // Something to export: a provider with a key in the keychain (which brings the four first-run aliases), an
     // alias and an app.
