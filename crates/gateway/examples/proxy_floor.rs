@@ -53,16 +53,7 @@ fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let base = args.next().unwrap_or_else(|| "http://127.0.0.1:8080/v1".to_owned());
     let port: u16 = args.next().map_or(Ok(7399), |port| port.parse())?;
-    let mut builder = match std::env::var("SWITCHBOARD_THREADS").ok().map(|n| n.trim().parse::<usize>()).transpose()? {
-        None | Some(1) => tokio::runtime::Builder::new_current_thread(),
-        Some(0) => tokio::runtime::Builder::new_multi_thread(),
-        Some(n) => {
-            let mut builder = tokio::runtime::Builder::new_multi_thread();
-            builder.worker_threads(n);
-            builder
-        }
-    };
-    let runtime = builder.enable_all().build()?;
+    let runtime = switchboard_gateway::runtime::from_env()?;
     runtime.block_on(async {
         let http = reqwest::Client::builder().tcp_nodelay(true).build()?;
         let upstream = Upstream { http, url: reqwest::Url::parse(&format!("{base}/chat/completions"))? };

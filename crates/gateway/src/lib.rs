@@ -17,6 +17,7 @@ pub mod paths;
 pub mod protocol;
 pub mod providers;
 pub mod routing;
+pub mod runtime;
 pub mod secrets;
 pub mod server;
 pub mod store;

@@ -80,11 +80,7 @@ token_env = "BENCH_TOKEN"
             .env("BENCH_TOKEN", GATEWAY_TOKEN)
             .stdin(Stdio::null())
             .stdout(Stdio::null());
-        cmd::announce(&command);
-        let child = command.spawn().with_context(|| format!("could not start {}", bin.display()))?;
-        let mut server = Server { name: "switchboard-gateway", child, port, _stdout: None };
-        server.wait_healthy(Duration::from_secs(30))?;
-        Ok(server)
+        Server::start_healthy("switchboard-gateway", command, port)
     }
 
     /// `examples/proxy_floor`: the same HTTP server, client, runtime and allocator as the gateway, proxying to the
@@ -98,9 +94,14 @@ token_env = "BENCH_TOKEN"
             .arg(port.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::null());
+        Server::start_healthy("proxy_floor", command, port)
+    }
+
+    /// Runs `command`, which will listen on `port`, and returns once its `/health` answers.
+    fn start_healthy(name: &'static str, mut command: Command, port: u16) -> Result<Server> {
         cmd::announce(&command);
-        let child = command.spawn().with_context(|| format!("could not start {}", bin.display()))?;
-        let mut server = Server { name: "proxy_floor", child, port, _stdout: None };
+        let child = command.spawn().with_context(|| format!("could not start {name}"))?;
+        let mut server = Server { name, child, port, _stdout: None };
         server.wait_healthy(Duration::from_secs(30))?;
         Ok(server)
     }
