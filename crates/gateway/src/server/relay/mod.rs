@@ -15,6 +15,7 @@
 //! move on — with one jittered retry of the same target where that can help — while other 4xx stop at once.
 //! After the first byte, a failure ends the stream with an in-band error event.
 
+mod passthrough;
 mod settings;
 mod stream;
 mod walk;
@@ -27,16 +28,17 @@ use axum::body::Body;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::oneshot;
 
 use crate::apps::App;
 use crate::error::ApiError;
 use crate::ledger::{AttemptRecord, Bodies, Ledger, Record, budgets::Verdict};
+use crate::protocol;
 use crate::protocol::neutral::Usage;
-use crate::protocol::{self, Protocol};
 use crate::providers::Operation;
 use crate::routing::{Memory, Needs, Resolution, Resolver, Target, conversation_key};
+use passthrough::passthrough_body;
 use stream::StreamRelay;
 use walk::{Decoded, Lost, Mode, Prepared, Started, Won, walk};
 pub use wire::{Client, anthropic_error};
@@ -382,37 +384,6 @@ fn resolve(resolver: &Resolver, ctx: &Ctx) -> Result<Resolution, ApiError> {
         let mut error = ApiError::not_found(e.to_string()).code("model_not_found");
         error.param = Some("model".into());
         error
-    })
-}
-
-fn passthrough_body(
-    target: &Target,
-    body: &Value,
-    op: Operation,
-    stream: bool,
-    wants_usage: bool,
-) -> Result<Prepared, ApiError> {
-    let mut body = body.clone();
-    body["model"] = Value::String(target.model.clone());
-    // Usage is always requested so it can be counted; clients that did not ask never see the usage chunk.
-    let ask_usage = stream
-        && matches!(op, Operation::Chat | Operation::Completions)
-        && target.provider.protocol() == Protocol::OpenAiChat
-        && target.provider.preset().stream_usage_option;
-    if ask_usage {
-        match body.get_mut("stream_options") {
-            Some(Value::Object(options)) => {
-                options.insert("include_usage".into(), Value::Bool(true));
-            }
-            _ => body["stream_options"] = json!({ "include_usage": true }),
-        }
-    }
-    Ok(Prepared {
-        mode: Mode::Passthrough,
-        op,
-        body: to_bytes(&body)?,
-        strip_usage: ask_usage && !wants_usage,
-        forward_headers: Vec::new(),
     })
 }
 
