@@ -307,6 +307,8 @@ pub async fn chat(
         .filter_map(|name| Some((*name, headers.get(*name)?.to_str().ok()?.to_owned())))
         .collect();
     let (stream, wants_usage) = (request.stream, request.stream_usage);
+    // Attempts are prepared one at a time, so each translated one borrows the decoded request and sets its model
+    // rather than copying the whole request.
     let prepare = |target: &Target| -> Result<Prepared, ApiError> {
         let upstream = target.provider.protocol();
         if client.passes_through_to(target.provider.as_ref()) {
@@ -318,8 +320,7 @@ pub async fn chat(
             }
             return Ok(prepared);
         }
-        let mut request = request.clone();
-        request.model = target.model.clone();
+        request.model.clone_from(&target.model);
         let encoded = protocol::encode_request(upstream, &request);
         Ok(Prepared {
             mode: Mode::Translate(upstream),

@@ -100,7 +100,7 @@ pub(super) async fn walk(
     resolution: &Resolution,
     plan: Vec<Target>,
     stream: bool,
-    prepare: impl Fn(&Target) -> Result<Prepared, ApiError>,
+    mut prepare: impl FnMut(&Target) -> Result<Prepared, ApiError>,
 ) -> Result<Won, Lost> {
     let timeouts = resolution.timeouts;
     let deadline = ctx.started + Duration::from_secs_f64(timeouts.total);
