@@ -1,7 +1,13 @@
-//! Tests of `protocol/responses.rs`, kept apart so the converter reads on its own.
+//! Tests of `protocol/responses/`, kept apart so the converter reads on its own.
+
+use serde_json::json;
 
 use super::*;
-use crate::protocol::neutral::Choice;
+use crate::protocol::SseEvent;
+use crate::protocol::neutral::{
+    ChatResponse, Choice, ImageSource, Message, Part, Reasoning, ResponseFormat, Role, StopReason, StreamEvent,
+    SystemBlock, ToolChoice, Usage,
+};
 
 fn text(t: &str) -> Part {
     Part::Text { text: t.into(), cache: None }
