@@ -189,6 +189,19 @@ pub(super) fn fill_tool_result_names(messages: &mut [Message]) {
 // Requests
 // ---------------------------------------------------------------------------------------------------------------
 
+/// `tool_choice` given as a string, as both OpenAI chat and Responses accept it.
+pub(super) fn tool_choice_mode(mode: &str) -> Result<ToolChoice, ProtocolError> {
+    match mode {
+        "auto" => Ok(ToolChoice::Auto),
+        "none" => Ok(ToolChoice::None),
+        "required" => Ok(ToolChoice::Required),
+        other => Err(ProtocolError::at(
+            "tool_choice",
+            format!("unknown tool_choice `{other}`; expected auto, none, required or a function object"),
+        )),
+    }
+}
+
 /// Reads a client's chat-completions body.
 pub fn decode_request(body: &Value) -> Result<ChatRequest, ProtocolError> {
     let root = as_object(body, "")?;
@@ -220,17 +233,7 @@ pub fn decode_request(body: &Value) -> Result<ChatRequest, ProtocolError> {
     }
     request.tool_choice = match field(root, "tool_choice") {
         None => None,
-        Some(Value::String(s)) => Some(match s.as_str() {
-            "auto" => ToolChoice::Auto,
-            "none" => ToolChoice::None,
-            "required" => ToolChoice::Required,
-            other => {
-                return Err(ProtocolError::at(
-                    "tool_choice",
-                    format!("unknown tool_choice `{other}`; expected auto, none, required or a function object"),
-                ));
-            }
-        }),
+        Some(Value::String(mode)) => Some(tool_choice_mode(mode)?),
         Some(Value::Object(choice)) => {
             let function = required(get_object(choice, "function", "tool_choice")?, "tool_choice", "function")?;
             let name = required(get_str(function, "name", "tool_choice.function")?, "tool_choice.function", "name")?;

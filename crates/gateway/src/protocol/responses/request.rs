@@ -9,7 +9,7 @@ use crate::protocol::neutral::{
 };
 use crate::protocol::openai_chat::{
     as_object, field, fill_tool_result_names, get_array, get_bool, get_f64, get_object, get_str, get_u32, join,
-    required,
+    required, tool_choice_mode,
 };
 
 /// Reads a client's Responses body.
@@ -277,17 +277,7 @@ fn decode_tool(value: &Value, path: &str) -> Result<Option<Tool>, ProtocolError>
 fn decode_tool_choice(root: &Map<String, Value>) -> Result<Option<ToolChoice>, ProtocolError> {
     Ok(match field(root, "tool_choice") {
         None => None,
-        Some(Value::String(s)) => Some(match s.as_str() {
-            "auto" => ToolChoice::Auto,
-            "none" => ToolChoice::None,
-            "required" => ToolChoice::Required,
-            other => {
-                return Err(ProtocolError::at(
-                    "tool_choice",
-                    format!("unknown tool_choice `{other}`; expected auto, none, required or a function object"),
-                ));
-            }
-        }),
+        Some(Value::String(mode)) => Some(tool_choice_mode(mode)?),
         Some(Value::Object(choice)) => {
             match required(get_str(choice, "type", "tool_choice")?, "tool_choice", "type")? {
                 "function" => Some(ToolChoice::Named(
