@@ -49,8 +49,40 @@ pub fn workspace_bin(name: &str) -> PathBuf {
     path
 }
 
+/// A loopback port no one listens on, for a server a test starts next (the app, the headless gateway,
+/// tauri-driver), never the same one twice in a test process.
+///
+/// It is chosen below the kernel's ephemeral range (`ip_local_port_range`), because a port from that range, even one
+/// found free a moment ago, can be taken as the local end of any outgoing connection before the server binds it:
+/// with the whole suite running in parallel threads, opening hundreds of connections, that happened (the window's
+/// gateway once failed to listen, "Not listening", in `window_manage`). Ports below the range are only ever taken by
+/// a `bind`. Each process starts at its own offset, so concurrent test processes rarely try the same ports.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let (low, high) = ephemeral_range();
+    // The ports to hand out: below the ephemeral range when there is room there, else above it.
+    let (first, last) = if low > 12_000 { (10_000, u32::from(low) - 1) } else { (u32::from(high) + 1, 65_535) };
+    let span = last - first + 1;
+    let offset = std::process::id().wrapping_mul(7919) % span;
+    for _ in 0..span {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = u16::try_from(first + (offset + n) % span).expect("a port number");
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port between {first} and {last}")
+}
+
+/// The kernel's range for the local ports of outgoing connections (Linux's default when it cannot be read).
+fn ephemeral_range() -> (u16, u16) {
+    let text = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap_or_default();
+    let mut numbers = text.split_whitespace().filter_map(|n| n.parse::<u16>().ok());
+    match (numbers.next(), numbers.next()) {
+        (Some(low), Some(high)) if low <= high => (low, high),
+        _ => (32_768, 60_999),
+    }
 }
 
 /// Polls `check` every 50 ms until it returns `Some`, or fails after `timeout` naming `what`.
@@ -337,4 +369,22 @@ pub fn which(program: &str) -> Option<PathBuf> {
         .chain(cargo_bin)
         .map(|dir| dir.join(program))
         .find(|candidate| candidate.is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_ports_are_outside_the_ephemeral_range_and_never_repeat() {
+        let (low, high) = ephemeral_range();
+        let ports: Vec<u16> = (0..50).map(|_| free_port()).collect();
+        assert!(ports.iter().all(|p| *p < low || *p > high), "{ports:?} vs {low}-{high}");
+        let distinct: std::collections::HashSet<_> = ports.iter().collect();
+        assert_eq!(distinct.len(), ports.len(), "{ports:?}");
+        // A port someone listens on is skipped.
+        let next = free_port();
+        let _taken = TcpListener::bind(("127.0.0.1", next + 1)).ok();
+        assert_ne!(free_port(), next + 1);
+    }
 }
