@@ -207,7 +207,7 @@ fn guess_mime(url: &str) -> &'static str {
 }
 
 /// Tool-call arguments (JSON text) as the `args` object; `{}` when empty, invalid or not an object.
-fn parse_arguments(arguments: &str) -> Value {
+pub(super) fn parse_arguments(arguments: &str) -> Value {
     match serde_json::from_str::<Value>(arguments) {
         Ok(Value::Object(object)) => Value::Object(object),
         _ => json!({}),

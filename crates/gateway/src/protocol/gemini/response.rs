@@ -1,10 +1,12 @@
-//! Whole responses: a Gemini `GenerateContentResponse` to the neutral [`ChatResponse`], with the part, stop-reason
-//! and usage readers the stream shares.
+//! Whole responses: a Gemini `GenerateContentResponse` to the neutral [`ChatResponse`] (upstream answers) and back
+//! (answers for Gemini clients), with the part, stop-reason and usage mappings the stream shares.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde_json::Value;
+use serde_json::{Map, Value, json};
 
+use super::request::parse_arguments;
+use super::signatures::Pending;
 use crate::protocol::ProtocolError;
 use crate::protocol::neutral::{ChatResponse, Choice, ImageSource, Part, Signature, StopReason, Usage};
 
@@ -138,7 +140,7 @@ pub fn stop_reason(reason: &str, has_tool_call: bool) -> StopReason {
 
 /// `usageMetadata` → neutral. Gemini's `promptTokenCount` already includes cached tokens; tool-use prompt tokens
 /// (grounding and other built-in tools) are prompt tokens too. `candidatesTokenCount` excludes thoughts.
-pub(super) fn decode_usage(metadata: &Value) -> Usage {
+pub fn decode_usage(metadata: &Value) -> Usage {
     let count = |key: &str| metadata.get(key).and_then(Value::as_u64).unwrap_or(0);
     let thoughts = count("thoughtsTokenCount");
     Usage {
@@ -173,4 +175,104 @@ pub(super) fn error_fields(error: &Value) -> (String, String) {
         .unwrap_or_else(|| format!("Gemini error: {error}"));
     let kind = error.get("status").and_then(Value::as_str).unwrap_or("upstream_error").to_owned();
     (message, kind)
+}
+
+/// Writes a whole `GenerateContentResponse` for a Gemini client: one candidate per choice, thought parts marked
+/// `thought`, signatures on the part after the thinking (see [`Pending`]), usage in `usageMetadata`.
+pub fn encode_response(response: &ChatResponse) -> Value {
+    let candidates: Vec<Value> = response
+        .choices
+        .iter()
+        .map(|choice| {
+            let mut candidate = json!({ "content": { "parts": encode_parts(&choice.content), "role": "model" } });
+            if let Some(stop) = &choice.stop {
+                candidate["finishReason"] = json!(finish_reason(stop));
+            }
+            candidate["index"] = json!(choice.index);
+            candidate
+        })
+        .collect();
+    let mut body = json!({ "candidates": candidates });
+    if let Some(usage) = &response.usage {
+        body["usageMetadata"] = encode_usage(usage);
+    }
+    body["modelVersion"] = json!(response.model);
+    body["responseId"] = json!(response.id);
+    body
+}
+
+/// An answer's parts as Gemini parts.
+fn encode_parts(content: &[Part]) -> Vec<Value> {
+    let mut pending = Pending::default();
+    let mut out = Vec::new();
+    for part in content {
+        let mut encoded = match part {
+            Part::Text { text, .. } => json!({ "text": text }),
+            Part::ToolCall { id, name, arguments } => function_call(id, name, arguments),
+            Part::Thinking { text, signature } => {
+                let gemini = signature.as_deref().map(Signature::of).and_then(|signature| match signature {
+                    Signature::Gemini(raw) => Some(raw),
+                    Signature::Anthropic(_) => None,
+                });
+                match (gemini, signature) {
+                    // Gemini's own signature stays on its thought part, as Gemini sent it.
+                    (Some(raw), _) if !text.is_empty() => {
+                        out.push(json!({ "text": text, "thought": true, "thoughtSignature": raw }));
+                        continue;
+                    }
+                    (_, Some(signature)) => pending.signed(text, signature),
+                    (_, None) => {}
+                }
+                if text.is_empty() {
+                    continue;
+                }
+                json!({ "text": text, "thought": true })
+            }
+            Part::RedactedThinking { data } => {
+                pending.redacted(data);
+                continue;
+            }
+            Part::Image { .. } | Part::ToolResult { .. } => continue,
+        };
+        if encoded.get("thought").is_none() {
+            pending.attach(&mut encoded);
+        }
+        out.push(encoded);
+    }
+    out.extend(pending.leftover());
+    out
+}
+
+/// A `functionCall` part; the arguments text as the `args` object.
+pub(super) fn function_call(id: &str, name: &str, arguments: &str) -> Value {
+    let mut call = Map::new();
+    if !id.is_empty() {
+        call.insert("id".into(), json!(id));
+    }
+    call.insert("name".into(), json!(name));
+    call.insert("args".into(), parse_arguments(arguments));
+    json!({ "functionCall": call })
+}
+
+/// The `finishReason` for a stop. Gemini ends function calls and stop sequences with `STOP` too; a reason kept
+/// from Gemini itself (`MALFORMED_FUNCTION_CALL`, …) goes back as it came.
+pub fn finish_reason(stop: &StopReason) -> &str {
+    match stop {
+        StopReason::EndTurn | StopReason::StopSequence(_) | StopReason::ToolUse | StopReason::PauseTurn => "STOP",
+        StopReason::MaxTokens => "MAX_TOKENS",
+        StopReason::ContentFilter => "SAFETY",
+        StopReason::Other(reason) if reason.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') => reason,
+        StopReason::Other(_) => "OTHER",
+    }
+}
+
+/// Neutral usage as `usageMetadata`: `candidatesTokenCount` leaves the thoughts out, as Gemini counts them.
+pub(super) fn encode_usage(usage: &Usage) -> Value {
+    json!({
+        "promptTokenCount": usage.input,
+        "candidatesTokenCount": usage.output.saturating_sub(usage.reasoning),
+        "totalTokenCount": usage.input + usage.output,
+        "cachedContentTokenCount": usage.cached_input,
+        "thoughtsTokenCount": usage.reasoning,
+    })
 }

@@ -1,8 +1,11 @@
-//! Schemas: JSON Schema reduced to the OpenAPI subset Gemini's `Schema` message accepts.
+//! Schemas: JSON Schema reduced to the OpenAPI subset Gemini's `Schema` message accepts (upstream requests), and a
+//! client's `Schema` read back as JSON Schema (client requests).
 
 use serde_json::{Map, Value, json};
 
-use super::MAX_REF_DEPTH;
+use super::{MAX_REF_DEPTH, camel};
+use crate::protocol::ProtocolError;
+use crate::protocol::fields::{as_object, field, get_array, get_bool, get_f64, get_object, get_str, join, wrong_type};
 
 /// A JSON Schema reduced to what Gemini's `Schema` message accepts (an OpenAPI 3.0 subset), recursively:
 /// - kept: `type` (upper-cased), `format` (only values Gemini acts on), `title`, `description`, `nullable`,
@@ -221,4 +224,84 @@ fn merge_schema(into: &mut Map<String, Value>, member: &Map<String, Value>) {
             _ => {}
         }
     }
+}
+
+/// A client's Gemini `Schema` (`parameters`, `responseSchema`) as the JSON Schema the neutral form holds:
+/// - `type` lower-cased (`TYPE_UNSPECIFIED` left out), `nullable: true` → `type: [T, "null"]` (or a null member
+///   of `anyOf`);
+/// - `format`, `title`, `description`, `pattern`, `enum`, `default`, `required`, `minimum`, `maximum` kept; the
+///   count bounds (`minItems`, `maxLength`, …) kept as numbers (proto's JSON writes int64 as a string);
+///   `example` → `examples: [..]`; `items`, `properties` and `anyOf` converted recursively;
+/// - `propertyOrdering` and unknown keys dropped; a known key of the wrong type is an error naming it.
+pub(super) fn to_json_schema(node: &Map<String, Value>, path: &str) -> Result<Value, ProtocolError> {
+    let node = camel(node);
+    let mut out = Map::new();
+    let nullable = get_bool(&node, "nullable", path)?.unwrap_or(false);
+    match get_str(&node, "type", path)? {
+        None => {}
+        Some(kind) if kind.eq_ignore_ascii_case("TYPE_UNSPECIFIED") => {}
+        Some(kind) => {
+            let kind = kind.to_ascii_lowercase();
+            let typed = if nullable && kind != "null" { json!([kind, "null"]) } else { json!(kind) };
+            out.insert("type".into(), typed);
+        }
+    }
+    for key in ["format", "title", "description", "pattern"] {
+        if let Some(value) = get_str(&node, key, path)? {
+            out.insert(key.into(), json!(value));
+        }
+    }
+    if let Some(values) = get_array(&node, "enum", path)? {
+        out.insert("enum".into(), Value::Array(values.clone()));
+    }
+    if let Some(value) = field(&node, "default") {
+        out.insert("default".into(), value.clone());
+    }
+    if let Some(value) = field(&node, "example") {
+        out.insert("examples".into(), json!([value]));
+    }
+    for key in ["minItems", "maxItems", "minLength", "maxLength", "minProperties", "maxProperties"] {
+        if let Some(value) = field(&node, key) {
+            let count = value.as_u64().or_else(|| value.as_str().and_then(|s| s.parse().ok()));
+            let count = count.ok_or_else(|| wrong_type(join(path, key), "a non-negative integer", value))?;
+            out.insert(key.into(), json!(count));
+        }
+    }
+    for key in ["minimum", "maximum"] {
+        if let Some(value) = get_f64(&node, key, path)? {
+            out.insert(key.into(), json!(value));
+        }
+    }
+    if let Some(items) = get_object(&node, "items", path)? {
+        out.insert("items".into(), to_json_schema(items, &join(path, "items"))?);
+    }
+    if let Some(properties) = get_object(&node, "properties", path)? {
+        let properties_path = join(path, "properties");
+        let mut converted = Map::new();
+        for (name, schema) in properties {
+            let schema_path = join(&properties_path, name);
+            converted.insert(name.clone(), to_json_schema(as_object(schema, &schema_path)?, &schema_path)?);
+        }
+        out.insert("properties".into(), Value::Object(converted));
+    }
+    if let Some(required) = get_array(&node, "required", path)? {
+        for (i, name) in required.iter().enumerate() {
+            if !name.is_string() {
+                return Err(wrong_type(format!("{}[{i}]", join(path, "required")), "a string", name));
+            }
+        }
+        out.insert("required".into(), Value::Array(required.clone()));
+    }
+    if let Some(members) = get_array(&node, "anyOf", path)? {
+        let mut converted = Vec::new();
+        for (i, member) in members.iter().enumerate() {
+            let member_path = format!("{}[{i}]", join(path, "anyOf"));
+            converted.push(to_json_schema(as_object(member, &member_path)?, &member_path)?);
+        }
+        if nullable && !out.contains_key("type") {
+            converted.push(json!({ "type": "null" }));
+        }
+        out.insert("anyOf".into(), Value::Array(converted));
+    }
+    Ok(Value::Object(out))
 }
