@@ -25,6 +25,8 @@ pub fn decode_request(body: &Value, stream: bool) -> Result<ChatRequest, Protoco
              conversation in `contents`, or route this model to Gemini providers only",
         ));
     }
+    // The model is the path's; one the body names too (`models/…`, as the proto has it) is only checked.
+    get_str(&root, "model", "")?;
     let mut request = ChatRequest { stream, stream_usage: stream, ..ChatRequest::default() };
     if let Some(system) = field(&root, "systemInstruction") {
         request.system = decode_system(system, "systemInstruction")?;

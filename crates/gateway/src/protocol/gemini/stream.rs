@@ -306,6 +306,8 @@ fn error_code(kind: &str) -> u16 {
         k if k.contains("overloaded") || k == "UNAVAILABLE" => 503,
         "invalid_request_error" | "INVALID_ARGUMENT" => 400,
         "DEADLINE_EXCEEDED" => 504,
+        // The relay's word for an upstream that broke off, as a passthrough stream's error chunk says it too.
+        "upstream_error" => 502,
         _ => 500,
     }
 }

@@ -555,7 +555,7 @@ fn stream_errors_and_early_ends() {
     assert_eq!(chunks.len(), 2);
     assert_eq!(
         chunks[1],
-        json!({ "error": { "code": 500, "message": "the upstream stream broke", "status": "INTERNAL" } })
+        json!({ "error": { "code": 502, "message": "the upstream stream broke", "status": "UNAVAILABLE" } })
     );
 
     let limited = encode_stream(&[StreamEvent::Error { message: "slow down".into(), kind: "rate_limit_error".into() }]);
