@@ -2,6 +2,7 @@
 //! `src/lib.rs`; none reaches beyond loopback.
 //!
 //! - `crash`: SIGKILL under load; the database opens, passes its integrity check and lost at most one flush.
+//! - `gemini_inbound`: Gemini clients through `/v1beta/models/…` and its `/v1` twins, onto every upstream kind.
 //! - `hostile`: the hostile input table on every inbound route; slow-drip bodies and dripped header floods.
 //! - `headless`: the `switchboard-gateway` binary from a config file: health, models, guards, startup errors.
 //! - `keychain`: provider keys in the real Secret Service (gnome-keyring on a private D-Bus session).
@@ -22,6 +23,7 @@ mod anthropic_inbound;
 mod conformance;
 mod crash;
 mod fakes;
+mod gemini_inbound;
 mod guards;
 mod headless;
 mod hostile;
