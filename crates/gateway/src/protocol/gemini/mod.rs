@@ -135,7 +135,8 @@ pub fn status_name(code: u16) -> &'static str {
         429 => "RESOURCE_EXHAUSTED",
         499 => "CANCELLED",
         501 => "UNIMPLEMENTED",
-        502 | 503 => "UNAVAILABLE",
+        // 529: Anthropic's "overloaded", passed on from an upstream.
+        502 | 503 | 529 => "UNAVAILABLE",
         400..=499 => "FAILED_PRECONDITION",
         _ => "INTERNAL",
     }
