@@ -21,6 +21,9 @@ pub(super) fn expected_stop(cell: &Cell) -> &'static str {
         (Inbound::Messages, _) => "end_turn",
         (Inbound::Responses, "length") => "incomplete:max_output_tokens",
         (Inbound::Responses, _) => "completed",
+        // Gemini ends tool calls and stop sequences with STOP too.
+        (Inbound::Gemini, "length") => "MAX_TOKENS",
+        (Inbound::Gemini, _) => "STOP",
     }
 }
 
@@ -52,6 +55,7 @@ pub(super) fn check_ledger(world: &World, cell: &Cell, status: u16) {
         Inbound::Chat => "openai-chat",
         Inbound::Messages => "anthropic",
         Inbound::Responses => "responses",
+        Inbound::Gemini => "gemini",
     };
     assert_eq!(row.client_protocol, protocol, "{row:?}");
     assert!(row.latency_ms.is_some(), "{row:?}");
@@ -96,6 +100,12 @@ pub(super) fn check_two_calls(cell: &Cell, outcome: &Outcome, body: &str) {
         "{body}"
     );
     let ids: Vec<&str> = outcome.calls.iter().map(|c| c.id.as_str()).collect();
+    if cell.inbound == Inbound::Gemini && cell.upstream == Upstream::Gemini {
+        // Passed through as Gemini sent them: without ids, which its clients match by name.
+        assert_eq!(ids, ["", ""], "{body}");
+        assert!(outcome.text.is_empty(), "a tool-only reply has no text: {body}");
+        return;
+    }
     assert!(ids.iter().all(|id| !id.is_empty()), "{body}");
     assert_ne!(ids[0], ids[1], "call ids are distinct: {body}");
     // Anthropic's answers name their calls toolu_…; the others call_… (Gemini has no ids: the gateway makes them).
@@ -116,6 +126,13 @@ pub(super) fn check_upstream(world: &World, cell: &Cell, path_body: &Value) {
     assert!(!format!("{:?}", call.headers).contains(FAKE_TOKEN), "the app token never reaches a provider");
     if cell.passthrough() {
         let mut expected = path_body.clone();
+        if cell.inbound == Inbound::Gemini {
+            // Gemini's model is in the URL: the body arrives untouched.
+            assert!(call.path.contains(&format!("/models/{}:", cell.model())), "{}", call.path);
+            assert!(call.path.ends_with("generateContent") || call.path.ends_with("?alt=sse"), "{}", call.path);
+            assert_eq!(sent, expected, "passthrough keeps the body untouched");
+            return;
+        }
         expected["model"] = json!(cell.model());
         if cell.inbound == Inbound::Messages && cell.case == Case::Client {
             // The Anthropic API refuses `role: "system"` inside `messages`: Claude Code's joins `system`.
@@ -308,6 +325,18 @@ pub(super) fn check_client_fixture_upstream(cell: &Cell, sent: &Value, text: &st
             assert!(text.contains("Cargo.toml") && text.contains("exit code 0"), "the tool output travels: {sent}");
             assert!(text.contains(image_form(cell.upstream)), "view_image's output image travels: {sent}");
         }
+        Inbound::Gemini => {
+            let fixture = fixture("gemini-cli-generate.json");
+            let declared = fixture["tools"][0]["functionDeclarations"].as_array().expect("declarations").len();
+            assert_eq!(tool_names.len(), declared, "every function declaration travels: {sent}");
+            assert!(!text.contains("googleSearch"), "the built-in tool is dropped: {sent}");
+            let system = system_text(cell.upstream, sent);
+            let first_line = fixture["systemInstruction"]["parts"][0]["text"].as_str().expect("text").lines().next();
+            assert!(system.contains(first_line.expect("a line")), "the system instruction is the system prompt");
+            assert!(text.contains("src/main.rs") && text.contains("cargo check passed"), "tool results travel: {sent}");
+            // Gemini's own signatures mean nothing elsewhere.
+            assert!(!text.contains("R2VtaW5pU2lnbmF0dXJl"), "Gemini's thought signatures stay with Gemini: {sent}");
+        }
         Inbound::Chat => {
             let fixture = fixture("continue-chat.json");
             assert_eq!(tool_names.len(), fixture["tools"].as_array().expect("tools").len(), "every tool travels");
@@ -316,8 +345,9 @@ pub(super) fn check_client_fixture_upstream(cell: &Cell, sent: &Value, text: &st
     }
 }
 
-/// The signature the fake signs its thinking with, as the client should see it, and as the upstream wants it back.
-pub(super) fn signatures(cell: &Cell) -> Option<(String, &'static str)> {
+/// The signature the fake signs its thinking with, as the client should see it (`None`: one of the gateway's
+/// making, which carries the thinking too), and as the upstream wants it back.
+pub(super) fn signatures(cell: &Cell) -> Option<(Option<String>, &'static str)> {
     let raw = match cell.upstream {
         Upstream::Anthropic => SIGNATURE,
         // base64("sig-fake-123"): Gemini's thoughtSignature.
@@ -326,9 +356,11 @@ pub(super) fn signatures(cell: &Cell) -> Option<(String, &'static str)> {
     };
     let client = match (cell.inbound, cell.upstream) {
         (Inbound::Chat, _) => return None,
-        (Inbound::Messages, Upstream::Anthropic) => raw.to_owned(),
-        (Inbound::Responses, Upstream::Anthropic) => format!("anthropic:{raw}"),
-        (_, _) => format!("gemini:{raw}"),
+        (Inbound::Messages, Upstream::Anthropic) => Some(raw.to_owned()),
+        (Inbound::Responses, Upstream::Anthropic) => Some(format!("anthropic:{raw}")),
+        (Inbound::Gemini, Upstream::Anthropic) => None,
+        (Inbound::Gemini, _) => Some(raw.to_owned()),
+        (_, _) => Some(format!("gemini:{raw}")),
     };
     Some((client, raw))
 }
@@ -336,7 +368,17 @@ pub(super) fn signatures(cell: &Cell) -> Option<(String, &'static str)> {
 /// The client replays the signed thinking on its next turn: the upstream that signed it gets its signature back.
 pub(super) fn check_signature_round_trip(world: &World, cell: &Cell, outcome: &Outcome, text: &str) {
     let Some((client, raw)) = signatures(cell) else { return };
-    assert_eq!(outcome.signature.as_deref(), Some(client.as_str()), "the signature reaches the client: {text}");
+    let client = match client {
+        Some(client) => {
+            assert_eq!(outcome.signature.as_deref(), Some(client.as_str()), "the signature reaches the client: {text}");
+            client
+        }
+        None => {
+            let carried = outcome.signature.clone().unwrap_or_else(|| panic!("a signature reaches the client: {text}"));
+            assert_ne!(carried, raw, "another provider's signature is carried, not shown raw: {text}");
+            carried
+        }
+    };
     let model = format!("{}/{}+turn-2", cell.upstream.provider(), cell.model());
     let (path, body) = match cell.inbound {
         Inbound::Messages => (
@@ -360,10 +402,20 @@ pub(super) fn check_signature_round_trip(world: &World, cell: &Cell, outcome: &O
                 { "type": "message", "role": "assistant", "content": [{ "type": "output_text", "text": outcome.text }] },
                 { "type": "message", "role": "user", "content": "and then?" } ] }),
         ),
+        // Gemini CLI replays the model's parts as they came.
+        Inbound::Gemini => (
+            "/v1beta/models/{model}:generateContent",
+            json!({ "generationConfig": { "thinkingConfig": { "thinkingBudget": 1024, "includeThoughts": true } },
+            "contents": [
+                { "role": "user", "parts": [{ "text": "hi there friend" }] },
+                { "role": "model", "parts": outcome.parts },
+                { "role": "user", "parts": [{ "text": "and then?" }] } ] }),
+        ),
         Inbound::Chat => return,
     };
+    let path = path.replace("{model}", &model);
     let turn = Cell { case: Case::Plain, ..*cell };
-    let (status, answer) = send(world, &turn, path, &body);
+    let (status, answer) = send(world, &turn, &path, &body);
     assert_eq!(status, StatusCode::OK, "{answer}");
     let upstream_model = format!("{}+turn-2", cell.model());
     let sent = world.upstream_requests(cell.upstream, &upstream_model);
@@ -371,7 +423,10 @@ pub(super) fn check_signature_round_trip(world: &World, cell: &Cell, outcome: &O
     let sent = sent[0].json.clone().expect("JSON");
     let got = match cell.upstream {
         Upstream::Anthropic => &sent["messages"][1]["content"][0]["signature"],
-        _ => &sent["contents"][1]["parts"][0]["thoughtSignature"],
+        _ => sent["contents"][1]["parts"]
+            .as_array()
+            .and_then(|parts| parts.iter().find_map(|p| p.get("thoughtSignature")))
+            .unwrap_or(&Value::Null),
     };
     assert_eq!(got, raw, "the signer gets its own signature back: {sent}");
 }
@@ -395,6 +450,17 @@ pub(super) fn check_upstream_error(world: &World, cell: &Cell, status: StatusCod
             );
             assert!(body["error"]["code"].is_string(), "{text}");
         }
+        Inbound::Gemini => {
+            assert_eq!(
+                (body["error"]["code"].as_u64(), body["error"]["status"].as_str()),
+                (Some(want_status.into()), Some("UNAVAILABLE")),
+                "{text}"
+            );
+            assert!(
+                body["error"]["message"].as_str().is_some_and(|m| m.starts_with(cell.upstream.provider())),
+                "{text}"
+            );
+        }
     }
     assert!(!text.contains(FAKE_KEY), "{text}");
     let calls = world.upstream_requests(cell.upstream, &cell.model());
@@ -404,12 +470,16 @@ pub(super) fn check_upstream_error(world: &World, cell: &Cell, status: StatusCod
     // A rate limit: 429 with Retry-After passed on, in the client's shape.
     let (path, mut body) = request(cell);
     let model = cell.model().replacen("overloaded", "rate-limit", 1);
-    body["model"] = json!(format!("{}/{model}", cell.upstream.provider()));
+    let path = path.replace(&cell.model(), &model);
+    if cell.inbound != Inbound::Gemini {
+        body["model"] = json!(format!("{}/{model}", cell.upstream.provider()));
+    }
     let response = world.runtime.block_on(async {
         let mut request = world.client.post(format!("{}{path}", world.root)).json(&body);
         request = match cell.inbound {
             Inbound::Messages => request.header("x-api-key", FAKE_TOKEN).header("anthropic-version", "2023-06-01"),
             Inbound::Chat | Inbound::Responses => request.bearer_auth(FAKE_TOKEN),
+            Inbound::Gemini => request.header("x-goog-api-key", FAKE_TOKEN),
         };
         request.send().await.expect("the gateway answers")
     });
@@ -424,17 +494,26 @@ pub(super) fn check_upstream_error(world: &World, cell: &Cell, status: StatusCod
             )
         }
         Inbound::Chat | Inbound::Responses => assert_eq!(body["error"]["code"], "rate_limit_exceeded", "{body}"),
+        Inbound::Gemini => assert_eq!(body["error"]["status"], "RESOURCE_EXHAUSTED", "{body}"),
     }
 }
 
-/// A Responses client passed through to OpenAI gets the upstream's bytes unchanged: the same request sent straight
-/// to the fake (which answers deterministically) gives the same body, byte for byte.
-pub(super) fn check_relayed_unchanged(world: &World, cell: &Cell, text: &str) {
+/// A Responses client passed through to OpenAI, or a Gemini client to Gemini, gets the upstream's bytes unchanged:
+/// the same request sent straight to the fake (which answers deterministically) gives the same body, byte for byte.
+pub(super) fn check_relayed_unchanged(world: &World, cell: &Cell, path: &str, text: &str) {
     let calls = world.upstream_requests(cell.upstream, &cell.model());
     let sent = calls[0].json.clone().expect("a JSON body upstream");
     let direct = world.runtime.block_on(async {
-        let url = format!("{}/responses", world.fake(cell.upstream).api_base());
-        let response = world.client.post(url).bearer_auth(FAKE_KEY).json(&sent).send().await.expect("the fake answers");
+        let base = world.fake(cell.upstream).api_base();
+        let request = match cell.inbound {
+            Inbound::Gemini => {
+                let method = path.rsplit_once(':').map_or("", |(_, method)| method);
+                let url = format!("{base}/models/{}:{method}", cell.model());
+                world.client.post(url).header("x-goog-api-key", FAKE_KEY)
+            }
+            _ => world.client.post(format!("{base}/responses")).bearer_auth(FAKE_KEY),
+        };
+        let response = request.json(&sent).send().await.expect("the fake answers");
         response.text().await.expect("a whole body")
     });
     assert_eq!(text, direct, "the upstream's answer is relayed byte for byte");

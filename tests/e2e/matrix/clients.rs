@@ -1,5 +1,5 @@
-//! What the client saw, read into one shape for every protocol: OpenAI chat, Anthropic messages, Responses,
-//! each checked for well-formedness as it is read.
+//! What the client saw, read into one shape for every protocol: OpenAI chat, Anthropic messages, Responses (and
+//! Gemini, in `gemini_client.rs`), each checked for well-formedness as it is read.
 
 use super::*;
 
@@ -16,6 +16,8 @@ pub(super) struct Outcome {
     pub(super) usage: Option<Tokens>,
     /// An in-band error ended the stream: its type or code.
     pub(super) error: Option<String>,
+    /// Gemini: the model's parts as they came, for a client that replays them.
+    pub(super) parts: Vec<Value>,
 }
 
 #[derive(Debug)]
@@ -494,12 +496,14 @@ pub(super) fn outcome(cell: &Cell, body: &str) -> Outcome {
         (Inbound::Chat, true) => chat_stream(body),
         (Inbound::Messages, true) => messages_stream(body),
         (Inbound::Responses, true) => responses_stream(body),
+        (Inbound::Gemini, true) => gemini_stream(body),
         (inbound, false) => {
             let json: Value = serde_json::from_str(body).unwrap_or_else(|_| panic!("not JSON: {body}"));
             match inbound {
                 Inbound::Chat => chat_whole(&json),
                 Inbound::Messages => messages_whole(&json),
                 Inbound::Responses => responses_whole(&json),
+                Inbound::Gemini => gemini_whole(&json),
             }
         }
     }

@@ -1,4 +1,5 @@
-//! The translation conformance matrix: every inbound protocol (OpenAI chat, Anthropic messages, Responses) × every
+//! The translation conformance matrix: every inbound protocol (OpenAI chat, Anthropic messages, Responses, Gemini) ×
+//! every
 //! upstream protocol (OpenAI chat, Anthropic, Gemini) × every case, one named test per cell
 //! (`matrix::<inbound>::<upstream>::<case>`), so a failure names its cell.
 //!
@@ -8,15 +9,17 @@
 //! well-formedness (event order, indices, ids, terminators), completeness (text and arguments reassembled equal what
 //! the fake sent), the stop reason, the usage the fake reported (input, cached, output, reasoning) in the client's
 //! usage and in the ledger row, and what the upstream received. The `client_shaped` case replays the requests of
-//! Claude Code, Codex and Continue from `tests/fixtures/clients/`.
+//! Claude Code, Codex, Continue and Gemini CLI from `tests/fixtures/clients/`.
 //!
-//! Passthrough cells (OpenAI chat onto OpenAI, Anthropic onto Anthropic, Responses onto OpenAI's own Responses API)
-//! check instead that the upstream received the client's body with only `model` rewritten; Responses streams and
-//! bodies must also arrive byte for byte. `responses_openai` holds what the grid cannot say about Responses onto
+//! Passthrough cells (OpenAI chat onto OpenAI, Anthropic onto Anthropic, Responses onto OpenAI's own Responses API,
+//! Gemini onto Gemini) check instead that the upstream received the client's body with only `model` rewritten (a
+//! Gemini body untouched: its model is in the URL); Responses and Gemini streams and bodies must also arrive byte
+//! for byte. `responses_openai` holds what the grid cannot say about Responses onto
 //! OpenAI: fallback to a translated target, `previous_response_id`, alias settings, compatible hosts.
 
 mod checks;
 mod clients;
+mod gemini_client;
 mod requests;
 mod responses_openai;
 mod world;
@@ -36,6 +39,7 @@ use switchboard_gateway::store::Store;
 
 use checks::*;
 use clients::*;
+use gemini_client::*;
 use requests::*;
 use world::*;
 
@@ -51,6 +55,7 @@ enum Inbound {
     Chat,
     Messages,
     Responses,
+    Gemini,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -159,6 +164,7 @@ impl Cell {
             (Inbound::Chat, Upstream::OpenAi)
                 | (Inbound::Messages, Upstream::Anthropic)
                 | (Inbound::Responses, Upstream::OpenAi)
+                | (Inbound::Gemini, Upstream::Gemini)
         )
     }
 
@@ -173,7 +179,7 @@ fn run(inbound: Inbound, upstream: Upstream, case: Case) {
     let world = world();
     let cell = Cell { inbound, upstream, case };
     let (path, body) = request(&cell);
-    let (status, text) = send(world, &cell, path, &body);
+    let (status, text) = send(world, &cell, &path, &body);
 
     if case == Case::UpstreamError {
         check_upstream_error(world, &cell, status, &text);
@@ -191,8 +197,8 @@ fn run(inbound: Inbound, upstream: Upstream, case: Case) {
         return;
     }
     assert_eq!(outcome.error, None, "{text}");
-    if cell.passthrough() && inbound == Inbound::Responses {
-        check_relayed_unchanged(world, &cell, &text);
+    if cell.passthrough() && matches!(inbound, Inbound::Responses | Inbound::Gemini) {
+        check_relayed_unchanged(world, &cell, &path, &text);
     }
     if inbound == Inbound::Messages && upstream != Upstream::Anthropic && case.streams() {
         check_message_delta_usage(&cell, &text);
@@ -202,8 +208,9 @@ fn run(inbound: Inbound, upstream: Upstream, case: Case) {
     match case {
         Case::ToolsStreamed | Case::ParallelTools | Case::Client => {
             check_two_calls(&cell, &outcome, &text);
-            if case.streams() && upstream != Upstream::Gemini {
-                // Gemini sends each call whole; the others stream the arguments in pieces, and so must we. An
+            if case.streams() && upstream != Upstream::Gemini && inbound != Inbound::Gemini {
+                // Gemini sends (and Gemini clients get) each call whole; the others stream the arguments in pieces,
+                // and so must we. An
                 // Anthropic client's blocks are sequential while an OpenAI upstream may interleave parallel calls,
                 // so there the first call streams live and the next ones arrive whole when it ends.
                 let live = if inbound == Inbound::Messages && upstream == Upstream::OpenAi { 1 } else { 2 };
@@ -258,7 +265,7 @@ macro_rules! matrix {
 }
 
 matrix! {
-    [chat => Inbound::Chat, messages => Inbound::Messages, responses => Inbound::Responses]
+    [chat => Inbound::Chat, messages => Inbound::Messages, responses => Inbound::Responses, gemini => Inbound::Gemini]
     [openai => Upstream::OpenAi, anthropic => Upstream::Anthropic, gemini => Upstream::Gemini]
     [plain => Case::Plain, stream => Case::Stream, multi_turn => Case::MultiTurn,
      tools_streamed => Case::ToolsStreamed, parallel_tools => Case::ParallelTools, image_input => Case::Image,

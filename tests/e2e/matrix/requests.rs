@@ -47,7 +47,7 @@ pub(super) fn user_text(case: Case) -> &'static str {
 }
 
 /// The path and body a client of `inbound` sends for this cell.
-pub(super) fn request(cell: &Cell) -> (&'static str, Value) {
+pub(super) fn request(cell: &Cell) -> (String, Value) {
     let model = cell.client_model();
     let text = user_text(cell.case);
     let schema: Value = serde_json::from_str(JSON_SCHEMA).expect("the schema is JSON");
@@ -99,7 +99,7 @@ pub(super) fn request(cell: &Cell) -> (&'static str, Value) {
                 body["stream"] = json!(true);
                 body["stream_options"] = json!({ "include_usage": true });
             }
-            ("/v1/chat/completions", body)
+            ("/v1/chat/completions".to_owned(), body)
         }
         Inbound::Messages => {
             let mut body =
@@ -146,7 +146,7 @@ pub(super) fn request(cell: &Cell) -> (&'static str, Value) {
             if cell.case.streams() {
                 body["stream"] = json!(true);
             }
-            ("/v1/messages?beta=true", body)
+            ("/v1/messages?beta=true".to_owned(), body)
         }
         Inbound::Responses => {
             let mut body = json!({ "model": model, "input": text, "store": false });
@@ -192,7 +192,66 @@ pub(super) fn request(cell: &Cell) -> (&'static str, Value) {
             if cell.case.streams() {
                 body["stream"] = json!(true);
             }
-            ("/v1/responses", body)
+            ("/v1/responses".to_owned(), body)
         }
+        Inbound::Gemini => gemini_request(cell, &model, text, schema),
     }
+}
+
+pub(super) fn weather_tools_gemini() -> Value {
+    json!([{ "functionDeclarations": [
+        { "name": "get_weather", "description": "Weather for a city",
+          "parametersJsonSchema": { "type": "object", "properties": { "city": { "type": "string" } }, "required": ["city"] } },
+        // The classic OpenAPI form, as older clients declare functions.
+        { "name": "get_time", "description": "Time in a zone",
+          "parameters": { "type": "OBJECT", "properties": { "tz": { "type": "STRING" } } } }
+    ] }])
+}
+
+/// A Gemini client's path (the model and the method) and body.
+fn gemini_request(cell: &Cell, model: &str, text: &str, schema: Value) -> (String, Value) {
+    let user = |text: &str| json!({ "role": "user", "parts": [{ "text": text }] });
+    let mut body = json!({ "contents": [user(text)] });
+    match cell.case {
+        Case::MultiTurn => {
+            body["systemInstruction"] = json!({ "parts": [{ "text": "You are terse." }] });
+            body["contents"] = json!([
+                user("first question"),
+                { "role": "model", "parts": [{ "text": "first answer" }] },
+                user(text)
+            ]);
+        }
+        Case::ToolsStreamed => body["tools"] = weather_tools_gemini(),
+        Case::ParallelTools => {
+            body["tools"] = weather_tools_gemini();
+            body["contents"] = json!([
+                user("weather and time in Paris?"),
+                { "role": "model", "parts": [
+                    { "functionCall": { "id": "call_a", "name": "get_weather", "args": { "city": "Paris" } } },
+                    { "functionCall": { "id": "call_b", "name": "get_time", "args": { "tz": "CET" } } }
+                ] },
+                { "role": "user", "parts": [
+                    { "functionResponse": { "id": "call_a", "name": "get_weather", "response": { "output": "18°C and sunny" } } },
+                    { "functionResponse": { "id": "call_b", "name": "get_time", "response": { "output": "14:05" } } },
+                    { "text": text }
+                ] }
+            ]);
+        }
+        Case::Image => {
+            body["contents"][0]["parts"] =
+                json!([{ "text": text }, { "inlineData": { "mimeType": "image/png", "data": PNG } }]);
+        }
+        Case::JsonMode => {
+            body["generationConfig"] = json!({ "responseMimeType": "application/json", "responseJsonSchema": schema });
+        }
+        Case::Thinking => {
+            body["generationConfig"] = json!({ "thinkingConfig": { "thinkingBudget": 1024, "includeThoughts": true } });
+        }
+        Case::StopSequence => body["generationConfig"] = json!({ "stopSequences": [STOP_SEQUENCE] }),
+        Case::MaxTokens => body["generationConfig"] = json!({ "maxOutputTokens": 5 }),
+        Case::Client => body = fixture("gemini-cli-generate.json"),
+        Case::Plain | Case::Stream | Case::UpstreamError | Case::MidStreamError => {}
+    }
+    let method = if cell.case.streams() { "streamGenerateContent?alt=sse" } else { "generateContent" };
+    (format!("/v1beta/models/{model}:{method}"), body)
 }

@@ -125,6 +125,8 @@ pub(super) fn send(world: &World, cell: &Cell, path: &str, body: &Value) -> (Sta
         }
         Inbound::Messages => request.header("x-api-key", FAKE_TOKEN).header("anthropic-version", "2023-06-01"),
         Inbound::Chat | Inbound::Responses => request.bearer_auth(FAKE_TOKEN),
+        // Gemini CLI and the google-genai SDKs.
+        Inbound::Gemini => request.header("x-goog-api-key", FAKE_TOKEN),
     };
     world.runtime.block_on(async {
         let response = request.timeout(Duration::from_secs(30)).send().await.expect("the gateway answers");
