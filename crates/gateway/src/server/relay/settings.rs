@@ -148,34 +148,30 @@ pub(super) fn gemini(body: &mut Value, alias: &Alias) {
     let spelled = |object: &serde_json::Map<String, Value>, json: &'static str, proto: &'static str| {
         if !object.contains_key(json) && object.contains_key(proto) { proto } else { json }
     };
-    let config_key = spelled(object, "generationConfig", "generation_config");
-    let config = object.entry(config_key).or_insert_with(|| json!({}));
-    if !config.is_object() {
-        *config = json!({});
-    }
-    if let Some(config) = config.as_object_mut() {
-        let mut apply = |key: &str, value: &Value, force: bool| {
-            let name = match key {
-                "temperature" => "temperature",
-                "top_p" => "topP",
-                "top_k" => "topK",
-                "max_tokens" | "max_completion_tokens" | "max_output_tokens" => "maxOutputTokens",
-                "seed" => "seed",
-                _ => return,
-            };
-            if force || config.get(name).is_none_or(Value::is_null) {
-                config.insert(name.to_owned(), value.clone());
+    let name_of = |key: &str| match key {
+        "temperature" => Some("temperature"),
+        "top_p" => Some("topP"),
+        "top_k" => Some("topK"),
+        "max_tokens" | "max_completion_tokens" | "max_output_tokens" => Some("maxOutputTokens"),
+        "seed" => Some("seed"),
+        _ => None,
+    };
+    // The body is touched only where a setting applies.
+    if alias.params.keys().chain(alias.forced_params.keys()).any(|key| name_of(key).is_some()) {
+        let config_key = spelled(object, "generationConfig", "generation_config");
+        let config = object.entry(config_key).or_insert_with(|| json!({}));
+        if !config.is_object() {
+            *config = json!({});
+        }
+        if let Some(config) = config.as_object_mut() {
+            let settings = alias.params.iter().map(|p| (p, false)).chain(alias.forced_params.iter().map(|p| (p, true)));
+            for ((key, value), force) in settings {
+                let Some(name) = name_of(key) else { continue };
+                if force || config.get(name).is_none_or(Value::is_null) {
+                    config.insert(name.to_owned(), value.clone());
+                }
             }
-        };
-        for (key, value) in &alias.params {
-            apply(key, value, false);
         }
-        for (key, value) in &alias.forced_params {
-            apply(key, value, true);
-        }
-    }
-    if object.get(config_key).is_some_and(|c| c.as_object().is_some_and(serde_json::Map::is_empty)) {
-        object.remove(config_key);
     }
     if let Some(prefix) = &alias.system_prefix {
         let system_key = spelled(object, "systemInstruction", "system_instruction");
