@@ -1,6 +1,6 @@
 //! The translation round trip: a client's request, decoded, then written for each upstream protocol, must give JSON
-//! that reads back; what was written for an OpenAI or Anthropic upstream is then decoded again as that protocol's
-//! client request (the path a passthrough-shaped body takes), which must not panic either.
+//! that reads back; what was written for an OpenAI, Anthropic or Responses upstream is then decoded again as that
+//! protocol's client request (the path a passthrough-shaped body takes), which must not panic either.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -11,13 +11,14 @@ fuzz_target!(|data: &[u8]| {
     let Ok(body) = serde_json::from_slice::<serde_json::Value>(data) else { return };
     for client in [Client::OpenAiChat, Client::Anthropic, Client::Responses] {
         let Ok(request) = client.decode_request(&body) else { continue };
-        for protocol in [Protocol::OpenAiChat, Protocol::Anthropic, Protocol::Gemini] {
+        for protocol in [Protocol::OpenAiChat, Protocol::Anthropic, Protocol::Gemini, Protocol::Responses] {
             let text = encode_request(protocol, &request).to_string();
             let again: serde_json::Value = serde_json::from_str(&text)
                 .unwrap_or_else(|e| panic!("{client:?} → {protocol:?} is not JSON ({e}): {text}"));
             match protocol {
                 Protocol::OpenAiChat => drop(Client::OpenAiChat.decode_request(&again)),
                 Protocol::Anthropic => drop(Client::Anthropic.decode_request(&again)),
+                Protocol::Responses => drop(Client::Responses.decode_request(&again)),
                 Protocol::Gemini => {}
             }
         }

@@ -8,7 +8,7 @@ use switchboard_gateway::protocol::{Protocol, SseEvent, StreamDecoder};
 use switchboard_gateway::server::fuzzing::{Client, Encoder, EventSplitter, Watch, event_fields};
 
 const CLIENTS: [Client; 3] = [Client::OpenAiChat, Client::Anthropic, Client::Responses];
-const PROTOCOLS: [Protocol; 3] = [Protocol::OpenAiChat, Protocol::Anthropic, Protocol::Gemini];
+const PROTOCOLS: [Protocol; 4] = [Protocol::OpenAiChat, Protocol::Anthropic, Protocol::Gemini, Protocol::Responses];
 
 fuzz_target!(|data: &[u8]| {
     // The first byte picks the chunk size the bytes arrive in.

@@ -269,7 +269,7 @@ impl Registry {
                 Protocol::Anthropic => Arc::new(anthropic::Anthropic::new(endpoint)),
                 Protocol::Gemini => Arc::new(gemini::Gemini::new(endpoint)),
                 Protocol::OpenAiChat if preset.id == "azure" => Arc::new(azure::Azure::new(endpoint)),
-                Protocol::OpenAiChat => Arc::new(openai::OpenAi::new(endpoint)),
+                Protocol::OpenAiChat | Protocol::Responses => Arc::new(openai::OpenAi::new(endpoint)),
             };
             providers.insert(config.id.clone(), provider);
         }
