@@ -24,12 +24,14 @@ impl Client {
     pub fn same_as(self, protocol: Protocol) -> bool {
         matches!(
             (self, protocol),
-            (Client::OpenAiChat, Protocol::OpenAiChat) | (Client::Anthropic, Protocol::Anthropic)
+            (Client::OpenAiChat, Protocol::OpenAiChat)
+                | (Client::Anthropic, Protocol::Anthropic)
+                | (Client::Responses, Protocol::Responses)
         )
     }
 
     /// Whether `provider` takes this client's body as it is: the same protocol, or for a Responses client an
-    /// upstream that offers the Responses API itself (OpenAI).
+    /// upstream that offers the Responses API itself (OpenAI, by either kind).
     pub fn passes_through_to(self, provider: &dyn Provider) -> bool {
         match self {
             Client::Responses => provider.offers_responses(),
