@@ -100,6 +100,7 @@ mod tests {
             http: reqwest::Client::new(),
             api_version: None,
             urls: Default::default(),
+            no_responses: Default::default(),
         })
     }
 
@@ -131,6 +132,16 @@ mod tests {
         assert_eq!(request.url().as_str(), "http://127.0.0.1:9/v1/embeddings");
         let refused = host.build(call(Operation::Completions)).err().unwrap();
         assert!(matches!(refused, UpstreamError::Unsupported { op: Operation::Completions, .. }));
+    }
+
+    #[test]
+    fn a_host_found_without_the_responses_api_is_no_longer_offered_it() {
+        let host = provider("openai");
+        host.endpoint().mark_lacks_responses();
+        assert!(!host.offers_responses());
+        assert!(host.endpoint().lacks_responses());
+        let request = host.build(call(Operation::Chat)).unwrap().build().unwrap();
+        assert_eq!(request.url().as_str(), "http://127.0.0.1:9/v1/chat/completions");
     }
 
     #[test]

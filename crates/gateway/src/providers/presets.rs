@@ -17,7 +17,8 @@ pub struct Preset {
     /// Whether the host offers OpenAI's Responses API at `{base}/responses` with OpenAI's semantics (stored
     /// responses, `previous_response_id`), so Responses clients are passed through rather than translated onto
     /// chat completions. Only OpenAI's own API (both of its kinds); hosts that copy part of it are reached through
-    /// chat completions.
+    /// chat completions. A host of kind `openai` found without `/responses` after all (a compatible server declared
+    /// `openai`, a proxy) is remembered as such: see `Endpoint::lacks_responses`.
     pub responses_api: bool,
     /// The provider whose table in `data/prices.toml` prices this kind's models: its own id, or the API it is
     /// another way into (`openai-responses` → `openai`).

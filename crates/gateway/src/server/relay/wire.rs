@@ -31,7 +31,7 @@ impl Client {
     }
 
     /// Whether `provider` takes this client's body as it is: the same protocol, or for a Responses client an
-    /// upstream that offers the Responses API itself (OpenAI, by either kind).
+    /// upstream that offers the Responses API itself (OpenAI, by either kind, unless the host turned out to lack it).
     pub fn passes_through_to(self, provider: &dyn Provider) -> bool {
         match self {
             Client::Responses => provider.offers_responses(),
