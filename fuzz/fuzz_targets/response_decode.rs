@@ -8,7 +8,7 @@ use switchboard_gateway::server::fuzzing::Client;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(body) = serde_json::from_slice::<serde_json::Value>(data) else { return };
-    for protocol in [Protocol::OpenAiChat, Protocol::Anthropic, Protocol::Gemini] {
+    for protocol in [Protocol::OpenAiChat, Protocol::Anthropic, Protocol::Gemini, Protocol::Responses] {
         let Ok(response) = decode_response(protocol, &body) else { continue };
         for client in [Client::OpenAiChat, Client::Anthropic, Client::Responses, Client::Gemini { stream: true }] {
             let text = client.encode_response(&response).to_string();

@@ -11,7 +11,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(body) = serde_json::from_slice::<serde_json::Value>(data) else { return };
     for client in [Client::OpenAiChat, Client::Anthropic, Client::Responses, Client::Gemini { stream: true }] {
         let Ok(request) = client.decode_request(&body) else { continue };
-        for protocol in [Protocol::OpenAiChat, Protocol::Anthropic, Protocol::Gemini] {
+        for protocol in [Protocol::OpenAiChat, Protocol::Anthropic, Protocol::Gemini, Protocol::Responses] {
             let text = encode_request(protocol, &request).to_string();
             let again: serde_json::Value = serde_json::from_str(&text)
                 .unwrap_or_else(|e| panic!("{client:?} → {protocol:?} is not JSON ({e}): {text}"));
@@ -19,6 +19,7 @@ fuzz_target!(|data: &[u8]| {
                 Protocol::OpenAiChat => drop(Client::OpenAiChat.decode_request(&again)),
                 Protocol::Anthropic => drop(Client::Anthropic.decode_request(&again)),
                 Protocol::Gemini => drop(Client::Gemini { stream: false }.decode_request(&again)),
+                Protocol::Responses => drop(Client::Responses.decode_request(&again)),
             }
         }
     }

@@ -9,7 +9,7 @@ use switchboard_gateway::server::fuzzing::{Client, Encoder, EventSplitter, Watch
 
 const CLIENTS: [Client; 4] =
     [Client::OpenAiChat, Client::Anthropic, Client::Responses, Client::Gemini { stream: true }];
-const PROTOCOLS: [Protocol; 3] = [Protocol::OpenAiChat, Protocol::Anthropic, Protocol::Gemini];
+const PROTOCOLS: [Protocol; 4] = [Protocol::OpenAiChat, Protocol::Anthropic, Protocol::Gemini, Protocol::Responses];
 
 fuzz_target!(|data: &[u8]| {
     // The first byte picks the chunk size the bytes arrive in.

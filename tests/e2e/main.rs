@@ -9,6 +9,8 @@
 //! - `inprocess`: the chat window's in-process path: each request's ticket finds its own ledger row.
 //! - `ledger`: `switchboard-gateway usage` over a database written through the library's ledger.
 //! - `matrix`: the translation conformance matrix: inbound protocol × upstream protocol × case, one test per cell.
+//! - `responses_upstream`: every client onto a provider of kind `openai-responses`, and Responses clients onto an
+//!   `openai` host without `/responses` (translated onto its chat completions, and remembered).
 //! - `window`: the real desktop app through tauri-driver + WebKitWebDriver under Xvfb.
 //! - `window_chat`: the Chat page of the real app against a fake upstream, hostile output included.
 //! - `window_aliases`: local Ollama detection offered on Providers, alias targets reordered by dragging, and "Try it"
@@ -34,6 +36,7 @@ mod ledger;
 mod matrix;
 mod recording;
 mod responses_inbound;
+mod responses_upstream;
 mod routing;
 mod sdk;
 mod window;

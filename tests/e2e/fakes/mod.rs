@@ -242,6 +242,28 @@ async fn malformed_sse_puts_a_broken_line_between_good_chunks() {
 }
 
 #[tokio::test]
+async fn fail_mid_stream_ends_with_the_providers_own_error_event() {
+    for kind in FakeKind::ALL {
+        let fake = FakeUpstream::start(kind).await;
+        let response = generate(&fake, "fail-mid-stream", true, "hi").send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let text = response.text().await.unwrap();
+        let all = events(&text);
+        let (name, data) = all.last().expect("events");
+        let data: Value = serde_json::from_str(data).unwrap_or_else(|_| panic!("{kind:?}: {text}"));
+        match kind {
+            FakeKind::Anthropic => assert_eq!((name.as_deref(), &data["type"]), (Some("error"), &json!("error"))),
+            FakeKind::OpenAi | FakeKind::Gemini => assert!(data["error"]["message"].is_string(), "{kind:?}: {text}"),
+        }
+        assert!(text.contains("Hello ") && text.contains("from "), "{kind:?}: two content chunks first: {text}");
+        assert!(!text.contains(terminator(kind)), "{kind:?}: {text}");
+        // A whole answer is not affected.
+        let (status, _) = json_of(generate(&fake, "fail-mid-stream", false, "hi").send().await.unwrap()).await;
+        assert_eq!(status, StatusCode::OK, "{kind:?}");
+    }
+}
+
+#[tokio::test]
 async fn the_binary_serves_one_fake_on_the_port_it_prints() {
     let mut child = e2e::Guarded(
         Command::new(env!("CARGO_BIN_EXE_fake-upstream"))

@@ -1,5 +1,7 @@
 //! The fake OpenAI: chat completions, completions, embeddings, models and the Responses API.
 
+use e2e::fake::ENCRYPTED_REASONING;
+
 use super::*;
 
 fn openai_chunk(delta: &str, finish: &str) -> String {
@@ -265,4 +267,46 @@ async fn openai_responses_whole_tools_thinking_and_incomplete() {
         json_of(responses(&fake, json!({"model": "error-500", "input": "x"})).send().await.unwrap()).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(error["error"]["type"], "server_error");
+}
+
+#[tokio::test]
+async fn openai_responses_encrypted_reasoning_and_a_failure_mid_stream() {
+    let fake = FakeUpstream::start(FakeKind::OpenAi).await;
+    let asked = json!({"model": "thinking", "input": "x", "include": ["reasoning.encrypted_content"]});
+    let (_, whole) = json_of(responses(&fake, asked).send().await.unwrap()).await;
+    assert_eq!(whole["output"][0]["encrypted_content"], ENCRYPTED_REASONING);
+    let (_, plain) = json_of(responses(&fake, json!({"model": "thinking", "input": "x"})).send().await.unwrap()).await;
+    assert!(plain["output"][0].get("encrypted_content").is_none(), "only when asked: {plain}");
+    let body = json!({"model": "thinking", "input": "x", "stream": true, "include": ["reasoning.encrypted_content"]});
+    let text = responses(&fake, body).send().await.unwrap().text().await.unwrap();
+    let done = datas(&text).into_iter().find(|d| d["type"] == "response.output_item.done").unwrap();
+    assert_eq!(done["item"]["encrypted_content"], ENCRYPTED_REASONING, "{text}");
+
+    let body = json!({"model": "fail-mid-stream", "input": "x", "stream": true});
+    let text = responses(&fake, body).send().await.unwrap().text().await.unwrap();
+    let datas = datas(&text);
+    for (i, data) in datas.iter().enumerate() {
+        assert_eq!(data["sequence_number"], i, "the count goes on into the failure: {text}");
+    }
+    let deltas = datas.iter().filter(|d| d["type"] == "response.output_text.delta").count();
+    assert_eq!(deltas, 2, "{text}");
+    let failed = datas.last().unwrap();
+    assert_eq!(
+        (failed["type"].as_str(), failed["response"]["status"].as_str()),
+        (Some("response.failed"), Some("failed"))
+    );
+    assert_eq!(failed["response"]["error"]["code"], "server_error");
+    assert_eq!(failed["response"]["usage"]["input_tokens"], 12, "a failed response reports its usage");
+}
+
+#[tokio::test]
+async fn an_openai_fake_without_the_responses_api_answers_404_there_only() {
+    let fake = FakeUpstream::start_without_responses_api().await;
+    let response = responses(&fake, json!({"model": "m", "input": "x"})).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let (_, error) = json_of(response).await;
+    assert_eq!(error["error"]["type"], "invalid_request_error");
+    let (status, _) = json_of(generate(&fake, "m", false, "hi").send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "chat completions are there");
+    assert_eq!(fake.requests().len(), 2, "both recorded");
 }

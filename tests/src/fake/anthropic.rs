@@ -18,6 +18,10 @@ use super::{FakeKind, Incoming, Key, Shared, joined_text, judge_key};
 const SSE: SseStyle = SseStyle {
     content_type: "text/event-stream; charset=utf-8",
     malformed: "event: content_block_delta\ndata: {not json\n\n",
+    failure: |_| {
+        "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n"
+            .to_owned()
+    },
 };
 const REQUEST_ID: &str = "req_fake0000000000000000";
 const MODELS: [(&str, &str, &str); 2] = [

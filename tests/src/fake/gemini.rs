@@ -16,9 +16,20 @@ use super::wire::{self, Frame, J, SseStyle, obj};
 use super::{FakeKind, Incoming, Key, Shared, joined_text, judge_key};
 
 const PREFIX: &str = "/v1beta/models/";
-const SSE: SseStyle = SseStyle { content_type: "text/event-stream", malformed: "data: {not json\r\n\r\n" };
+const SSE: SseStyle = SseStyle {
+    content_type: "text/event-stream",
+    malformed: "data: {not json\r\n\r\n",
+    failure: |_| format!("data: {STREAM_ERROR}\r\n\r\n"),
+};
 /// Without `alt=sse` the stream is one JSON array, sent element by element.
-const ARRAY: SseStyle = SseStyle { content_type: "application/json; charset=UTF-8", malformed: ",\r\n{not json" };
+const ARRAY: SseStyle = SseStyle {
+    content_type: "application/json; charset=UTF-8",
+    malformed: ",\r\n{not json",
+    failure: |_| format!(",\r\n{STREAM_ERROR}]"),
+};
+/// The error element a stream ends with when the generation fails part-way.
+const STREAM_ERROR: &str =
+    r#"{"error": {"code": 500, "message": "An internal error has occurred.", "status": "INTERNAL"}}"#;
 /// `base64("sig-fake-123")`: a `thoughtSignature` is bytes, which JSON carries as base64.
 const THOUGHT_SIGNATURE: &str = "c2lnLWZha2UtMTIz";
 const RESPONSE_ID: &str = "fake-response-id";

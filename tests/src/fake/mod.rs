@@ -2,7 +2,8 @@
 //! auth headers) and misbehave on request, chosen by the model name (see [`script`]).
 //!
 //! - `openai`: `/v1/chat/completions`, `/v1/completions`, `/v1/embeddings`, `/v1/models`, and `/v1/responses`
-//!   (the Responses API, in `responses`).
+//!   (the Responses API, in `responses`) unless started without it ([`FakeUpstream::start_without_responses_api`]:
+//!   an OpenAI-compatible server, or a proxy in front of OpenAI, that answers 404 for that path).
 //! - `anthropic`: `/v1/messages`, `/v1/messages/count_tokens`, `/v1/models`.
 //! - `gemini`: `/v1beta/models/{model}:generateContent`, `:streamGenerateContent`, `:countTokens`, `/v1beta/models`.
 //!
@@ -15,6 +16,8 @@ mod openai;
 mod responses;
 pub mod script;
 mod wire;
+
+pub use responses::ENCRYPTED_REASONING;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -99,11 +102,21 @@ pub struct FakeUpstream {
 impl FakeUpstream {
     /// Binds a free loopback port and starts serving on the current runtime.
     pub async fn start(kind: FakeKind) -> FakeUpstream {
+        FakeUpstream::start_with(kind, true).await
+    }
+
+    /// An OpenAI fake whose `/v1/responses` answers 404 like any path it does not serve: a compatible server, or a
+    /// proxy in front of OpenAI, configured as kind `openai`.
+    pub async fn start_without_responses_api() -> FakeUpstream {
+        FakeUpstream::start_with(FakeKind::OpenAi, false).await
+    }
+
+    async fn start_with(kind: FakeKind, responses_api: bool) -> FakeUpstream {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("binding a loopback port for the fake upstream");
         let addr = listener.local_addr().expect("a bound listener has an address");
         let log = Arc::new(Mutex::new(Vec::new()));
         let (shutdown, stopped) = watch::channel(false);
-        let shared = Shared { kind, log: Some(log.clone()), shutdown: stopped, open: None };
+        let shared = Shared { kind, log: Some(log.clone()), shutdown: stopped, open: None, responses_api };
         let server = tokio::spawn(serve_app(listener, app(shared)));
         FakeUpstream { kind, base_url: format!("http://{addr}"), addr, log, shutdown, server }
     }
@@ -141,14 +154,15 @@ impl Drop for FakeUpstream {
 pub async fn serve(kind: FakeKind, listener: TcpListener) {
     // Held for as long as this runs, so stalled streams stall for good.
     let (_shutdown, stopped) = watch::channel(false);
-    serve_app(listener, app(Shared { kind, log: None, shutdown: stopped, open: None })).await;
+    serve_app(listener, app(Shared { kind, log: None, shutdown: stopped, open: None, responses_api: true })).await;
 }
 
 /// As [`serve`], counting in `open` the requests whose response has not ended yet (its body finished or dropped,
 /// as when the caller goes away): what `cargo xtask soak` reads to see upstream calls cancelled.
 pub async fn serve_counting(kind: FakeKind, listener: TcpListener, open: Arc<AtomicUsize>) {
     let (_shutdown, stopped) = watch::channel(false);
-    serve_app(listener, app(Shared { kind, log: None, shutdown: stopped, open: Some(open) })).await;
+    serve_app(listener, app(Shared { kind, log: None, shutdown: stopped, open: Some(open), responses_api: true }))
+        .await;
 }
 
 /// Takes one off the open count when the response body it travels with is dropped.
@@ -177,6 +191,8 @@ struct Shared {
     shutdown: watch::Receiver<bool>,
     /// Responses not yet ended, when counted.
     open: Option<Arc<AtomicUsize>>,
+    /// Whether the OpenAI fake serves `/v1/responses`.
+    responses_api: bool,
 }
 
 /// The request body as the observing middleware read it, for the handlers.
@@ -187,7 +203,7 @@ struct Incoming {
 
 fn app(shared: Shared) -> Router {
     let routes = match shared.kind {
-        FakeKind::OpenAi => openai::routes(),
+        FakeKind::OpenAi => openai::routes(shared.responses_api),
         FakeKind::Anthropic => anthropic::routes(),
         FakeKind::Gemini => gemini::routes(),
     };

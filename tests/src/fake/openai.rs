@@ -18,20 +18,26 @@ use super::{FakeKind, Incoming, Key, Shared, joined_text, judge_key};
 /// Every object the fake makes has the same creation time, so whole bodies can be compared.
 pub(super) const CREATED: i64 = 1_700_000_000;
 const FINGERPRINT: &str = "fp_fake";
-pub(super) const SSE: SseStyle =
-    SseStyle { content_type: "text/event-stream; charset=utf-8", malformed: "data: {not json\n\n" };
+pub(super) const SSE: SseStyle = SseStyle {
+    content_type: "text/event-stream; charset=utf-8",
+    malformed: "data: {not json\n\n",
+    failure: failed_chunk,
+};
 const DONE: &str = "data: [DONE]\n\n";
 const MODELS: [&str; 4] = ["gpt-4o-mini", "gpt-4o", "gpt-3.5-turbo-instruct", "text-embedding-3-small"];
 
-pub(super) fn routes() -> Router<Shared> {
-    Router::new()
+/// The routes, with `/v1/responses` only when `responses_api` (without it, that path is unknown like any other).
+pub(super) fn routes(responses_api: bool) -> Router<Shared> {
+    let mut router = Router::new()
         .route("/v1/chat/completions", post(chat))
         .route("/v1/completions", post(completions))
         .route("/v1/embeddings", post(embeddings))
-        .route("/v1/responses", post(super::responses::create))
         .route("/v1/models", get(models))
-        .route("/v1/models/{id}", get(model))
-        .fallback(|| async { error(StatusCode::NOT_FOUND, "Unknown request URL.", "invalid_request_error", None) })
+        .route("/v1/models/{id}", get(model));
+    if responses_api {
+        router = router.route("/v1/responses", post(super::responses::create));
+    }
+    router.fallback(|| async { error(StatusCode::NOT_FOUND, "Unknown request URL.", "invalid_request_error", None) })
 }
 
 /// `Authorization: Bearer <key>`, refused the way OpenAI refuses it.
@@ -387,6 +393,17 @@ pub(super) fn fault_response(fault: Fault, model: &str) -> Response {
             Some("context_length_exceeded"),
         ),
     }
+}
+
+/// The error chunk a chat stream ends with when the generation fails part-way (no `[DONE]` follows).
+fn failed_chunk(_: usize) -> String {
+    let body = obj! { "error": obj! {
+        "message": "The server had an error while processing your request. Sorry about that!",
+        "type": "server_error",
+        "param": J::Null,
+        "code": J::Null,
+    } };
+    format!("data: {}\n\n", String::from_utf8_lossy(&body.to_bytes()))
 }
 
 /// `{"error":{"message","type","param","code"}}`.

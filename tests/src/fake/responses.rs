@@ -3,6 +3,9 @@
 //! its content or summary part and deltas, `…done`, `response.output_item.done`, then `response.completed` or
 //! `response.incomplete` carrying the final response with its usage), every event with its `sequence_number`.
 //! Written from OpenAI's API reference; faults and delivery follow the model name like every other route.
+//! Reasoning items carry [`ENCRYPTED_REASONING`] when the request asks for `reasoning.encrypted_content`, and
+//! `fail-mid-stream` ends a stream with `response.failed` (its usage included) after two content events. An OpenAI
+//! fake started without the Responses API has no such route: `/v1/responses` answers 404 like any unknown path.
 
 use std::sync::Arc;
 
@@ -12,12 +15,14 @@ use axum::response::Response;
 use serde_json::Value;
 
 use super::openai::{CREATED, SSE, bad_request, fault_response, parse};
-use super::script::{self, Finish, Reply, ToolCall};
+use super::script::{self, Delivery, Finish, Reply, ToolCall};
 use super::wire::{self, Frame, J, obj};
 use super::{FakeKind, Incoming, Shared, joined_text};
 
 /// Every response the fake makes has this id; its items are `msg_fake_<n>`, `rs_fake_<n>`, `fc_fake_<n>`.
 pub const RESPONSE_ID: &str = "resp_fake";
+/// The `encrypted_content` of every reasoning item, when asked for.
+pub const ENCRYPTED_REASONING: &str = "gAAAAB-fake-encrypted-reasoning";
 
 pub(super) async fn create(State(shared): State<Shared>, Extension(incoming): Extension<Arc<Incoming>>) -> Response {
     let (body, model) = match parse(&incoming) {
@@ -34,11 +39,22 @@ pub(super) async fn create(State(shared): State<Shared>, Extension(incoming): Ex
     script::before_headers(scenario.delivery).await;
     let reply = script::reply(FakeKind::OpenAi, model, scenario.content, &last_user_text(body));
     if body["stream"] == true {
-        wire::sse(&SSE, frames(body, model, &reply), scenario.delivery, shared.shutdown)
+        let mut frames = frames(body, model, &reply);
+        let mut delivery = scenario.delivery;
+        if delivery == Delivery::FailMidStream {
+            frames = failing(frames, body, model, &reply);
+            delivery = Delivery::Normal;
+        }
+        wire::sse(&SSE, frames, delivery, shared.shutdown)
     } else {
-        let response = response(body, model, &reply, status(&reply), items(&reply, true));
+        let response = response(body, model, &reply, status(&reply), items(body, &reply, true));
         wire::json(StatusCode::OK, &response, scenario.delivery, shared.shutdown).await
     }
+}
+
+/// Whether the request asks for reasoning items' encrypted content.
+fn wants_encrypted(body: &Value) -> bool {
+    body["include"].as_array().is_some_and(|include| include.iter().any(|i| i == "reasoning.encrypted_content"))
 }
 
 /// One output item of a reply, in output order: the reasoning, the message, the function calls.
@@ -59,12 +75,16 @@ impl Item<'_> {
     }
 
     /// The item as `response.output` lists it (done) or as `response.output_item.added` opens it.
-    fn json(&self, index: usize, done: bool) -> J {
+    fn json(&self, index: usize, done: bool, encrypted: bool) -> J {
         let status = if done { "completed" } else { "in_progress" };
         match self {
             Item::Reasoning(text) => {
                 let summary = if done { vec![obj! { "type": "summary_text", "text": *text }] } else { vec![] };
-                obj! { "id": self.id(index), "type": "reasoning", "summary": summary }
+                let mut item = obj! { "id": self.id(index), "type": "reasoning", "summary": summary };
+                if done && encrypted {
+                    item.push("encrypted_content", ENCRYPTED_REASONING);
+                }
+                item
             }
             Item::Message(text) => {
                 let content = if done { vec![output_text(text)] } else { vec![] };
@@ -94,8 +114,9 @@ fn reply_items(reply: &Reply) -> Vec<Item<'_>> {
     items
 }
 
-fn items(reply: &Reply, done: bool) -> Vec<J> {
-    reply_items(reply).iter().enumerate().map(|(index, item)| item.json(index, done)).collect()
+fn items(body: &Value, reply: &Reply, done: bool) -> Vec<J> {
+    let encrypted = wants_encrypted(body);
+    reply_items(reply).iter().enumerate().map(|(index, item)| item.json(index, done, encrypted)).collect()
 }
 
 fn output_text(text: &str) -> J {
@@ -168,6 +189,7 @@ impl Events {
 }
 
 fn frames(body: &Value, model: &str, reply: &Reply) -> Vec<Frame> {
+    let encrypted = wants_encrypted(body);
     let mut events = Events { frames: Vec::new() };
     let begun = || response(body, model, reply, "in_progress", vec![]);
     events.push("response.created", vec![("response", begun())], false);
@@ -176,7 +198,7 @@ fn frames(body: &Value, model: &str, reply: &Reply) -> Vec<Frame> {
         let id = || J::from(item.id(index));
         events.push(
             "response.output_item.added",
-            vec![("output_index", index.into()), ("item", item.json(index, false))],
+            vec![("output_index", index.into()), ("item", item.json(index, false, encrypted))],
             false,
         );
         match item {
@@ -227,13 +249,30 @@ fn frames(body: &Value, model: &str, reply: &Reply) -> Vec<Frame> {
         }
         events.push(
             "response.output_item.done",
-            vec![("output_index", index.into()), ("item", item.json(index, true))],
+            vec![("output_index", index.into()), ("item", item.json(index, true, encrypted))],
             false,
         );
     }
     let status = status(reply);
     let end = if status == "incomplete" { "response.incomplete" } else { "response.completed" };
-    events.push(end, vec![("response", response(body, model, reply, status, items(reply, true)))], false);
+    events.push(end, vec![("response", response(body, model, reply, status, items(body, reply, true)))], false);
+    events.frames
+}
+
+/// The stream cut after its second content event, ended by `response.failed`: the response with status `failed`,
+/// an error, no output, and the usage so far.
+fn failing(mut frames: Vec<Frame>, body: &Value, model: &str, reply: &Reply) -> Vec<Frame> {
+    frames.truncate(wire::after_content_frames(&frames, 2));
+    let mut failed = response(body, model, reply, "failed", vec![]);
+    if let J::Obj(fields) = &mut failed {
+        for (key, value) in fields.iter_mut() {
+            if *key == "error" {
+                *value = obj! { "code": "server_error", "message": "The model had an error while generating." };
+            }
+        }
+    }
+    let mut events = Events { frames };
+    events.push("response.failed", vec![("response", failed)], false);
     events.frames
 }
 

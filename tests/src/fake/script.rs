@@ -82,6 +82,9 @@ pub enum Delivery {
     DropMidStream,
     /// One content chunk, then `data: {not json`, then the rest.
     MalformedSse,
+    /// Two content chunks, then the provider's own in-band error event (a Responses `response.failed`, an Anthropic
+    /// `error` event, an OpenAI or Gemini error chunk) and the end of the stream. A whole body is sent as usual.
+    FailMidStream,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -113,6 +116,7 @@ pub fn scenario(model: &str) -> Scenario {
             "stall-mid-stream" => scenario.delivery = Delivery::StallMidStream,
             "drop-mid-stream" => scenario.delivery = Delivery::DropMidStream,
             "malformed-sse" => scenario.delivery = Delivery::MalformedSse,
+            "fail-mid-stream" => scenario.delivery = Delivery::FailMidStream,
             _ => {}
         }
     }

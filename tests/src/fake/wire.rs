@@ -156,10 +156,12 @@ impl Frame {
     }
 }
 
-/// How a protocol frames SSE: its content type and the line that breaks the JSON.
+/// How a protocol frames SSE: its content type, the line that breaks the JSON, and the in-band error it ends a
+/// failed generation with, given how many events came before it (a Responses event carries that as its number).
 pub(crate) struct SseStyle {
     pub content_type: &'static str,
     pub malformed: &'static str,
+    pub failure: fn(usize) -> String,
 }
 
 type Chunks = BoxStream<'static, io::Result<Bytes>>;
@@ -186,6 +188,11 @@ pub(crate) fn sse(
         Delivery::DropMidStream => {
             let kept = head(frames, 2);
             stream::iter(kept.into_iter().map(Ok)).chain(stream::once(fail_soon())).boxed()
+        }
+        Delivery::FailMidStream => {
+            let mut kept = head(frames, 2);
+            kept.push(Bytes::from((style.failure)(kept.len())));
+            stream::iter(kept.into_iter().map(Ok)).boxed()
         }
     };
     let mut response = Body::from_stream(chunks).into_response();
@@ -214,7 +221,9 @@ pub(crate) async fn json(
             let half = bytes.slice(..bytes.len() / 2);
             Body::from_stream(stream::once(async move { Ok(half) }).chain(stream::once(fail_soon())))
         }
-        Delivery::Normal | Delivery::SlowFirstByte | Delivery::MalformedSse => Body::from(bytes),
+        Delivery::Normal | Delivery::SlowFirstByte | Delivery::MalformedSse | Delivery::FailMidStream => {
+            Body::from(bytes)
+        }
     };
     let mut response = (status, body).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -232,7 +241,7 @@ pub(crate) async fn until_shutdown(mut shutdown: watch::Receiver<bool>) {
 }
 
 /// Where the `n`th content frame ends (or before the last frame, so a terminator is always withheld).
-fn after_content_frames(frames: &[Frame], n: usize) -> usize {
+pub(crate) fn after_content_frames(frames: &[Frame], n: usize) -> usize {
     let last = frames.len().saturating_sub(1);
     frames
         .iter()

@@ -7,6 +7,7 @@ import type { Alias, App, GatewayStatus, Preset, Provider } from "../api/types";
 
 const presets: Preset[] = [
   { id: "openai", name: "OpenAI", baseUrl: "https://api.openai.com/v1", needsKey: true },
+  { id: "openai-responses", name: "OpenAI (Responses API)", baseUrl: "https://api.openai.com/v1", needsKey: true },
   { id: "anthropic", name: "Anthropic", baseUrl: "https://api.anthropic.com", needsKey: true },
   { id: "gemini", name: "Google Gemini", baseUrl: "https://generativelanguage.googleapis.com", needsKey: true },
   { id: "openrouter", name: "OpenRouter", baseUrl: "https://openrouter.ai/api/v1", needsKey: true },

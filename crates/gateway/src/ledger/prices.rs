@@ -180,11 +180,15 @@ impl Prices {
     }
 
     /// The price for `model` at a provider, and whether a user override took part. The provider's own id is tried
-    /// before its kind (preset id), overrides before shipped prices; within each, the longest matching prefix wins.
+    /// before its kind (preset id; a kind that is another way into an API, such as `openai-responses`, is priced
+    /// as that API: `Preset::prices`), overrides before shipped prices; within each, the longest matching prefix
+    /// wins.
     pub fn lookup(&self, provider_kind: Option<&str>, provider_id: Option<&str>, model: &str) -> Option<(Price, bool)> {
         let mut providers: Vec<&str> = provider_id.into_iter().collect();
-        if let Some(kind) = provider_kind.filter(|k| Some(*k) != provider_id) {
-            providers.push(kind);
+        for kind in provider_kind.into_iter().chain(provider_kind.and_then(presets::find).map(|p| p.prices)) {
+            if !providers.contains(&kind) {
+                providers.push(kind);
+            }
         }
         let model = normalize(model);
         let over = providers.iter().find_map(|p| longest_prefix(self.overrides.get(*p)?, &model));
@@ -425,6 +429,10 @@ mod tests {
         assert_eq!(input("gemini", "models/gemini-2.5-flash-lite"), Some(0.10));
         assert_eq!(input("openai", "gpt-3.5-turbo"), None);
         assert_eq!(input("anthropic", "gpt-4o"), None, "prices belong to their provider");
+        // OpenAI reached through its Responses API is priced as OpenAI, whatever the provider is called.
+        assert_eq!(input("openai-responses", "gpt-5-mini"), input("openai", "gpt-5-mini"));
+        let named = |id| prices.lookup(Some("openai-responses"), Some(id), "gpt-4.1").map(|(p, _)| p.input);
+        assert_eq!((named("openai-responses"), named("work")), (Some(2.00), Some(2.00)));
     }
 
     #[test]

@@ -1,6 +1,6 @@
-//! Wire formats. Only this room knows what OpenAI, Anthropic and Gemini bodies and stream events look like; the
-//! server and the providers hand it JSON and SSE events and get the neutral form (`neutral.rs`) back, or the
-//! reverse.
+//! Wire formats. Only this room knows what OpenAI chat, Anthropic, Gemini and OpenAI Responses bodies and stream
+//! events look like; the server and the providers hand it JSON and SSE events and get the neutral form
+//! (`neutral.rs`) back, or the reverse.
 //!
 //! Each format module offers the same six converters, as far as the format is used in that direction:
 //! `decode_request` / `encode_request`, `decode_response` / `encode_response`, and the stateful `StreamDecoder`
@@ -20,6 +20,8 @@ pub enum Protocol {
     OpenAiChat,
     Anthropic,
     Gemini,
+    /// OpenAI's Responses API (`/responses`).
+    Responses,
 }
 
 /// A body that does not fit its protocol. `param` names the offending field (`messages[2].content`) when known.
@@ -58,6 +60,7 @@ pub fn encode_request(protocol: Protocol, request: &ChatRequest) -> Value {
         Protocol::OpenAiChat => openai_chat::encode_request(request),
         Protocol::Anthropic => anthropic::encode_request(request),
         Protocol::Gemini => gemini::encode_request(request),
+        Protocol::Responses => responses::encode_request(request),
     }
 }
 
@@ -67,6 +70,7 @@ pub fn decode_response(protocol: Protocol, body: &Value) -> Result<ChatResponse,
         Protocol::OpenAiChat => openai_chat::decode_response(body),
         Protocol::Anthropic => anthropic::decode_response(body),
         Protocol::Gemini => gemini::decode_response(body),
+        Protocol::Responses => responses::decode_response(body),
     }
 }
 
@@ -75,6 +79,7 @@ pub enum StreamDecoder {
     OpenAiChat(openai_chat::StreamDecoder),
     Anthropic(anthropic::StreamDecoder),
     Gemini(gemini::StreamDecoder),
+    Responses(responses::StreamDecoder),
 }
 
 impl StreamDecoder {
@@ -83,6 +88,7 @@ impl StreamDecoder {
             Protocol::OpenAiChat => StreamDecoder::OpenAiChat(openai_chat::StreamDecoder::new()),
             Protocol::Anthropic => StreamDecoder::Anthropic(anthropic::StreamDecoder::new()),
             Protocol::Gemini => StreamDecoder::Gemini(gemini::StreamDecoder::new()),
+            Protocol::Responses => StreamDecoder::Responses(responses::StreamDecoder::new()),
         }
     }
 
@@ -91,23 +97,27 @@ impl StreamDecoder {
             StreamDecoder::OpenAiChat(d) => d.decode(event),
             StreamDecoder::Anthropic(d) => d.decode(event),
             StreamDecoder::Gemini(d) => d.decode(event),
+            StreamDecoder::Responses(d) => d.decode(event),
         }
     }
 
-    /// The usage the upstream reported before its stream broke, for the ledger (an OpenAI stream reports it only
-    /// at its end).
+    /// The usage the upstream reported before its stream broke, for the ledger (OpenAI chat and Responses streams
+    /// report it only at their end; a failed Responses response reports it as it fails).
     pub fn usage_so_far(&self) -> Option<neutral::Usage> {
         match self {
             StreamDecoder::OpenAiChat(_) => None,
             StreamDecoder::Anthropic(d) => d.usage_so_far(),
             StreamDecoder::Gemini(d) => d.usage_so_far(),
+            StreamDecoder::Responses(d) => d.usage_so_far(),
         }
     }
 
-    /// Events held back until the upstream's stream ended (Gemini reports usage on its last chunk).
+    /// Events held back until the upstream's stream ended (Gemini reports usage on its last chunk), or the error a
+    /// stream cut short before its terminal event is (Responses).
     pub fn finish(&mut self) -> Vec<StreamEvent> {
         match self {
             StreamDecoder::Gemini(d) => d.finish(),
+            StreamDecoder::Responses(d) => d.finish(),
             StreamDecoder::OpenAiChat(_) | StreamDecoder::Anthropic(_) => Vec::new(),
         }
     }

@@ -136,28 +136,40 @@ impl ImageSource {
 
 /// Where a thinking signature came from. Signatures are opaque and only their maker accepts them back, while a
 /// client may replay history another provider wrote (an alias that changed targets, a fallback). So the neutral form
-/// keeps Anthropic's signatures as they are and marks Gemini's thought signatures with [`Signature::GEMINI_PREFIX`]
-/// (the Gemini converter adds and removes it); each upstream encoder sends on only its own kind and drops the rest.
+/// keeps Anthropic's signatures as they are, marks Gemini's thought signatures with [`Signature::GEMINI_PREFIX`] and
+/// OpenAI's encrypted reasoning with [`Signature::OPENAI_PREFIX`] (their converters add and remove the marks); each
+/// upstream encoder sends on only its own kind and drops the rest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Signature<'a> {
     Anthropic(&'a str),
     /// The raw `thoughtSignature`.
     Gemini(&'a str),
+    /// The raw `encrypted_content` of a Responses reasoning item.
+    OpenAi(&'a str),
 }
 
 impl<'a> Signature<'a> {
     pub const GEMINI_PREFIX: &'static str = "gemini:";
+    pub const OPENAI_PREFIX: &'static str = "openai:";
 
     pub fn of(signature: &'a str) -> Signature<'a> {
-        match signature.strip_prefix(Signature::GEMINI_PREFIX) {
-            Some(raw) => Signature::Gemini(raw),
-            None => Signature::Anthropic(signature),
+        if let Some(raw) = signature.strip_prefix(Signature::GEMINI_PREFIX) {
+            Signature::Gemini(raw)
+        } else if let Some(raw) = signature.strip_prefix(Signature::OPENAI_PREFIX) {
+            Signature::OpenAi(raw)
+        } else {
+            Signature::Anthropic(signature)
         }
     }
 
     /// A Gemini `thoughtSignature` in its neutral form.
     pub fn gemini(raw: &str) -> String {
         format!("{}{raw}", Signature::GEMINI_PREFIX)
+    }
+
+    /// OpenAI's encrypted reasoning in its neutral form.
+    pub fn openai(raw: &str) -> String {
+        format!("{}{raw}", Signature::OPENAI_PREFIX)
     }
 }
 

@@ -87,6 +87,7 @@ mod tests {
             http: reqwest::Client::new(),
             api_version: api_version.map(str::to_owned),
             urls: Default::default(),
+            no_responses: Default::default(),
         })
     }
 

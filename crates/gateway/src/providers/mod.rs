@@ -12,7 +12,7 @@ mod openai;
 pub mod presets;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -74,9 +74,10 @@ pub trait Provider: Send + Sync {
     fn protocol(&self) -> Protocol {
         self.preset().protocol
     }
-    /// Whether the upstream itself offers OpenAI's Responses API, so a Responses client can be passed through.
+    /// Whether the upstream itself offers OpenAI's Responses API, so a Responses client can be passed through: its
+    /// preset says so, and the host has not shown otherwise (see [`Endpoint::lacks_responses`]).
     fn offers_responses(&self) -> bool {
-        self.preset().responses_api
+        self.preset().responses_api && !self.endpoint().lacks_responses()
     }
     /// The HTTP request for `call`, ready to send.
     fn build(&self, call: Call<'_>) -> Result<reqwest::RequestBuilder, UpstreamError>;
@@ -112,6 +113,10 @@ pub struct Endpoint {
     pub api_version: Option<String>,
     /// The URLs requests went to, parsed: parsing one (IDNA included) cost more than building the request.
     pub urls: UrlCache,
+    /// Set when a host whose kind offers the Responses API answered 404 or 405 for `/responses` (a compatible server
+    /// declared `openai`, a proxy in front of OpenAI): read on every Responses request, so an atomic rather than a
+    /// lookup; `routing::Memory` carries it across configuration reloads.
+    pub no_responses: AtomicBool,
 }
 
 /// Parsed upstream URLs by path, bounded: a Gemini path holds the model name, which a client may choose.
@@ -176,6 +181,16 @@ impl Endpoint {
 
     pub fn key_count(&self) -> usize {
         self.keys.len()
+    }
+
+    /// Whether this host turned out to have no `/responses` although its kind offers it.
+    pub fn lacks_responses(&self) -> bool {
+        self.no_responses.load(Ordering::Relaxed)
+    }
+
+    /// Notes that this host has no `/responses`: Responses clients are translated onto its chat completions.
+    pub fn mark_lacks_responses(&self) {
+        self.no_responses.store(true, Ordering::Relaxed);
     }
 
     /// `text` with every key of this provider replaced by `[redacted]`.
@@ -264,12 +279,13 @@ impl Registry {
                 http,
                 api_version: config.api_version.clone(),
                 urls: UrlCache::default(),
+                no_responses: AtomicBool::new(false),
             };
             let provider: Arc<dyn Provider> = match preset.protocol {
                 Protocol::Anthropic => Arc::new(anthropic::Anthropic::new(endpoint)),
                 Protocol::Gemini => Arc::new(gemini::Gemini::new(endpoint)),
                 Protocol::OpenAiChat if preset.id == "azure" => Arc::new(azure::Azure::new(endpoint)),
-                Protocol::OpenAiChat => Arc::new(openai::OpenAi::new(endpoint)),
+                Protocol::OpenAiChat | Protocol::Responses => Arc::new(openai::OpenAi::new(endpoint)),
             };
             providers.insert(config.id.clone(), provider);
         }
@@ -299,6 +315,7 @@ mod tests {
             http: reqwest::Client::new(),
             api_version: None,
             urls: UrlCache::default(),
+            no_responses: AtomicBool::new(false),
         }
     }
 

@@ -1,11 +1,13 @@
 //! OpenAI and every OpenAI-compatible host (the presets, Ollama, LM Studio, a custom URL): `Authorization: Bearer`,
 //! `{base}/chat/completions`, `/completions`, `/embeddings`, `/models`; and `/responses` where the preset offers
-//! OpenAI's Responses API (`Preset::responses_api`: OpenAI itself).
+//! OpenAI's Responses API (`Preset::responses_api`: OpenAI itself). The `openai-responses` kind speaks the Responses
+//! API for chat as well: every chat request goes to `/responses` (it has no legacy text completions).
 
 use reqwest::header::CONTENT_TYPE;
 use serde_json::Value;
 
 use super::{Call, Endpoint, Operation, Preset, Provider, UpstreamError};
+use crate::protocol::Protocol;
 
 pub struct OpenAi {
     endpoint: Endpoint,
@@ -45,8 +47,11 @@ impl Provider for OpenAi {
     }
 
     fn build(&self, call: Call<'_>) -> Result<reqwest::RequestBuilder, UpstreamError> {
+        let preset = self.endpoint.preset;
         let path = match call.op {
-            Operation::Responses if self.endpoint.preset.responses_api => Some("responses"),
+            Operation::Responses if preset.responses_api => Some("responses"),
+            Operation::Chat if preset.protocol == Protocol::Responses => Some("responses"),
+            Operation::Completions if preset.protocol == Protocol::Responses => None,
             op => path(op),
         }
         .ok_or_else(|| UpstreamError::Unsupported { provider: self.endpoint.id.clone(), op: call.op })?;
@@ -95,6 +100,7 @@ mod tests {
             http: reqwest::Client::new(),
             api_version: None,
             urls: Default::default(),
+            no_responses: Default::default(),
         })
     }
 
@@ -110,6 +116,31 @@ mod tests {
         assert_eq!(request.url().as_str(), "http://127.0.0.1:9/v1/responses");
         assert_eq!(request.headers()["authorization"], "Bearer sk-test-key-1234");
         let request = openai.build(call(Operation::Chat)).unwrap().build().unwrap();
+        assert_eq!(request.url().as_str(), "http://127.0.0.1:9/v1/chat/completions");
+    }
+
+    #[test]
+    fn the_responses_kind_takes_every_chat_request_at_its_responses_api() {
+        let host = provider("openai-responses");
+        assert!(host.offers_responses());
+        for op in [Operation::Chat, Operation::Responses] {
+            let request = host.build(call(op)).unwrap().build().unwrap();
+            assert_eq!(request.url().as_str(), "http://127.0.0.1:9/v1/responses", "{op:?}");
+            assert_eq!(request.headers()["authorization"], "Bearer sk-test-key-1234");
+        }
+        let request = host.build(call(Operation::Embeddings)).unwrap().build().unwrap();
+        assert_eq!(request.url().as_str(), "http://127.0.0.1:9/v1/embeddings");
+        let refused = host.build(call(Operation::Completions)).err().unwrap();
+        assert!(matches!(refused, UpstreamError::Unsupported { op: Operation::Completions, .. }));
+    }
+
+    #[test]
+    fn a_host_found_without_the_responses_api_is_no_longer_offered_it() {
+        let host = provider("openai");
+        host.endpoint().mark_lacks_responses();
+        assert!(!host.offers_responses());
+        assert!(host.endpoint().lacks_responses());
+        let request = host.build(call(Operation::Chat)).unwrap().build().unwrap();
         assert_eq!(request.url().as_str(), "http://127.0.0.1:9/v1/chat/completions");
     }
 

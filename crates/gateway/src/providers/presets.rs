@@ -16,8 +16,13 @@ pub struct Preset {
     pub stream_usage_option: bool,
     /// Whether the host offers OpenAI's Responses API at `{base}/responses` with OpenAI's semantics (stored
     /// responses, `previous_response_id`), so Responses clients are passed through rather than translated onto
-    /// chat completions. Only OpenAI's own API; hosts that copy part of it are reached through chat completions.
+    /// chat completions. Only OpenAI's own API (both of its kinds); hosts that copy part of it are reached through
+    /// chat completions. A host of kind `openai` found without `/responses` after all (a compatible server declared
+    /// `openai`, a proxy) is remembered as such: see `Endpoint::lacks_responses`.
     pub responses_api: bool,
+    /// The provider whose table in `data/prices.toml` prices this kind's models: its own id, or the API it is
+    /// another way into (`openai-responses` → `openai`).
+    pub prices: &'static str,
     /// Models to offer where the upstream has no models endpoint.
     pub shipped_models: &'static [&'static str],
     /// First-run aliases: which model of this provider suits `general`, `fast`, `code` and `long-context`.
@@ -40,17 +45,33 @@ const fn openai_compatible(id: &'static str, name: &'static str, base_url: &'sta
         needs_key: true,
         stream_usage_option: true,
         responses_api: false,
+        prices: id,
         shipped_models: &[],
         suggested: &[],
     }
 }
 
+/// The first-run aliases OpenAI's models suit, by either kind.
+const OPENAI_SUGGESTED: &[(&str, &str)] =
+    &[("general", "gpt-5-mini"), ("fast", "gpt-5-nano"), ("code", "gpt-5"), ("long-context", "gpt-4.1")];
+
 pub static PRESETS: &[Preset] = &[
     // OpenAI's own API is the one host reached through the Responses API as well as chat completions.
     Preset {
         responses_api: true,
-        suggested: &[("general", "gpt-5-mini"), ("fast", "gpt-5-nano"), ("code", "gpt-5"), ("long-context", "gpt-4.1")],
+        suggested: OPENAI_SUGGESTED,
         ..openai_compatible("openai", "OpenAI", "https://api.openai.com/v1")
+    },
+    // OpenAI through its Responses API only: every chat request, from any client, goes to `{base}/responses`. Some
+    // OpenAI models are offered there and not on chat completions (the Codex models such as `gpt-5-codex`, the
+    // `-pro` models such as `o3-pro` and `gpt-5-pro`), and reasoning models keep their encrypted reasoning between
+    // turns there. Same key and prices as `openai`.
+    Preset {
+        protocol: Protocol::Responses,
+        responses_api: true,
+        prices: "openai",
+        suggested: OPENAI_SUGGESTED,
+        ..openai_compatible("openai-responses", "OpenAI (Responses API)", "https://api.openai.com/v1")
     },
     Preset {
         id: "anthropic",
@@ -60,6 +81,7 @@ pub static PRESETS: &[Preset] = &[
         needs_key: true,
         stream_usage_option: false,
         responses_api: false,
+        prices: "anthropic",
         shipped_models: &[],
         suggested: &[
             ("general", "claude-sonnet-4-5"),
@@ -76,6 +98,7 @@ pub static PRESETS: &[Preset] = &[
         needs_key: true,
         stream_usage_option: false,
         responses_api: false,
+        prices: "gemini",
         shipped_models: &[],
         suggested: &[
             ("general", "gemini-2.5-flash"),
@@ -150,6 +173,16 @@ mod tests {
     #[test]
     fn only_openai_itself_is_reached_through_the_responses_api() {
         let offering: Vec<&str> = PRESETS.iter().filter(|p| p.responses_api).map(|p| p.id).collect();
-        assert_eq!(offering, ["openai"]);
+        assert_eq!(offering, ["openai", "openai-responses"]);
+        let speaking: Vec<&str> = PRESETS.iter().filter(|p| p.protocol == Protocol::Responses).map(|p| p.id).collect();
+        assert_eq!(speaking, ["openai-responses"]);
+    }
+
+    #[test]
+    fn every_kind_is_priced_from_a_table_of_its_own_or_its_api() {
+        for preset in PRESETS {
+            assert!(preset.prices == preset.id || find(preset.prices).is_some(), "{}", preset.id);
+        }
+        assert_eq!(find("openai-responses").unwrap().prices, "openai");
     }
 }

@@ -152,15 +152,44 @@ pub struct Resolver {
     catalog: Catalog,
 }
 
-/// What routing learns while it runs, kept across configuration changes: target health and sticky conversations.
+/// What routing learns while it runs, kept across configuration changes: target health, sticky conversations, and
+/// hosts found without the Responses API their kind offers.
 #[derive(Default)]
 pub struct Memory {
     pub health: Health,
     /// Conversation key → the target that last answered it, for conversations that must stay put.
     sticky: Mutex<HashMap<u64, String>>,
+    /// Provider id → the base URL that answered 404 or 405 for `/responses`. Read only when a configuration is
+    /// built (`restore`); the request path reads the provider's own mark (`Endpoint::lacks_responses`).
+    no_responses: Mutex<HashMap<String, String>>,
 }
 
 impl Memory {
+    /// Remembers that `provider` has no `/responses` at its base URL: marked on the provider, so Responses clients
+    /// are translated onto its chat completions from the next attempt on, and kept here for the next configuration.
+    pub fn note_no_responses(&self, provider: &dyn Provider) {
+        let endpoint = provider.endpoint();
+        endpoint.mark_lacks_responses();
+        let mut known = self.no_responses.lock().unwrap_or_else(|p| p.into_inner());
+        known.insert(endpoint.id.clone(), endpoint.base_url.clone());
+    }
+
+    /// Marks the providers of a newly built `registry` (after a reload) that are known to have no `/responses`. A
+    /// provider whose base URL changed is forgotten: the new address gets its own chance.
+    pub fn restore(&self, registry: &Registry) {
+        let mut known = self.no_responses.lock().unwrap_or_else(|p| p.into_inner());
+        for provider in registry.iter() {
+            let endpoint = provider.endpoint();
+            match known.get(&endpoint.id) {
+                Some(base_url) if *base_url == endpoint.base_url => endpoint.mark_lacks_responses(),
+                Some(_) => {
+                    known.remove(&endpoint.id);
+                }
+                None => {}
+            }
+        }
+    }
+
     /// Remembers which target answered a conversation that must stay with it.
     pub fn remember(&self, conversation: u64, target: &Target) {
         let mut sticky = self.sticky.lock().unwrap_or_else(|p| p.into_inner());

@@ -214,3 +214,40 @@ fn needs_are_read_from_the_request() {
     let needs = Needs::of(&request);
     assert!(needs.vision && needs.tools && needs.signed_thinking);
 }
+
+/// The providers a configuration with these `(id, base_url)` providers of kind `openai` builds.
+fn openai_registry(providers: &[(&str, &str)]) -> Registry {
+    let toml: String = providers
+        .iter()
+        .map(|(id, url)| format!("[[providers]]\nid = \"{id}\"\nkind = \"openai\"\nbase_url = \"{url}\"\n"))
+        .collect();
+    let config = crate::config::Config::from_toml(&toml, "test").unwrap();
+    let secrets = crate::secrets::EnvSecrets::default();
+    let settings = crate::providers::HttpSettings::default();
+    Registry::from_config(&config.providers, &secrets, &reqwest::Client::new(), &settings).unwrap()
+}
+
+#[test]
+fn hosts_without_the_responses_api_are_remembered_while_their_address_stays() {
+    let memory = Memory::default();
+    let providers = [("oa", "http://127.0.0.1:9/v1"), ("other", "http://127.0.0.1:10/v1")];
+    let offers = |registry: &Registry, id: &str| registry.get(id).unwrap().offers_responses();
+    let first = openai_registry(&providers);
+    assert!(offers(&first, "oa"));
+    memory.note_no_responses(first.get("oa").unwrap().as_ref());
+    assert!(!offers(&first, "oa") && offers(&first, "other"));
+
+    // A reload builds new providers: the one at the same address keeps the mark.
+    let second = openai_registry(&providers);
+    assert!(offers(&second, "oa"), "a fresh provider knows nothing by itself");
+    memory.restore(&second);
+    assert!(!offers(&second, "oa") && offers(&second, "other"));
+
+    // A new address gets its own chance, and the old one is forgotten with it.
+    let moved = openai_registry(&[("oa", "http://127.0.0.1:11/v1")]);
+    memory.restore(&moved);
+    assert!(offers(&moved, "oa"));
+    let back = openai_registry(&providers);
+    memory.restore(&back);
+    assert!(offers(&back, "oa"));
+}

@@ -58,7 +58,7 @@ struct StateInner {
     hosts: HostPolicy,
     allowed_origins: Vec<String>,
     resolver: RwLock<Arc<Resolver>>,
-    /// Target health and sticky conversations, kept across configuration changes.
+    /// Target health, sticky conversations and hosts without `/responses`, kept across configuration changes.
     memory: Arc<Memory>,
     /// Each provider's model ids, as its models endpoint last listed them (filled in the background).
     provider_models: RwLock<Vec<(String, Vec<String>)>>,
@@ -104,6 +104,7 @@ impl AppState {
     pub fn reload(&self, config: &Config, apps: AppRegistry, secrets: &dyn SecretStore) -> Result<(), String> {
         let inner = &self.inner;
         let registry = Registry::from_config(&config.providers, secrets, &inner.http, &inner.http_settings)?;
+        inner.memory.restore(&registry);
         let resolver = Resolver::new(registry, &config.aliases, &config.models);
         *inner.resolver.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(resolver);
         *inner.apps.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(apps);

@@ -100,12 +100,16 @@ pub fn encode_response(response: &ChatResponse) -> Value {
     })
 }
 
-/// Like `encode_block`, but for a client: thinking without a signature is kept (with an empty one).
+/// Like `encode_block`, but for a client: thinking is kept whoever signed it (unsigned, with an empty signature).
 fn encode_response_block(part: &Part) -> Option<Value> {
     match part {
-        Part::Thinking { text, signature: None } => {
-            Some(json!({"type": "thinking", "thinking": text, "signature": ""}))
-        }
+        // Another provider's signature (Gemini's, OpenAI's encrypted reasoning) goes to the client verbatim, as a
+        // stream's `signature_delta` does: the client hands it back and the maker's encoder takes it from there.
+        Part::Thinking { text, signature } => Some(json!({
+            "type": "thinking",
+            "thinking": text,
+            "signature": signature.as_deref().unwrap_or_default(),
+        })),
         Part::Text { text, .. } => Some(json!({"type": "text", "text": text})),
         Part::ToolResult { .. } | Part::Image { .. } => None,
         other => encode_block(other),

@@ -162,7 +162,7 @@ fn encode_parts(message: &Message, call_names: &HashMap<&str, &str>) -> Vec<Valu
                 Some(Signature::Gemini(signature)) => {
                     json!({ "text": text, "thought": true, "thoughtSignature": signature })
                 }
-                Some(Signature::Anthropic(_)) | None => continue,
+                Some(Signature::Anthropic(_) | Signature::OpenAi(_)) | None => continue,
             },
             Part::RedactedThinking { .. } => continue,
         };

@@ -1,10 +1,13 @@
-//! OpenAI Responses (`POST /v1/responses`): client requests, whole responses and named stream events, to and from
-//! the neutral form. Only the client side lives here: OpenAI-compatible upstreams are reached through chat
-//! completions, and Responses-to-OpenAI traffic is passed through untouched (never decoded past its `usage`).
-//! `request.rs` reads client bodies, `response.rs` writes whole responses (and the output items a stream builds
-//! too), `stream.rs` writes the named stream events.
+//! OpenAI Responses (`POST /v1/responses`): requests, whole responses and named stream events, to and from the
+//! neutral form, in both directions. A client may speak it (Codex), and so may an upstream (a provider of kind
+//! `openai-responses`); a Responses client onto an upstream that offers the Responses API is passed through
+//! untouched (never decoded past its `usage`), so the two directions never meet in one request.
 //!
-//! Decisions a caller should know (each is also noted where it happens):
+//! The client side: `request.rs` reads client bodies, `response.rs` writes whole responses (and the output items a
+//! stream builds too), `stream.rs` writes the named stream events. The upstream side: `upstream_request.rs` writes
+//! request bodies, `upstream_response.rs` reads whole responses, `upstream_stream.rs` reads the named events.
+//!
+//! Decisions a caller should know about client requests (each is also noted where it happens):
 //! - Nothing is stored, so whatever needs a stored object is an error naming the field (the relay passes
 //!   `previous_response_id`, `conversation` and `prompt` through to OpenAI, which stores them, and decodes the rest
 //!   without them): `previous_response_id`,
@@ -40,6 +43,30 @@
 //! - Streams always report usage in the final response (`include_usage` exists only for symmetry). An upstream
 //!   error becomes `response.failed` listing only the items finished so far: open items are not closed, so a
 //!   half-streamed call never looks complete. `finish` ends a stream that had no `Stop` as `completed`.
+//!
+//! Decisions about upstream requests and answers:
+//! - System blocks join (blank line between) into `instructions`; cache hints have no Responses form. Messages
+//!   become input items in order: text and images as `message` items (`input_text` / `input_image` for the user,
+//!   `output_text` for the assistant), tool calls as `function_call`, tool results as `function_call_output` (text,
+//!   or a list of parts when it holds images; an error result prefixed with `Error: `).
+//! - Thinking goes back only when OpenAI made it: a `reasoning` item with its `encrypted_content` (the neutral
+//!   signature marked with `Signature::OPENAI_PREFIX`) and its text as the summary, without an `id` (with `store:
+//!   false` OpenAI would look the id up and fail). Other providers' thinking, unsigned and redacted thinking are
+//!   dropped: OpenAI cannot read them.
+//! - Function tools are sent with `strict: false` unless the client said otherwise: Responses makes them strict by
+//!   default, which refuses most schemas written for other APIs. Hosted tools never reach this direction.
+//! - `max_output_tokens` is at least [`MIN_OUTPUT_TOKENS`] (OpenAI refuses less); thinking on →
+//!   `reasoning: {effort, summary: "auto"}` (so the thinking is visible), with Anthropic's `max` effort read as
+//!   `high`; `include: ["reasoning.encrypted_content"]` only with thinking on or OpenAI's reasoning in the history
+//!   (models that do not reason refuse it); `store: false` always. JSON mode and schemas go in `text.format`.
+//!   `stop`, `seed`, `n`, `top_k`, the penalties and `metadata` have no Responses form and are not sent; the neutral
+//!   user goes as `safety_identifier` when it fits OpenAI's 64 characters.
+//! - Answers: reasoning items become thinking signed with their encrypted content (summary parts joined by a blank
+//!   line, or the raw reasoning text), message text (and refusals) text, function calls tool calls. Responses has no
+//!   stop reason: `completed` is a natural end, or tool use when the output calls a function; `incomplete` maps its
+//!   reason (`max_output_tokens`, `content_filter`). A `failed` response is an error; in a stream,
+//!   `response.failed` and `error` become an in-band error (a failed response's usage is kept for the ledger), and a
+//!   stream that ends without its terminal event is one too.
 
 use serde_json::Value;
 
@@ -56,6 +83,8 @@ fn encrypted_content(signature: &str) -> String {
     match Signature::of(signature) {
         Signature::Anthropic(raw) => format!("{ANTHROPIC_PREFIX}{raw}"),
         Signature::Gemini(_) => signature.to_owned(),
+        // OpenAI's own, as OpenAI wrote it: only OpenAI reads it back (a client passes it through to OpenAI).
+        Signature::OpenAi(raw) => raw.to_owned(),
     }
 }
 
@@ -71,11 +100,21 @@ fn wrong_type(path: String, expected: &str, got: &Value) -> ProtocolError {
 mod request;
 mod response;
 mod stream;
+mod upstream_request;
+mod upstream_response;
+mod upstream_stream;
 
 pub use request::decode_request;
 pub use response::encode_response;
 pub use stream::StreamEncoder;
+pub use upstream_request::{MIN_OUTPUT_TOKENS, encode_request};
+pub use upstream_response::decode_response;
+pub use upstream_stream::StreamDecoder;
 
 #[cfg(test)]
 #[path = "../tests/responses.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "../tests/responses_upstream.rs"]
+mod upstream_tests;

@@ -509,6 +509,49 @@ fn output_format_becomes_a_json_schema() {
     assert_eq!(decode_request(&bad).unwrap_err().param.as_deref(), Some("output_format.type"));
 }
 
+/// A client is shown thinking whoever signed it, with the signature as it is, so it comes back next turn to the
+/// provider that made it (a whole answer as a stream's `signature_delta` does); only Anthropic upstreams drop it.
+#[test]
+fn clients_see_every_provider_s_thinking() {
+    let response = ChatResponse {
+        id: "resp_1".into(),
+        model: "gpt-5".into(),
+        created: 0,
+        choices: vec![Choice {
+            index: 0,
+            content: vec![
+                Part::Thinking { text: "Plan.".into(), signature: Some("openai:gAAAA".into()) },
+                Part::Thinking { text: "".into(), signature: Some("gemini:CiQB".into()) },
+                Part::Thinking { text: "Mine.".into(), signature: Some("EqQB".into()) },
+                Part::Thinking { text: "Bare.".into(), signature: None },
+                text("Hi."),
+            ],
+            stop: Some(StopReason::EndTurn),
+        }],
+        usage: None,
+        cost_usd: None,
+    };
+    assert_eq!(
+        encode_response(&response)["content"],
+        json!([
+            { "type": "thinking", "thinking": "Plan.", "signature": "openai:gAAAA" },
+            { "type": "thinking", "thinking": "", "signature": "gemini:CiQB" },
+            { "type": "thinking", "thinking": "Mine.", "signature": "EqQB" },
+            { "type": "thinking", "thinking": "Bare.", "signature": "" },
+            { "type": "text", "text": "Hi." }
+        ])
+    );
+    let back = decode_request(&json!({"model": "m", "max_tokens": 5, "messages": [
+        { "role": "user", "content": "q" },
+        { "role": "assistant", "content": encode_response(&response)["content"] },
+        { "role": "user", "content": "more" }
+    ]}))
+    .unwrap();
+    assert_eq!(back.messages[1].content[..3], response.choices[0].content[..3], "handed back as they were");
+    // The unsigned one comes back with the empty signature it was shown with (routing reads that as unsigned).
+    assert_eq!(back.messages[1].content[3], Part::Thinking { text: "Bare.".into(), signature: Some(String::new()) });
+}
+
 /// Found by the conformance matrix: thinking signed by Gemini (marked in the neutral form) must not reach Anthropic,
 /// which rejects signatures it did not make; its own are kept.
 #[test]

@@ -6,10 +6,13 @@
 //! requested on streams), and SSE events come back byte for byte. Across protocols the body is decoded to the
 //! neutral form and encoded for the upstream, and the answer (or each stream event) the other way. The choice is
 //! made per target, so one alias can mix both. A Responses client is passed through only to providers that offer
-//! the Responses API themselves (`Provider::offers_responses`: OpenAI); a turn naming something stored at OpenAI
-//! (`previous_response_id`, `conversation`, `prompt`) can only go there, since Switchboard stores nothing; likewise
-//! a Gemini request naming a `cachedContent` can only go to Gemini. A Gemini body goes to Gemini untouched (its
-//! model is in the URL), and Gemini's stream is always asked for as SSE.
+//! the Responses API themselves (`Provider::offers_responses`: OpenAI, by either kind); a turn naming something
+//! stored at OpenAI (`previous_response_id`, `conversation`, `prompt`) can only go there, since Switchboard stores
+//! nothing; likewise a Gemini request naming a `cachedContent` can only go to Gemini. A host of kind `openai` that
+//! answers 404 or 405 for `/responses` (a compatible server, a proxy) has the same attempt translated onto its chat
+//! completions at once (`walk::Next::Translate`), and is remembered as such (`routing::Memory`), so later Responses
+//! requests to it are translated straight away. A Gemini body goes to Gemini untouched (its model is in the URL),
+//! and Gemini's stream is always asked for as SSE.
 //!
 //! **Fallback** happens only before the first byte reaches the client: an attempt counts as started once the
 //! upstream has answered 2xx *and* (for streams) sent its first chunk. Until then, connect errors, timeouts, 408,
@@ -275,12 +278,14 @@ pub async fn chat(
         }
     };
     if let Some(field) = stored {
-        plan.retain(|target| client.passes_through_to(target.provider.as_ref()));
+        // Targets that can hold what is named: Gemini for a cache; for OpenAI's storage, those whose kind offers the
+        // Responses API (one found without it after all is refused when prepared).
+        plan.retain(|target| match client {
+            Client::Gemini { .. } => client.passes_through_to(target.provider.as_ref()),
+            _ => target.provider.preset().responses_api,
+        });
         if plan.is_empty() {
-            let instead = match field {
-                "prompt" => "send `instructions` and `input` instead",
-                _ => "resend the whole conversation in `input`",
-            };
+            let instead = stored_instead(field);
             let model = &ctx.client_model;
             let error = match client {
                 Client::Gemini { .. } => ApiError::invalid(
@@ -330,6 +335,9 @@ pub async fn chat(
             }
             return Ok(prepared);
         }
+        if let Some(field) = stored {
+            return Err(no_responses_api(field, target, &ctx.client_model));
+        }
         request.model.clone_from(&target.model);
         let encoded = protocol::encode_request(upstream, &request);
         Ok(Prepared {
@@ -378,6 +386,29 @@ pub async fn openai_raw(
     let prepare = |target: &Target| passthrough_body(target, &body, op, stream, wants_usage);
     let won = walk(&memory, &ctx, &resolution, plan, stream, prepare).await;
     with_budget_header(deliver(ctx, Client::OpenAiChat, &resolution, won, stream, wants_usage), budget)
+}
+
+/// A stored-object turn planned onto a host of kind `openai` that turned out to have no `/responses`.
+fn no_responses_api(field: &str, target: &Target, model: &str) -> ApiError {
+    let provider = target.provider.id();
+    let instead = stored_instead(field);
+    ApiError::invalid(
+        format!(
+            "`{field}` refers to something stored at OpenAI, but {provider} has no Responses API (it answered 404 or \
+             405 for /responses) and Switchboard stores nothing itself: {instead}, or route {model:?} to OpenAI's own \
+             API"
+        ),
+        Some(field),
+    )
+    .code("needs_openai_upstream")
+}
+
+/// What a client should send instead of a reference to a stored object.
+fn stored_instead(field: &str) -> &'static str {
+    match field {
+        "prompt" => "send `instructions` and `input` instead",
+        _ => "resend the whole conversation in `input`",
+    }
 }
 
 fn resolve(resolver: &Resolver, ctx: &Ctx) -> Result<Resolution, ApiError> {

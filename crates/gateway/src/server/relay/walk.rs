@@ -81,6 +81,11 @@ pub(super) enum Next {
     LargerWindow,
     /// Give the client this error now: another target would fail the same way.
     Stop,
+    /// Send the same attempt again at once, translated: the upstream has no `/responses` for a Responses client
+    /// passed through to it (a compatible host declared `openai`, a proxy in front of OpenAI). Remembered
+    /// (`Memory::note_no_responses`), so this prepare and every later one translate; not the target's fault, and
+    /// not a reason to try another target.
+    Translate,
 }
 
 pub(super) struct Won {
@@ -112,6 +117,8 @@ pub(super) async fn walk(
     'targets: while let Some(target) = plan.pop_front() {
         let mut retries = 0;
         let mut rotations = 0;
+        // The attempt that asked for a translation, recorded once it is known what came of preparing it anew.
+        let mut untranslated: Option<Attempt> = None;
         loop {
             if Instant::now() >= deadline {
                 last_error = Some(
@@ -121,16 +128,21 @@ pub(super) async fn walk(
                     )
                     .code("upstream_timeout"),
                 );
+                attempts.extend(untranslated.take());
                 break 'targets;
             }
             let prepared = match prepare(&target) {
-                Ok(prepared) => prepared,
+                Ok(prepared) => {
+                    if let Some(mut first) = untranslated.take() {
+                        first.result = format!("{}: translated onto {}", first.result, prepared.op.describe());
+                        attempts.push(first);
+                    }
+                    prepared
+                }
                 Err(error) => {
-                    attempts.push(Attempt {
-                        target: target.label(),
-                        result: error.message.clone(),
-                        elapsed: Duration::ZERO,
-                    });
+                    // After a translation was asked for, the refusal is that attempt's outcome (one call, one row).
+                    let elapsed = untranslated.take().map_or(Duration::ZERO, |first| first.elapsed);
+                    attempts.push(Attempt { target: target.label(), result: error.message.clone(), elapsed });
                     last_error = Some(error);
                     continue 'targets;
                 }
@@ -141,6 +153,13 @@ pub(super) async fn walk(
                     memory.health.succeeded(&target.label());
                     attempts.push(Attempt { target: target.label(), result: "ok".into(), elapsed: began.elapsed() });
                     return Ok(Won { target, prepared, started, attempts });
+                }
+                Err(failure) if matches!(failure.next, Next::Translate) && untranslated.is_none() => {
+                    let (provider, result) = (target.provider.id(), failure.error.message);
+                    tracing::info!(target = %target.label(), "{result}: translating onto chat completions, as every \
+                        Responses request to {provider} from now on");
+                    memory.note_no_responses(target.provider.as_ref());
+                    untranslated = Some(Attempt { target: target.label(), result, elapsed: began.elapsed() });
                 }
                 Err(failure) => {
                     tracing::info!(target = %target.label(), error = %failure.error.message, "attempt failed");
@@ -161,7 +180,8 @@ pub(super) async fn walk(
                         continue;
                     }
                     match failure.next {
-                        Next::Stop => return Err(Lost { error: failure.error, attempts }),
+                        // A translated attempt asked again: cannot happen (translations call chat completions).
+                        Next::Stop | Next::Translate => return Err(Lost { error: failure.error, attempts }),
                         Next::Retry(wait) if retries < RETRIES_PER_TARGET && Instant::now() + wait < deadline => {
                             retries += 1;
                             tokio::time::sleep(wait).await;
@@ -226,7 +246,7 @@ pub(super) async fn attempt(
     let work = async {
         let response = request.send().await.map_err(|e| transport_failure(target, &e))?;
         if !response.status().is_success() {
-            return Err(status_failure(target, response).await);
+            return Err(status_failure(target, prepared.op, response).await);
         }
         if stream {
             let mut body = response.bytes_stream();
@@ -310,8 +330,10 @@ fn transport_failure(target: &Target, error: &reqwest::Error) -> Failure {
 }
 
 /// The upstream's own error, passed on with its status and message (the provider's key scrubbed). A 401/403 from
-/// the upstream is about Switchboard's key for it, not the client's token, so it becomes a 502 that says so.
-async fn status_failure(target: &Target, response: reqwest::Response) -> Failure {
+/// the upstream is about Switchboard's key for it, not the client's token, so it becomes a 502 that says so. A 404
+/// or 405 for `/responses` from a host that also has chat completions means it has no Responses API (unless the
+/// answer is about the model): the attempt is translated instead.
+async fn status_failure(target: &Target, op: Operation, response: reqwest::Response) -> Failure {
     let status = response.status();
     let retry_after_header = response.headers().get(header::RETRY_AFTER).cloned();
     let retry_after = retry_after_header.as_ref().and_then(|v| v.to_str().ok()).and_then(backoff::parse_retry_after);
@@ -333,6 +355,15 @@ async fn status_failure(target: &Target, response: reqwest::Response) -> Failure
     let message = target.provider.redact(&message);
     let provider = target.provider.id();
     let upstream_code = status.as_u16();
+    if matches!(upstream_code, 404 | 405)
+        && op == Operation::Responses
+        && target.provider.protocol() == Protocol::OpenAiChat
+        && !is_about_the_model(&message, json.as_ref())
+    {
+        let error = ApiError::upstream(status, format!("no Responses API at {provider} ({upstream_code})"))
+            .code("upstream_no_responses_api");
+        return Failure { error, next: Next::Translate, health: false };
+    }
     let context_length = is_context_length_error(&message, json.as_ref());
     let (client_status, kind, code, next, health) = match upstream_code {
         401 | 403 => (StatusCode::BAD_GATEWAY, "upstream_error", "upstream_auth_failed", Next::Fallback, true),
@@ -365,6 +396,13 @@ async fn status_failure(target: &Target, response: reqwest::Response) -> Failure
     .code(code);
     error.retry_after = retry_after_header.map(Box::new);
     Failure { error, next, health }
+}
+
+/// Whether a 404 names the model rather than the path (OpenAI answers an unknown model with 404 `model_not_found`).
+fn is_about_the_model(message: &str, json: Option<&Value>) -> bool {
+    let error = json.map(|j| &j["error"]);
+    error.is_some_and(|e| e["code"] == "model_not_found" || e["param"] == "model")
+        || message.to_ascii_lowercase().contains("model")
 }
 
 fn is_context_length_error(message: &str, json: Option<&Value>) -> bool {
@@ -426,5 +464,17 @@ mod tests {
         assert!(is_context_length_error("x", Some(&json!({"error": {"code": "context_length_exceeded"}}))));
         assert!(is_context_length_error("The input token count (1200000) exceeds the maximum number of tokens", None));
         assert!(!is_context_length_error("temperature must be at most 2", None));
+    }
+
+    #[test]
+    fn a_missing_path_is_told_from_a_missing_model() {
+        let openai_model = json!({"error": {"message": "The model `gpt-9` does not exist or you do not have access \
+            to it.", "type": "invalid_request_error", "param": null, "code": "model_not_found"}});
+        assert!(is_about_the_model("The model `gpt-9` does not exist", Some(&openai_model)));
+        assert!(is_about_the_model("x", Some(&json!({"error": {"param": "model"}}))));
+        assert!(is_about_the_model("The model `m` does not exist.", None), "a compatible server's words");
+        for path in ["Invalid URL (POST /v1/responses)", "Not Found", "Cannot POST /v1/responses", ""] {
+            assert!(!is_about_the_model(path, None), "{path}");
+        }
     }
 }

@@ -31,11 +31,12 @@ impl Client {
             (Client::OpenAiChat, Protocol::OpenAiChat)
                 | (Client::Anthropic, Protocol::Anthropic)
                 | (Client::Gemini { .. }, Protocol::Gemini)
+                | (Client::Responses, Protocol::Responses)
         )
     }
 
     /// Whether `provider` takes this client's body as it is: the same protocol, or for a Responses client an
-    /// upstream that offers the Responses API itself (OpenAI).
+    /// upstream that offers the Responses API itself (OpenAI, by either kind, unless the host turned out to lack it).
     pub fn passes_through_to(self, provider: &dyn Provider) -> bool {
         match self {
             Client::Responses => provider.offers_responses(),
