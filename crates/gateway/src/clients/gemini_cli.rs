@@ -33,7 +33,7 @@ impl Client for GeminiCli {
         let dir = self.config_dir(env);
         vec![
             ConfigFile { tag: "env", path: dir.join(".env"), format: Format::Dotenv },
-            ConfigFile { tag: "settings", path: dir.join("settings.json"), format: Format::Json },
+            ConfigFile { tag: "settings", path: dir.join("settings.json"), format: Format::Jsonc },
         ]
     }
 

@@ -108,6 +108,19 @@ impl ClientId {
         }
     }
 
+    /// What to run to see it work once connected.
+    pub fn try_it(self) -> &'static str {
+        match self {
+            ClientId::ClaudeCode => "claude -p \"say hello\"",
+            ClientId::Codex => "codex exec \"say hello\"",
+            ClientId::GeminiCli => "gemini -p \"say hello\"",
+            ClientId::Opencode => "opencode run \"say hello\"",
+            ClientId::Continue => "cn -p \"say hello\"",
+            ClientId::Zed => "open Zed's agent panel and pick a Switchboard model",
+            ClientId::QwenCode => "qwen -p \"say hello\"",
+        }
+    }
+
     /// The client's file: the one registry line per client.
     fn client(self) -> &'static dyn Client {
         match self {

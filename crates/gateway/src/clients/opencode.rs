@@ -38,7 +38,7 @@ impl Client for Opencode {
         let jsonc = dir.join("opencode.jsonc");
         let path =
             if jsonc.is_file() && !dir.join("opencode.json").exists() { jsonc } else { dir.join("opencode.json") };
-        vec![ConfigFile { tag: "config", path, format: Format::Json }]
+        vec![ConfigFile { tag: "config", path, format: Format::Jsonc }]
     }
 
     fn base_url(&self, endpoint: &Endpoint) -> String {

@@ -27,7 +27,7 @@ impl Client for QwenCode {
     }
 
     fn files(&self, env: &Env) -> Vec<ConfigFile> {
-        vec![ConfigFile { tag: "settings", path: self.config_dir(env).join("settings.json"), format: Format::Json }]
+        vec![ConfigFile { tag: "settings", path: self.config_dir(env).join("settings.json"), format: Format::Jsonc }]
     }
 
     fn base_url(&self, endpoint: &Endpoint) -> String {

@@ -23,11 +23,11 @@ const CASES: &[Case] = &[
         id: ClientId::ClaudeCode,
         files: &[(
             ".claude/settings.json",
-            "{\n  // I like it quiet\n  \"theme\": \"dark\",\n  \"permissions\": {\n    \"allow\": [\"Bash(git status)\"],\n  },\n  \"env\": {\n    \"MY_VAR\": \"keep me\"\n  }\n}\n",
+            "{\n  \"theme\": \"dark\",\n  \"permissions\": {\n    \"allow\": [\"Bash(git status)\", \"Read(~/notes/**)\"]\n  },\n  \"env\": {\n    \"MY_VAR\": \"keep me\"\n  },\n  \"includeCoAuthoredBy\": false\n}\n",
         )],
         user_edit: (".claude/settings.json", "\"theme\": \"dark\"", "\"theme\": \"light\""),
         our_edit: (".claude/settings.json", "\"ANTHROPIC_MODEL\": \"sonnet-alias\"", "\"ANTHROPIC_MODEL\": \"mine\""),
-        broken: (".claude/settings.json", "{\n  \"theme\": \"dark\"\n  \"env\": {}\n}\n", 2),
+        broken: (".claude/settings.json", "{\n  // Claude Code reads no comments\n  \"theme\": \"dark\"\n}\n", 2),
     },
     Case {
         id: ClientId::Codex,

@@ -14,10 +14,22 @@ pub struct JsonDoc {
 }
 
 impl JsonDoc {
-    pub fn parse(text: &str) -> Result<JsonDoc, ParseError> {
+    /// `comments`: comments and trailing commas allowed (JSONC), else strict JSON.
+    pub fn parse(text: &str, comments: bool) -> Result<JsonDoc, ParseError> {
+        // The CST keeps comments whatever its options say; strict JSON is checked by serde_json first.
+        if !comments
+            && !text.trim().is_empty()
+            && let Err(error) = serde_json::from_str::<Value>(text)
+        {
+            return Err(ParseError {
+                line: Some(error.line()),
+                column: Some(error.column()),
+                message: strict_message(&error),
+            });
+        }
         let options = ParseOptions {
-            allow_comments: true,
-            allow_trailing_commas: true,
+            allow_comments: comments,
+            allow_trailing_commas: comments,
             allow_loose_object_property_names: false,
             allow_missing_commas: false,
             allow_single_quoted_strings: false,
@@ -138,6 +150,15 @@ fn input(value: &Value) -> CstInputValue {
         Value::String(s) => CstInputValue::String(s.clone()),
         Value::Array(items) => CstInputValue::Array(items.iter().map(input).collect()),
         Value::Object(map) => CstInputValue::Object(map.iter().map(|(k, v)| (k.clone(), input(v))).collect()),
+    }
+}
+
+/// serde_json's message without its own " at line L column C" (the position is reported apart).
+fn strict_message(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    match text.rfind(" at line ") {
+        Some(i) => text[..i].to_owned(),
+        None => text,
     }
 }
 

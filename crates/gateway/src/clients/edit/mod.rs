@@ -5,8 +5,9 @@
 //!   formatting are kept and a replaced value keeps the comments around it.
 //! - JSON and JSON with comments (Claude Code, Gemini CLI, opencode, Zed, Qwen Code): the CST of dprint's
 //!   `jsonc-parser`, maintained for dprint and Deno's config editing. It keeps comments and trailing commas, and
-//!   indents a new property like its siblings. One dialect for all: comments and trailing commas allowed, the
-//!   JSON5 extras refused, so a strict JSON file stays strict JSON after an edit.
+//!   indents a new property like its siblings. Two dialects: strict JSON where the client reads only that
+//!   (Claude Code), and JSON with comments and trailing commas where it reads those; the JSON5 extras are refused
+//!   in both.
 //! - YAML (Continue): no well-kept format-preserving YAML editor exists for Rust (`yaml-edit` is young and has one
 //!   maintainer), so `yaml.rs` makes a narrow textual edit — one item of the top-level `models` list, or a
 //!   top-level scalar — and reads the result back with `saphyr` (the maintained YAML 1.2 parser): it must equal
@@ -60,8 +61,10 @@ pub fn display(path: &[Seg]) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
-    /// JSON, with comments and trailing commas allowed.
+    /// Strict JSON (Claude Code refuses a settings file with comments, so Switchboard does too).
     Json,
+    /// JSON with comments and trailing commas.
+    Jsonc,
     Toml,
     Yaml,
     Dotenv,
@@ -95,7 +98,8 @@ pub trait Document {
 /// Parses `text` (empty for a file that does not exist yet).
 pub fn parse(format: Format, text: &str) -> Result<Box<dyn Document>, ParseError> {
     Ok(match format {
-        Format::Json => Box::new(json::JsonDoc::parse(text)?),
+        Format::Json => Box::new(json::JsonDoc::parse(text, false)?),
+        Format::Jsonc => Box::new(json::JsonDoc::parse(text, true)?),
         Format::Toml => Box::new(toml::TomlDoc::parse(text)?),
         Format::Yaml => Box::new(yaml::YamlDoc::parse(text)?),
         Format::Dotenv => Box::new(dotenv::DotenvDoc::parse(text)?),

@@ -39,19 +39,19 @@ fn json_keeps_comments_trailing_commas_and_indent() {
     let input =
         "{\n    // my theme\n    \"theme\": \"dark\", /* kept */\n    \"env\": {\n        \"FOO\": \"1\",\n    },\n}\n";
     let expected = "{\n    // my theme\n    \"theme\": \"dark\", /* kept */\n    \"env\": {\n        \"FOO\": \"1\",\n        \"BAR\": \"2\",\n    },\n}\n";
-    check(Format::Json, input, &path("env.BAR"), json!("2"), expected, true);
+    check(Format::Jsonc, input, &path("env.BAR"), json!("2"), expected, true);
 }
 
 #[test]
 fn json_replaces_a_value_in_place() {
     let input = "{\n  \"a\": 1,\n  // the model\n  \"model\": \"old\",\n  \"z\": true\n}\n";
     let expected = "{\n  \"a\": 1,\n  // the model\n  \"model\": \"new\",\n  \"z\": true\n}\n";
-    check(Format::Json, input, &path("model"), json!("new"), expected, false);
+    check(Format::Jsonc, input, &path("model"), json!("new"), expected, false);
 }
 
 #[test]
 fn json_creates_objects_on_the_way_and_reports_them() {
-    let mut doc = parse(Format::Json, "").unwrap();
+    let mut doc = parse(Format::Jsonc, "").unwrap();
     let created = doc.set(&path("security.auth.selectedType"), &json!("openai")).unwrap();
     assert_eq!(created, vec![path("security"), path("security.auth")]);
     let text = doc.render();
@@ -65,7 +65,7 @@ fn json_creates_objects_on_the_way_and_reports_them() {
 #[test]
 fn json_merges_an_object_value_key_by_key() {
     let input = "{\n  \"p\": {\n    // port below\n    \"url\": \"http://a:1\",\n    \"old\": 1\n  }\n}\n";
-    let mut doc = parse(Format::Json, input).unwrap();
+    let mut doc = parse(Format::Jsonc, input).unwrap();
     doc.set(&path("p"), &json!({"url": "http://a:2"})).unwrap();
     assert_eq!(doc.render(), "{\n  \"p\": {\n    // port below\n    \"url\": \"http://a:2\"\n  }\n}\n");
 }
@@ -73,14 +73,14 @@ fn json_merges_an_object_value_key_by_key() {
 #[test]
 fn json_keeps_crlf() {
     let input = "{\r\n  \"a\": 1\r\n}\r\n";
-    let mut doc = parse(Format::Json, input).unwrap();
+    let mut doc = parse(Format::Jsonc, input).unwrap();
     doc.set(&path("b"), &json!("x")).unwrap();
     assert_eq!(doc.render(), "{\r\n  \"a\": 1,\r\n  \"b\": \"x\"\r\n}\r\n");
 }
 
 #[test]
 fn json_refuses_a_non_object_parent() {
-    let mut doc = parse(Format::Json, "{\"env\": \"oops\"}").unwrap();
+    let mut doc = parse(Format::Jsonc, "{\"env\": \"oops\"}").unwrap();
     let error = doc.set(&path("env.X"), &json!("1")).unwrap_err();
     assert!(error.0.contains("`env` is not an object"), "{error:?}");
     assert_eq!(doc.render(), "{\"env\": \"oops\"}");
@@ -88,9 +88,11 @@ fn json_refuses_a_non_object_parent() {
 
 #[test]
 fn json_errors_name_the_line() {
-    check_error(Format::Json, "{\n  \"a\": 1\n  \"b\": 2\n}\n", 2, Some(9));
-    check_error(Format::Json, "{\n  \"a\": 1,\n  \"b\": \n}", 4, None);
-    check_error(Format::Json, "[1, 2]", 1, Some(1));
+    check_error(Format::Jsonc, "{\n  \"a\": 1\n  \"b\": 2\n}\n", 2, Some(9));
+    check_error(Format::Jsonc, "{\n  \"a\": 1,\n  \"b\": \n}", 4, None);
+    check_error(Format::Jsonc, "[1, 2]", 1, Some(1));
+    check_error(Format::Json, "{\n  // a comment Claude Code refuses\n  \"a\": 1\n}\n", 2, Some(3));
+    check_error(Format::Json, "{\n  \"a\": 1,\n}\n", 3, Some(1));
 }
 
 #[test]
@@ -232,7 +234,11 @@ fn yaml_refuses_a_flow_list_it_cannot_edit_and_leaves_it() {
 fn yaml_sets_top_level_scalars() {
     let mut doc = parse(Format::Yaml, "").unwrap();
     doc.set(&path("name"), &json!("Local config")).unwrap();
-    assert_eq!(doc.render(), "name: \"Local config\"\n");
+    doc.set(&path("version"), &json!("1.0.0")).unwrap();
+    assert_eq!(doc.render(), "name: \"Local config\"\nversion: \"1.0.0\"\n");
+    let mut doc = parse(Format::Yaml, "models:\n  - name: A\n").unwrap();
+    doc.set(&path("schema"), &json!("v1")).unwrap();
+    assert_eq!(doc.render(), "schema: \"v1\"\nmodels:\n  - name: A\n");
 }
 
 #[test]

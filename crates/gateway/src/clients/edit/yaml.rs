@@ -82,8 +82,15 @@ impl YamlDoc {
                 self.splice(at, end, &[line], expected)
             }
             None => {
+                // Before the first top-level block (`models:` and its list), else at the end.
                 let lines = self.lines();
-                let at = lines.iter().position(|l| l.trim_end() == "---").map_or(0, |i| i + 1);
+                let at = lines
+                    .iter()
+                    .position(|l| {
+                        let l = l.split('#').next().unwrap_or_default().trim_end();
+                        !l.starts_with([' ', '\t', '-']) && l.ends_with(':')
+                    })
+                    .unwrap_or(lines.len());
                 self.splice(at, at, &[line], expected)
             }
         }
