@@ -72,6 +72,13 @@ pub fn connect(
         let mut frec = match before {
             Some(mut f) => {
                 f.pristine &= f.written == current_hash;
+                // Deleted since: this write creates it anew, so nothing in it predates Switchboard (no value to
+                // give back, Disconnect may delete it again).
+                if file.bytes.is_none() {
+                    f.existed = false;
+                    f.owned.clear();
+                    f.created.clear();
+                }
                 f
             }
             None => FileRecord {

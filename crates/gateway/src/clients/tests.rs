@@ -328,6 +328,22 @@ fn disconnect_after_the_file_was_deleted_leaves_it_deleted() {
 }
 
 #[test]
+fn reconnect_after_the_file_was_deleted_and_disconnect_deletes_it_again() {
+    each(|case, home, clients| {
+        clients.connect(case.id, &connection(case.id, 7352, "a")).unwrap();
+        let (rel, _) = case.files[0];
+        std::fs::remove_file(home.home.join(rel)).unwrap();
+        clients.connect(case.id, &connection(case.id, 7352, "a")).unwrap();
+        assert!(home.read(rel).is_some());
+        clients.disconnect(case.id).unwrap();
+        assert_eq!(home.read(rel), None, "{}: the deleted file is not brought back", case.id);
+        for (file, original) in &case.files[1..] {
+            assert_eq!(home.read(file).as_deref(), Some(*original));
+        }
+    });
+}
+
+#[test]
 fn an_unparsable_file_is_refused_untouched_and_named_by_line() {
     each(|case, home, clients| {
         let (rel, broken, line) = case.broken;
