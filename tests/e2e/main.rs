@@ -1,6 +1,7 @@
 //! Black-box tests, all in one binary. Each module starts the real processes it needs through the harness in
 //! `src/lib.rs`; none reaches beyond loopback.
 //!
+//! - `clients`: `switchboard-gateway clients | connect | disconnect` on tools' config files in a temporary HOME.
 //! - `crash`: SIGKILL under load; the database opens, passes its integrity check and lost at most one flush.
 //! - `gemini_inbound`: Gemini clients through `/v1beta/models/…` and its `/v1` twins, onto every upstream kind.
 //! - `hostile`: the hostile input table on every inbound route; slow-drip bodies and dripped header floods.
@@ -22,6 +23,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod anthropic_inbound;
+mod clients;
 mod conformance;
 mod crash;
 mod fakes;
