@@ -3,6 +3,7 @@
 //!
 //! - `agents`: the real coding agents (Claude Code, Codex, Gemini CLI, opencode, Qwen Code; pinned npm packages)
 //!   connected by `switchboard-gateway connect`, run in their print/exec modes, then disconnected.
+//! - `clients`: `switchboard-gateway clients | connect | disconnect` on tools' config files in a temporary HOME.
 //! - `crash`: SIGKILL under load; the database opens, passes its integrity check and lost at most one flush.
 //! - `hostile`: the hostile input table on every inbound route; slow-drip bodies and dripped header floods.
 //! - `headless`: the `switchboard-gateway` binary from a config file: health, models, guards, startup errors.
@@ -22,6 +23,7 @@
 
 mod agents;
 mod anthropic_inbound;
+mod clients;
 mod conformance;
 mod crash;
 mod fakes;

@@ -8,7 +8,7 @@
 mod claude_code;
 mod codex;
 mod continue_dev;
-pub mod edit;
+mod edit;
 mod engine;
 mod fsio;
 mod gemini_cli;

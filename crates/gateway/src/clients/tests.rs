@@ -470,3 +470,46 @@ fn endpoint_of_an_unspecified_bind_is_loopback() {
     assert_eq!(Endpoint::local("::1".parse().unwrap(), 2).root, "http://[::1]:2");
     assert_eq!(endpoint(5).v1(), "http://127.0.0.1:5/v1");
 }
+
+#[test]
+fn reconnect_after_the_person_edited_keeps_their_edit_at_disconnect() {
+    each(|case, home, clients| {
+        clients.connect(case.id, &connection(case.id, 7352, "a")).unwrap();
+        home.edit(case.user_edit);
+        clients.connect(case.id, &connection(case.id, 7353, "b")).unwrap();
+        clients.disconnect(case.id).unwrap();
+        let (rel, from, to) = case.user_edit;
+        for (file, original) in case.files {
+            let expected = if *file == rel { original.replacen(from, to, 1) } else { (*original).to_owned() };
+            assert_eq!(home.read(file).unwrap(), expected, "{}: {file}", case.id);
+        }
+    });
+}
+
+#[test]
+fn a_file_taken_over_by_another_tool_shows_as_drifted() {
+    let home = Home::new();
+    let clients = home.clients();
+    clients.connect(ClientId::ClaudeCode, &connection(ClientId::ClaudeCode, 7352, "a")).unwrap();
+    home.edit((".claude/settings.json", "http://127.0.0.1:7352", "https://other-gateway.example"));
+    match clients.status(ClientId::ClaudeCode, &endpoint(7352)).state {
+        State::Drifted { reason } => assert!(reason.contains("points at https://other-gateway.example"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    // Reconnect takes it back.
+    assert!(clients.connect(ClientId::ClaudeCode, &connection(ClientId::ClaudeCode, 7352, "a")).unwrap().changed);
+    assert_eq!(clients.status(ClientId::ClaudeCode, &endpoint(7352)).state, State::Connected);
+}
+
+#[test]
+fn a_damaged_record_is_reported_not_guessed_at() {
+    let home = Home::new();
+    let clients = home.clients();
+    clients.connect(ClientId::Codex, &connection(ClientId::Codex, 7352, "a")).unwrap();
+    std::fs::write(home.data.join("clients/codex.json"), "{ not json").unwrap();
+    assert!(
+        matches!(clients.status(ClientId::Codex, &endpoint(7352)).state, State::Drifted { reason } if reason.contains("damaged"))
+    );
+    assert!(matches!(clients.disconnect(ClientId::Codex), Err(ClientError::Record { .. })));
+    assert!(matches!(clients.disconnect(ClientId::Opencode), Err(ClientError::NotConnected { .. })));
+}
