@@ -14,6 +14,8 @@
 
 mod claude_code;
 mod codex;
+mod opencode;
+mod qwen_code;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
