@@ -14,6 +14,7 @@
 
 mod claude_code;
 mod codex;
+mod gemini_cli;
 mod opencode;
 mod qwen_code;
 
