@@ -7,7 +7,7 @@ use switchboard_gateway::server::fuzzing::Client;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(body) = serde_json::from_slice::<serde_json::Value>(data) else { return };
-    for client in [Client::OpenAiChat, Client::Anthropic, Client::Responses] {
+    for client in [Client::OpenAiChat, Client::Anthropic, Client::Responses, Client::Gemini { stream: true }] {
         let _ = client.decode_request(&body);
     }
 });

@@ -10,7 +10,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(body) = serde_json::from_slice::<serde_json::Value>(data) else { return };
     for protocol in [Protocol::OpenAiChat, Protocol::Anthropic, Protocol::Gemini] {
         let Ok(response) = decode_response(protocol, &body) else { continue };
-        for client in [Client::OpenAiChat, Client::Anthropic, Client::Responses] {
+        for client in [Client::OpenAiChat, Client::Anthropic, Client::Responses, Client::Gemini { stream: true }] {
             let text = client.encode_response(&response).to_string();
             assert!(serde_json::from_str::<serde_json::Value>(&text).is_ok(), "{client:?} answer is not JSON: {text}");
         }

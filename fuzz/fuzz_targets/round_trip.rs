@@ -1,6 +1,6 @@
 //! The translation round trip: a client's request, decoded, then written for each upstream protocol, must give JSON
-//! that reads back; what was written for an OpenAI or Anthropic upstream is then decoded again as that protocol's
-//! client request (the path a passthrough-shaped body takes), which must not panic either.
+//! that reads back; what was written for each upstream is then decoded again as that protocol's client request (the
+//! path a passthrough-shaped body takes), which must not panic either.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -9,7 +9,7 @@ use switchboard_gateway::server::fuzzing::Client;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(body) = serde_json::from_slice::<serde_json::Value>(data) else { return };
-    for client in [Client::OpenAiChat, Client::Anthropic, Client::Responses] {
+    for client in [Client::OpenAiChat, Client::Anthropic, Client::Responses, Client::Gemini { stream: true }] {
         let Ok(request) = client.decode_request(&body) else { continue };
         for protocol in [Protocol::OpenAiChat, Protocol::Anthropic, Protocol::Gemini] {
             let text = encode_request(protocol, &request).to_string();
@@ -18,7 +18,7 @@ fuzz_target!(|data: &[u8]| {
             match protocol {
                 Protocol::OpenAiChat => drop(Client::OpenAiChat.decode_request(&again)),
                 Protocol::Anthropic => drop(Client::Anthropic.decode_request(&again)),
-                Protocol::Gemini => {}
+                Protocol::Gemini => drop(Client::Gemini { stream: false }.decode_request(&again)),
             }
         }
     }

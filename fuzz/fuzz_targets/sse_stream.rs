@@ -7,7 +7,8 @@ use libfuzzer_sys::fuzz_target;
 use switchboard_gateway::protocol::{Protocol, SseEvent, StreamDecoder};
 use switchboard_gateway::server::fuzzing::{Client, Encoder, EventSplitter, Watch, event_fields};
 
-const CLIENTS: [Client; 3] = [Client::OpenAiChat, Client::Anthropic, Client::Responses];
+const CLIENTS: [Client; 4] =
+    [Client::OpenAiChat, Client::Anthropic, Client::Responses, Client::Gemini { stream: true }];
 const PROTOCOLS: [Protocol; 3] = [Protocol::OpenAiChat, Protocol::Anthropic, Protocol::Gemini];
 
 fuzz_target!(|data: &[u8]| {

@@ -1,4 +1,5 @@
-//! The hostile input table: each inbound route (`/v1/chat/completions`, `/v1/messages`, `/v1/responses`) meets
+//! The hostile input table: each inbound route (`/v1/chat/completions`, `/v1/messages`, `/v1/responses`, Gemini's
+//! `/v1beta/models/{model}:generateContent`) meets
 //! malformed JSON, wrong types, huge numbers, deep nesting, invalid UTF-8 and a 10,000-message history; each case
 //! gets its status and an error body in the route's shape that says what is wrong, and a normal request from another
 //! client succeeds right after. A slow-drip body (408) and a head dripped line by line then flooded (431) are held
@@ -17,7 +18,8 @@ use tokio::net::TcpStream;
 const CHAT: &str = "/v1/chat/completions";
 const MESSAGES: &str = "/v1/messages";
 const RESPONSES: &str = "/v1/responses";
-const ROUTES: [&str; 3] = [CHAT, MESSAGES, RESPONSES];
+const GEMINI: &str = "/v1beta/models/general:generateContent";
+const ROUTES: [&str; 4] = [CHAT, MESSAGES, RESPONSES, GEMINI];
 /// The gateway under test gives a body this long to arrive.
 const BODY_TIMEOUT_SECS: u64 = 2;
 
@@ -94,24 +96,43 @@ fn valid(route: &str, history: Vec<Value>) -> Value {
     match route {
         CHAT => json!({"model": "general", "messages": history}),
         MESSAGES => json!({"model": "general", "max_tokens": 64, "messages": history}),
+        // Gemini's model is in the path.
+        GEMINI => {
+            let contents: Vec<Value> = history
+                .iter()
+                .map(|m| {
+                    let role = if m["role"] == "assistant" { "model" } else { "user" };
+                    json!({"role": role, "parts": [{"text": m["content"]}]})
+                })
+                .collect();
+            json!({"contents": contents})
+        }
         _ => json!({"model": "general", "input": history}),
     }
 }
 
-/// `valid(route)` with `field` set to `value` (as raw JSON text).
+/// `valid(route)` with `field` (a dotted path) set to `value` (as raw JSON text).
 fn with(route: &str, field: &str, value: &str) -> Vec<u8> {
     let mut body = valid(route, messages(1));
-    body[field] = json!("__HOLE__");
+    let mut slot = &mut body;
+    for key in field.split('.') {
+        slot = &mut slot[key];
+    }
+    *slot = json!("__HOLE__");
     body.to_string().replace("\"__HOLE__\"", value).into_bytes()
 }
 
-/// The route's error shape: OpenAI's `{"error":{message,type}}`, or Anthropic's `{"type":"error","error":{…}}`
-/// on `/v1/messages`. Returns the message.
+/// The route's error shape: OpenAI's `{"error":{message,type}}`, Anthropic's `{"type":"error","error":{…}}` on
+/// `/v1/messages`, or Google's `{"error":{code,message,status}}` on Gemini's. Returns the message.
 fn error_message<'a>(route: &str, body: &'a Value) -> &'a str {
     if route == MESSAGES {
         assert_eq!(body["type"], "error", "{body}");
     }
-    assert!(body["error"]["type"].as_str().is_some_and(|t| !t.is_empty()), "{route}: {body}");
+    if route == GEMINI {
+        assert!(body["error"]["code"].is_u64() && body["error"]["status"].is_string(), "{route}: {body}");
+    } else {
+        assert!(body["error"]["type"].as_str().is_some_and(|t| !t.is_empty()), "{route}: {body}");
+    }
     body["error"]["message"].as_str().unwrap_or_else(|| panic!("{route}: no message in {body}"))
 }
 
@@ -124,8 +145,22 @@ struct Case {
 }
 
 fn cases(route: &'static str) -> Vec<Case> {
-    let list_field = if route == RESPONSES { "input" } else { "messages" };
-    let max_field = if route == RESPONSES { "max_output_tokens" } else { "max_tokens" };
+    let list_field = match route {
+        RESPONSES => "input",
+        GEMINI => "contents",
+        _ => "messages",
+    };
+    let max_field = match route {
+        RESPONSES => "max_output_tokens",
+        GEMINI => "generationConfig.maxOutputTokens",
+        _ => "max_tokens",
+    };
+    let max_name = max_field.rsplit('.').next().unwrap_or(max_field);
+    // Gemini has neither a body `model` to check the generic way nor a `stream` field (both are in the path).
+    let (model_says, flag, flag_value, flag_says) = match route {
+        GEMINI => ("`model` must be", "generationConfig", "\"yes\"", "generationConfig"),
+        _ => ("model must be", "stream", "\"yes\"", "stream must be"),
+    };
     let deep = format!("{}1{}", "[".repeat(10_000), "]".repeat(10_000));
     let mut invalid_utf8 = br#"{"model":"general","max_tokens":64,"messages":[{"role":"user","content":"hi "#.to_vec();
     invalid_utf8.extend_from_slice(&[0xff, 0xfe, 0xc3]);
@@ -148,13 +183,13 @@ fn cases(route: &'static str) -> Vec<Case> {
             name: "model is a number",
             body: with(route, "model", "42"),
             status: StatusCode::BAD_REQUEST,
-            says: "model must be",
+            says: model_says,
         },
         Case {
-            name: "stream is a string",
-            body: with(route, "stream", "\"yes\""),
+            name: "a flag object is a string",
+            body: with(route, flag, flag_value),
             status: StatusCode::BAD_REQUEST,
-            says: "stream must be",
+            says: flag_says,
         },
         Case {
             name: "conversation is a number",
@@ -178,19 +213,19 @@ fn cases(route: &'static str) -> Vec<Case> {
             name: "max_tokens beyond u64",
             body: with(route, max_field, "340282366920938463463374607431768211456"),
             status: StatusCode::BAD_REQUEST,
-            says: max_field,
+            says: max_name,
         },
         Case {
             name: "max_tokens below zero",
             body: with(route, max_field, "-1"),
             status: StatusCode::BAD_REQUEST,
-            says: max_field,
+            says: max_name,
         },
         Case {
             name: "max_tokens is a fraction",
             body: with(route, max_field, "0.5"),
             status: StatusCode::BAD_REQUEST,
-            says: max_field,
+            says: max_name,
         },
         Case {
             name: "10,000 levels of nesting",

@@ -5,6 +5,7 @@
 //!   connected by `switchboard-gateway connect`, run in their print/exec modes, then disconnected.
 //! - `clients`: `switchboard-gateway clients | connect | disconnect` on tools' config files in a temporary HOME.
 //! - `crash`: SIGKILL under load; the database opens, passes its integrity check and lost at most one flush.
+//! - `gemini_inbound`: Gemini clients through `/v1beta/models/…` and its `/v1` twins, onto every upstream kind.
 //! - `hostile`: the hostile input table on every inbound route; slow-drip bodies and dripped header floods.
 //! - `headless`: the `switchboard-gateway` binary from a config file: health, models, guards, startup errors.
 //! - `keychain`: provider keys in the real Secret Service (gnome-keyring on a private D-Bus session).
@@ -27,6 +28,7 @@ mod clients;
 mod conformance;
 mod crash;
 mod fakes;
+mod gemini_inbound;
 mod guards;
 mod headless;
 mod hostile;

@@ -7,6 +7,7 @@
 //! (upstream SSE events → `StreamEvent`s) / `StreamEncoder` (`StreamEvent`s → the client's SSE events).
 
 pub mod anthropic;
+mod fields;
 pub mod gemini;
 pub mod neutral;
 pub mod openai_chat;

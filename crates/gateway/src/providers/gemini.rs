@@ -1,4 +1,5 @@
-//! Google Gemini: `{base}/models/{model}:generateContent` or `:streamGenerateContent?alt=sse`. The key goes in the
+//! Google Gemini: `{base}/models/{model}:generateContent` or `:streamGenerateContent?alt=sse`, and `:countTokens`
+//! for Gemini clients' counts. The key goes in the
 //! `x-goog-api-key` header, never in the URL (URLs end up in proxies' and servers' logs).
 
 use reqwest::header::CONTENT_TYPE;
@@ -34,10 +35,13 @@ impl Provider for Gemini {
     }
 
     fn build(&self, call: Call<'_>) -> Result<reqwest::RequestBuilder, UpstreamError> {
-        if call.op != Operation::Chat {
-            return Err(UpstreamError::Unsupported { provider: self.endpoint.id.clone(), op: call.op });
-        }
-        let path = gemini::method_path(call.model, call.stream);
+        let path = match call.op {
+            Operation::Chat => gemini::method_path(call.model, call.stream),
+            Operation::CountTokens => {
+                format!("models/{}:countTokens", call.model.strip_prefix("models/").unwrap_or(call.model))
+            }
+            op => return Err(UpstreamError::Unsupported { provider: self.endpoint.id.clone(), op }),
+        };
         self.authed(self.endpoint.post(&path).header(CONTENT_TYPE, "application/json").body(call.body))
     }
 

@@ -32,7 +32,7 @@ pub enum Operation {
     /// Legacy text completion (and FIM prompt + suffix).
     Completions,
     Embeddings,
-    /// Anthropic's `/v1/messages/count_tokens`.
+    /// Counting a request's tokens: Anthropic's `/v1/messages/count_tokens`, Gemini's `:countTokens`.
     CountTokens,
     /// OpenAI's Responses API (`/responses`), offered only where the preset says so (`Preset::responses_api`).
     Responses,

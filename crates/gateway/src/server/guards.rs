@@ -8,8 +8,10 @@
 //!   (`null`, which sandboxed frames and `file:` pages send, only if `"null"` itself is in the list). An allow-listed
 //!   page gets CORS headers naming its own origin, never `*`; its preflight is answered here, after the Host check
 //!   and without a token, because browsers never send credentials on a preflight.
-//! - Every `/v1` request needs an app token, as `Authorization: Bearer`, `x-api-key` (Anthropic clients) or
-//!   `api-key` (Azure-style clients). A missing, unknown or disabled token gets the same 401, which never says which.
+//! - Every `/v1` and `/v1beta` request needs an app token, as `Authorization: Bearer`, `x-api-key` (Anthropic
+//!   clients), `api-key` (Azure-style clients) or `x-goog-api-key` (Gemini clients); Gemini routes also take it as
+//!   `?key=`, as Google's API does (the query never reaches a trace). A missing, unknown or disabled token gets the
+//!   same 401, which never says which, in the shape of the route's protocol.
 
 use std::net::IpAddr;
 
@@ -239,16 +241,19 @@ fn is_token(name: &str) -> bool {
 
 pub(super) async fn require_app_token(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let apps = state.apps();
-    let app = presented_token(&request).and_then(|token| apps.authenticate(token)).cloned();
+    let path = request.extensions().get::<OriginalUri>().map_or(request.uri().path(), |uri| uri.path());
+    let gemini = super::gemini::is_gemini(request.method(), path, request.headers(), request.uri().query());
+    let app = presented_token(&request, gemini).and_then(|token| apps.authenticate(token)).cloned();
     match app {
         Some(app) => {
             request.extensions_mut().insert(app);
             next.run(request).await
         }
         None => {
-            // Anthropic clients get Anthropic's error shape on Anthropic's routes.
-            let path = request.extensions().get::<OriginalUri>().map_or(request.uri().path(), |uri| uri.path());
-            if path.starts_with("/v1/messages") {
+            // Anthropic and Gemini clients get their error shapes on their routes.
+            if gemini {
+                super::gemini::unauthorized()
+            } else if path.starts_with("/v1/messages") {
                 super::relay::anthropic_error(ApiError::unauthorized())
             } else {
                 ApiError::unauthorized().into_response()
@@ -257,13 +262,18 @@ pub(super) async fn require_app_token(State(state): State<AppState>, mut request
     }
 }
 
-fn presented_token(request: &Request) -> Option<&str> {
+fn presented_token(request: &Request, gemini: bool) -> Option<&str> {
     let headers = request.headers();
     if let Some(value) = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         let (scheme, token) = value.split_once(' ')?;
         return scheme.eq_ignore_ascii_case("bearer").then(|| token.trim());
     }
-    ["x-api-key", "api-key"].iter().find_map(|name| headers.get(*name)).and_then(|v| v.to_str().ok()).map(str::trim)
+    let header = ["x-api-key", "api-key", "x-goog-api-key"].iter().find_map(|name| headers.get(*name));
+    match header {
+        Some(value) => value.to_str().ok().map(str::trim),
+        None if gemini => super::gemini::query_key(request.uri().query()),
+        None => None,
+    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 mod anthropic;
 mod body;
+mod gemini;
 mod guards;
 pub mod inprocess;
 mod openai;
@@ -185,13 +186,14 @@ static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole HTTP surface. Guards run outermost-first: header bounds (a 431 before anything reads the head), then
 /// Host/Origin with CORS for allow-listed pages (cheap, and no token oracle for a rebinding page; preflights end
-/// there), then the app token on `/v1`, then the body limit and the body timeout (read in `body.rs`).
+/// there), then the app token on `/v1` and `/v1beta`, then the body limit and the body timeout (read in `body.rs`).
 ///
 /// Tracing never records header values: the request span carries method, path (not the query, where Gemini-style
 /// clients put `?key=`), version and request id, and responses are logged without headers. The token and key
 /// headers are also marked sensitive, so any `Debug` of them anywhere prints `Sensitive`.
 pub fn router(state: AppState, server: &ServerConfig) -> Router {
     let v1 = routes::v1().layer(middleware::from_fn_with_state(state.clone(), guards::require_app_token));
+    let v1beta = gemini::v1beta().layer(middleware::from_fn_with_state(state.clone(), guards::require_app_token));
     let sensitive = [AUTHORIZATION, X_API_KEY.clone(), API_KEY.clone(), X_GOOG_API_KEY.clone()];
     let trace = TraceLayer::new_for_http()
         .make_span_with(|request: &Request| {
@@ -208,6 +210,7 @@ pub fn router(state: AppState, server: &ServerConfig) -> Router {
     Router::new()
         .merge(routes::public())
         .nest("/v1", v1)
+        .nest("/v1beta", v1beta)
         .fallback(routes::unknown_route)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(server.max_body_mb * 1024 * 1024))

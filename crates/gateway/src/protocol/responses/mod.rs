@@ -44,8 +44,8 @@
 use serde_json::Value;
 
 use super::ProtocolError;
+use super::fields::kind_of;
 use super::neutral::Signature;
-use super::openai_chat::kind_of;
 
 /// Marks an Anthropic signature inside a reasoning item's `encrypted_content`, so that encrypted reasoning this
 /// gateway did not write (OpenAI's own) is told apart and never sent to a provider that would reject it.

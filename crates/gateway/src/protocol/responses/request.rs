@@ -4,13 +4,14 @@ use serde_json::{Map, Value, json};
 
 use super::{ANTHROPIC_PREFIX, REDACTED_PREFIX, wrong_type};
 use crate::protocol::ProtocolError;
+use crate::protocol::fields::{
+    as_object, field, fill_tool_result_names, get_array, get_bool, get_f64, get_object, get_str, get_u32, join,
+    required,
+};
 use crate::protocol::neutral::{
     ChatRequest, ImageSource, Message, Part, Reasoning, ResponseFormat, Role, Signature, SystemBlock, Tool, ToolChoice,
 };
-use crate::protocol::openai_chat::{
-    as_object, field, fill_tool_result_names, get_array, get_bool, get_f64, get_object, get_str, get_u32, join,
-    required, tool_choice_mode,
-};
+use crate::protocol::openai_chat::tool_choice_mode;
 
 /// Reads a client's Responses body.
 pub fn decode_request(body: &Value) -> Result<ChatRequest, ProtocolError> {

@@ -3,8 +3,8 @@
 use serde_json::{Value, json};
 
 use super::{REDACTED_PREFIX, encrypted_content};
+use crate::protocol::fields::unix_now;
 use crate::protocol::neutral::{ChatResponse, Part, StopReason, Usage};
-use crate::protocol::openai_chat::unix_now;
 
 /// One output item, as it is being built.
 #[derive(Debug)]

@@ -5,8 +5,8 @@ use serde_json::{Map, Value, json};
 use super::response::{Item, ItemBody, output_text_part, response_id, response_object, status_of};
 use super::{REDACTED_PREFIX, encrypted_content};
 use crate::protocol::SseEvent;
+use crate::protocol::fields::unix_now;
 use crate::protocol::neutral::{StopReason, StreamEvent, Usage};
-use crate::protocol::openai_chat::unix_now;
 
 /// Neutral events → the client's named events (`response.created` … `response.completed`), each with `type` equal to
 /// its name and a `sequence_number` counting from 0.

@@ -1,7 +1,14 @@
-//! Tests of `protocol/gemini.rs`, kept apart so the converter reads on its own.
+//! Tests of `protocol/gemini/`, kept apart so the converter reads on its own.
 
+use serde_json::{Value, json};
+
+use super::response::decode_usage;
 use super::*;
-use crate::protocol::neutral::{SystemBlock, Tool};
+use crate::protocol::SseEvent;
+use crate::protocol::neutral::{
+    ChatRequest, Choice, ImageSource, Message, Part, Reasoning, ResponseFormat, Role, StopReason, StreamEvent,
+    SystemBlock, Tool, ToolChoice, Usage,
+};
 
 fn text(t: &str) -> Part {
     Part::Text { text: t.into(), cache: None }

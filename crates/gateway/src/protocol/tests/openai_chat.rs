@@ -1,6 +1,13 @@
-//! Tests of `protocol/openai_chat.rs`, kept apart so the converter reads on its own.
+//! Tests of `protocol/openai_chat/`, kept apart so the converter reads on its own.
+
+use serde_json::{Value, json};
 
 use super::*;
+use crate::protocol::SseEvent;
+use crate::protocol::neutral::{
+    ChatRequest, ChatResponse, Choice, ImageSource, Message, Part, Reasoning, ResponseFormat, Role, StopReason,
+    StreamEvent, SystemBlock, Tool, ToolChoice, Usage,
+};
 
 /// Splits an SSE fixture into events (`event:` and `data:` lines, blank-line separated).
 fn sse(text: &str) -> Vec<SseEvent> {

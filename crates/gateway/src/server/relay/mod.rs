@@ -1,13 +1,15 @@
 //! The relay: one client request → a plan of targets → attempts until one starts answering → the answer back,
-//! streamed chunk by chunk. Clients speak OpenAI chat, Anthropic Messages or OpenAI Responses (`wire.rs`); the
-//! plan is walked in `walk.rs`; started streams are carried in `stream.rs`.
+//! streamed chunk by chunk. Clients speak OpenAI chat, Anthropic Messages, OpenAI Responses or Gemini
+//! (`wire.rs`); the plan is walked in `walk.rs`; started streams are carried in `stream.rs`.
 //!
 //! Same protocol in and out is **passthrough**: the body goes upstream with only `model` rewritten (and usage
 //! requested on streams), and SSE events come back byte for byte. Across protocols the body is decoded to the
 //! neutral form and encoded for the upstream, and the answer (or each stream event) the other way. The choice is
 //! made per target, so one alias can mix both. A Responses client is passed through only to providers that offer
 //! the Responses API themselves (`Provider::offers_responses`: OpenAI); a turn naming something stored at OpenAI
-//! (`previous_response_id`, `conversation`, `prompt`) can only go there, since Switchboard stores nothing.
+//! (`previous_response_id`, `conversation`, `prompt`) can only go there, since Switchboard stores nothing; likewise
+//! a Gemini request naming a `cachedContent` can only go to Gemini. A Gemini body goes to Gemini untouched (its
+//! model is in the URL), and Gemini's stream is always asked for as SSE.
 //!
 //! **Fallback** happens only before the first byte reaches the client: an attempt counts as started once the
 //! upstream has answered 2xx *and* (for streams) sent its first chunk. Until then, connect errors, timeouts, 408,
@@ -47,10 +49,6 @@ static X_ALIAS: HeaderName = HeaderName::from_static("x-switchboard-alias");
 static X_TARGET: HeaderName = HeaderName::from_static("x-switchboard-target");
 static X_ATTEMPTS: HeaderName = HeaderName::from_static("x-switchboard-attempts");
 static X_BUDGET: HeaderName = HeaderName::from_static("x-switchboard-budget");
-
-/// Responses fields that name an object stored at OpenAI (a response, a conversation, a prompt template): such a
-/// request can only be passed through to OpenAI.
-const STORED_AT_OPENAI: [&str; 3] = ["previous_response_id", "conversation", "prompt"];
 
 /// Client headers passed on to an Anthropic upstream when the client speaks Anthropic too.
 const ANTHROPIC_HEADERS: [&str; 2] = ["anthropic-version", "anthropic-beta"];
@@ -235,15 +233,12 @@ pub async fn chat(
     }
     // A Responses turn that refers to something stored at OpenAI can only be served there, passed through. The rest
     // of the body is still validated, without the fields translation cannot honour.
-    let stored = match client {
-        Client::Responses => STORED_AT_OPENAI.into_iter().find(|name| body.get(*name).is_some_and(|v| !v.is_null())),
-        Client::OpenAiChat | Client::Anthropic => None,
-    };
+    let stored = client.stored_fields().iter().copied().find(|name| body.get(*name).is_some_and(|v| !v.is_null()));
     let decoded = if stored.is_some() {
         let mut rest = body.clone();
         if let Some(object) = rest.as_object_mut() {
-            for name in STORED_AT_OPENAI {
-                object.remove(name);
+            for name in client.stored_fields() {
+                object.remove(*name);
             }
         }
         client.decode_request(&rest)
@@ -255,7 +250,7 @@ pub async fn chat(
         Ok(request) => request,
         Err(e) => return client.error_response(ApiError::invalid(e.message, e.param.as_deref())),
     };
-    if let (Some(alias), Client::Anthropic | Client::Responses) = (&resolution.alias, client) {
+    if let (Some(alias), Client::Anthropic | Client::Responses | Client::Gemini { .. }) = (&resolution.alias, client) {
         settings::neutral(&mut request, alias);
     }
     // An Anthropic body passed through to Anthropic takes the same settings as JSON (translation uses `request`).
@@ -265,6 +260,10 @@ pub async fn chat(
     // Likewise a Responses body passed through to OpenAI.
     if let (Some(alias), Client::Responses) = (&resolution.alias, client) {
         settings::responses(&mut body, alias);
+    }
+    // And a Gemini body passed through to Gemini.
+    if let (Some(alias), Client::Gemini { .. }) = (&resolution.alias, client) {
+        settings::gemini(&mut body, alias);
     }
     let needs = Needs::of(&request);
     let conversation = needs.signed_thinking.then(|| conversation_key(&request));
@@ -283,15 +282,26 @@ pub async fn chat(
                 _ => "resend the whole conversation in `input`",
             };
             let model = &ctx.client_model;
-            let error = ApiError::invalid(
-                format!(
-                    "`{field}` refers to something stored at OpenAI, but none of {model:?}'s targets is an OpenAI \
-                     provider (Switchboard stores nothing itself): {instead}, or route {model:?} to a provider of \
-                     kind `openai`"
-                ),
-                Some(field),
-            )
-            .code("needs_openai_upstream");
+            let error = match client {
+                Client::Gemini { .. } => ApiError::invalid(
+                    format!(
+                        "`{field}` names a cache stored at Google, but none of {model:?}'s targets is a Gemini \
+                         provider (Switchboard stores nothing itself): send the whole conversation in `contents`, or \
+                         route {model:?} to a provider of kind `gemini`"
+                    ),
+                    Some(field),
+                )
+                .code("needs_gemini_upstream"),
+                _ => ApiError::invalid(
+                    format!(
+                        "`{field}` refers to something stored at OpenAI, but none of {model:?}'s targets is an \
+                         OpenAI provider (Switchboard stores nothing itself): {instead}, or route {model:?} to a \
+                         provider of kind `openai`"
+                    ),
+                    Some(field),
+                )
+                .code("needs_openai_upstream"),
+            };
             return with_routing_headers(client.error_response(error), &resolution, None, &[]);
         }
     }

@@ -1,5 +1,6 @@
 //! The body that goes upstream on passthrough: the client's own, with only `model` rewritten (and usage asked for
-//! on OpenAI-style streams, so it can be counted).
+//! on OpenAI-style streams, so it can be counted). Gemini's model is in the URL: its body is left as it came, but
+//! for a `model` the client wrote there itself, which becomes `models/<target>`.
 
 use bytes::Bytes;
 use serde_json::Value;
@@ -25,7 +26,15 @@ pub(super) fn passthrough_body(
     let Value::Object(fields) = body else {
         return Err(ApiError::invalid("the request body must be a JSON object", None));
     };
-    let rewritten = Rewritten { fields, model: &target.model, include_usage: ask_usage };
+    let gemini = target.provider.protocol() == Protocol::Gemini;
+    let gemini_model;
+    let model = if gemini {
+        gemini_model = format!("models/{}", target.model);
+        &gemini_model
+    } else {
+        &target.model
+    };
+    let rewritten = Rewritten { fields, model, include_usage: ask_usage, add_model: !gemini };
     let body = serde_json::to_vec(&rewritten).map(Bytes::from).map_err(|e| ApiError::invalid(e.to_string(), None))?;
     Ok(Prepared {
         mode: Mode::Passthrough,
@@ -44,6 +53,8 @@ struct Rewritten<'a> {
     fields: &'a serde_json::Map<String, Value>,
     model: &'a str,
     include_usage: bool,
+    /// Whether a body without `model` gets one (not Gemini's, whose model is in the URL).
+    add_model: bool,
 }
 
 impl serde::Serialize for Rewritten<'_> {
@@ -68,7 +79,7 @@ impl serde::Serialize for Rewritten<'_> {
                 _ => map.serialize_entry(key, value)?,
             }
         }
-        if !model_written {
+        if !model_written && self.add_model {
             map.serialize_entry("model", self.model)?;
         }
         if self.include_usage && !options_written {
@@ -134,7 +145,7 @@ mod tests {
         for body in &bodies {
             for include_usage in [false, true] {
                 let Value::Object(fields) = body else { unreachable!() };
-                let rewritten = Rewritten { fields, model: "gpt-4o-mini", include_usage };
+                let rewritten = Rewritten { fields, model: "gpt-4o-mini", include_usage, add_model: true };
                 assert_eq!(
                     serde_json::to_string(&rewritten).unwrap(),
                     copied(body, "gpt-4o-mini", include_usage),

@@ -1,6 +1,6 @@
 //! An alias's settings on a request, in each shape a request takes: default parameters fill what the client left
-//! out, forced ones replace what it sent, and the system prefix goes first. OpenAI, Anthropic and Responses bodies
-//! take them as JSON (so passthrough carries them); translated requests take them on the neutral form.
+//! out, forced ones replace what it sent, and the system prefix goes first. OpenAI, Anthropic, Responses and Gemini
+//! bodies take them as JSON (so passthrough carries them); translated requests take them on the neutral form.
 
 use serde_json::{Value, json};
 
@@ -139,6 +139,65 @@ pub(super) fn responses(body: &mut Value, alias: &Alias) {
     }
 }
 
+/// The alias's settings on a Gemini body passed through to Gemini, in `generationConfig`'s names: `temperature`,
+/// `topP`, `topK`, `maxOutputTokens` (from any of the max-token names) and `seed`; the prefix becomes the first
+/// part of `systemInstruction`. A body that spells a message in proto names (`generation_config`) gets it there.
+/// `reasoning_effort` has no single Gemini form across models and applies only when the request is translated.
+pub(super) fn gemini(body: &mut Value, alias: &Alias) {
+    let Some(object) = body.as_object_mut() else { return };
+    let spelled = |object: &serde_json::Map<String, Value>, json: &'static str, proto: &'static str| {
+        if !object.contains_key(json) && object.contains_key(proto) { proto } else { json }
+    };
+    let config_key = spelled(object, "generationConfig", "generation_config");
+    let config = object.entry(config_key).or_insert_with(|| json!({}));
+    if !config.is_object() {
+        *config = json!({});
+    }
+    if let Some(config) = config.as_object_mut() {
+        let mut apply = |key: &str, value: &Value, force: bool| {
+            let name = match key {
+                "temperature" => "temperature",
+                "top_p" => "topP",
+                "top_k" => "topK",
+                "max_tokens" | "max_completion_tokens" | "max_output_tokens" => "maxOutputTokens",
+                "seed" => "seed",
+                _ => return,
+            };
+            if force || config.get(name).is_none_or(Value::is_null) {
+                config.insert(name.to_owned(), value.clone());
+            }
+        };
+        for (key, value) in &alias.params {
+            apply(key, value, false);
+        }
+        for (key, value) in &alias.forced_params {
+            apply(key, value, true);
+        }
+    }
+    if object.get(config_key).is_some_and(|c| c.as_object().is_some_and(serde_json::Map::is_empty)) {
+        object.remove(config_key);
+    }
+    if let Some(prefix) = &alias.system_prefix {
+        let system_key = spelled(object, "systemInstruction", "system_instruction");
+        let first = json!({ "text": prefix });
+        match object.get_mut(system_key) {
+            Some(Value::Object(system)) => match system.get_mut("parts") {
+                Some(Value::Array(parts)) => parts.insert(0, first),
+                _ => {
+                    system.insert("parts".into(), json!([first]));
+                }
+            },
+            Some(system @ Value::String(_)) => {
+                let text = system.take();
+                *system = json!({ "parts": [first, { "text": text }] });
+            }
+            _ => {
+                object.insert(system_key.into(), json!({ "parts": [first] }));
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,5 +254,34 @@ mod tests {
         responses(&mut body, &settings);
         assert_eq!(body["instructions"], "Be brief.");
         assert_eq!(body["reasoning"], json!({ "effort": "low" }));
+    }
+
+    #[test]
+    fn alias_settings_apply_to_gemini_bodies_in_their_names() {
+        let settings = alias(
+            json!({ "temperature": 0.2, "max_tokens": 512, "top_p": 0.9 }),
+            json!({ "seed": 7 }),
+            Some("Be brief."),
+        );
+        let mut body = json!({ "contents": [], "generationConfig": { "topP": 0.5 },
+            "systemInstruction": { "parts": [{ "text": "You are a CLI." }] } });
+        gemini(&mut body, &settings);
+        assert_eq!(
+            body,
+            json!({ "contents": [], "generationConfig": { "topP": 0.5, "temperature": 0.2, "maxOutputTokens": 512,
+                "seed": 7 }, "systemInstruction": { "parts": [{ "text": "Be brief." }, { "text": "You are a CLI." }] } }),
+            "defaults fill gaps, the client's own values win, forced ones replace, the prefix leads"
+        );
+
+        // Proto spellings are kept; nothing to set leaves no empty config behind.
+        let plain = alias(json!({ "reasoning_effort": "low" }), json!({}), None);
+        let mut body = json!({ "contents": [], "system_instruction": { "parts": [] } });
+        gemini(&mut body, &plain);
+        assert_eq!(body, json!({ "contents": [], "system_instruction": { "parts": [] } }));
+        let mut body = json!({ "contents": [], "generation_config": { "top_k": 3 } });
+        gemini(&mut body, &settings);
+        assert_eq!(body["generation_config"]["temperature"], 0.2);
+        assert!(body.get("generationConfig").is_none());
+        assert_eq!(body["systemInstruction"], json!({ "parts": [{ "text": "Be brief." }] }));
     }
 }

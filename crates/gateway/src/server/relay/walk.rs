@@ -49,11 +49,13 @@ pub(super) enum Started {
     Stream { first: Bytes, rest: BoxStream<'static, reqwest::Result<Bytes>> },
 }
 
-/// A whole passthrough answer as far as the relay reads it.
+/// A whole passthrough answer as far as the relay reads it: its `usage` (Gemini's `usageMetadata`).
 #[derive(serde::Deserialize)]
 struct UsageOnly {
     #[serde(default)]
     usage: Value,
+    #[serde(default, rename = "usageMetadata")]
+    usage_metadata: Value,
 }
 
 pub(super) enum Decoded {
@@ -254,7 +256,7 @@ pub(super) async fn attempt(
         let decoded = match prepared.mode {
             Mode::Passthrough => {
                 let answer = serde_json::from_slice::<UsageOnly>(&bytes).map_err(|e| unreadable(e.to_string()))?;
-                Decoded::Usage(answer.usage)
+                Decoded::Usage(if answer.usage.is_null() { answer.usage_metadata } else { answer.usage })
             }
             Mode::Translate(upstream) => {
                 let json = serde_json::from_slice::<Value>(&bytes).map_err(|e| unreadable(e.to_string()))?;

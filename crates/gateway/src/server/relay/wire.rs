@@ -1,5 +1,5 @@
 //! What depends on the client's protocol: decoding its request, encoding answers and stream events for it, its
-//! error shape, and — for passthrough streams — reading its events for usage and the end-of-stream marker.
+//! error shape, and — for passthrough streams — reading its events for usage and the end of the stream.
 
 use axum::Json;
 use axum::response::{IntoResponse, Response};
@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::error::ApiError;
 use crate::protocol::neutral::{ChatRequest, ChatResponse, StreamEvent, Usage};
-use crate::protocol::{Protocol, ProtocolError, SseEvent, anthropic, openai_chat, responses, sse};
+use crate::protocol::{Protocol, ProtocolError, SseEvent, anthropic, gemini, openai_chat, responses, sse};
 use crate::providers::Provider;
 
 /// The protocol a client speaks to the gateway.
@@ -17,6 +17,10 @@ pub enum Client {
     OpenAiChat,
     Anthropic,
     Responses,
+    /// Gemini CLI and the google-genai SDKs. Whether to stream is the method in the URL, not a body field.
+    Gemini {
+        stream: bool,
+    },
 }
 
 impl Client {
@@ -24,7 +28,9 @@ impl Client {
     pub fn same_as(self, protocol: Protocol) -> bool {
         matches!(
             (self, protocol),
-            (Client::OpenAiChat, Protocol::OpenAiChat) | (Client::Anthropic, Protocol::Anthropic)
+            (Client::OpenAiChat, Protocol::OpenAiChat)
+                | (Client::Anthropic, Protocol::Anthropic)
+                | (Client::Gemini { .. }, Protocol::Gemini)
         )
     }
 
@@ -33,7 +39,7 @@ impl Client {
     pub fn passes_through_to(self, provider: &dyn Provider) -> bool {
         match self {
             Client::Responses => provider.offers_responses(),
-            Client::OpenAiChat | Client::Anthropic => self.same_as(provider.protocol()),
+            Client::OpenAiChat | Client::Anthropic | Client::Gemini { .. } => self.same_as(provider.protocol()),
         }
     }
 
@@ -42,6 +48,7 @@ impl Client {
             Client::OpenAiChat => openai_chat::decode_request(body),
             Client::Anthropic => anthropic::decode_request(body),
             Client::Responses => responses::decode_request(body),
+            Client::Gemini { stream } => gemini::decode_request(body, stream),
         }
     }
 
@@ -50,26 +57,44 @@ impl Client {
             Client::OpenAiChat => openai_chat::encode_response(response),
             Client::Anthropic => anthropic::encode_response(response),
             Client::Responses => responses::encode_response(response),
+            Client::Gemini { .. } => gemini::encode_response(response),
         }
     }
 
-    /// The error in this client's shape: OpenAI's `{"error":{…}}`, or Anthropic's `{"type":"error","error":{…}}`.
+    /// The error in this client's shape: OpenAI's `{"error":{…}}`, Anthropic's `{"type":"error","error":{…}}`, or
+    /// Google's `{"error":{"code","message","status"}}`.
     pub fn error_response(self, error: ApiError) -> Response {
         match self {
             Client::OpenAiChat | Client::Responses => error.into_response(),
             Client::Anthropic => anthropic_error(error),
+            Client::Gemini { .. } => google_error(error),
         }
     }
 
-    /// Usage from a whole passthrough answer's `usage` object.
+    /// Usage from a whole passthrough answer's `usage` object (Gemini's `usageMetadata`).
     pub fn usage(self, usage: &Value) -> Option<(Usage, Option<f64>)> {
         match self {
             Client::OpenAiChat => openai_usage(usage),
             Client::Anthropic => anthropic_usage(usage),
             Client::Responses => responses_usage(usage),
+            Client::Gemini { .. } => usage.is_object().then(|| (gemini::decode_usage(usage), None)),
+        }
+    }
+
+    /// Body fields that name something stored at the client's own provider, which only a passthrough there can
+    /// honour: a stored response, conversation or prompt at OpenAI, a cache at Google.
+    pub fn stored_fields(self) -> &'static [&'static str] {
+        match self {
+            Client::Responses => &STORED_AT_OPENAI,
+            Client::Gemini { .. } => &["cachedContent"],
+            Client::OpenAiChat | Client::Anthropic => &[],
         }
     }
 }
+
+/// Responses fields that name an object stored at OpenAI (a response, a conversation, a prompt template): such a
+/// request can only be passed through to OpenAI.
+const STORED_AT_OPENAI: [&str; 3] = ["previous_response_id", "conversation", "prompt"];
 
 /// Anthropic's error shape, with its error types.
 pub fn anthropic_error(error: ApiError) -> Response {
@@ -91,11 +116,28 @@ pub fn anthropic_error(error: ApiError) -> Response {
     response
 }
 
+/// Google's error shape, `{"error":{"code","message","status"}}` with its status names; a field the error is about
+/// is named in a `BadRequest` detail too, as Google's API names it.
+pub fn google_error(error: ApiError) -> Response {
+    let code = error.status.as_u16();
+    let mut body = gemini::error_body(code, &error.message);
+    if let Some(param) = &error.param {
+        body["error"]["details"] = json!([{ "@type": "type.googleapis.com/google.rpc.BadRequest",
+            "fieldViolations": [{ "field": param, "description": error.message }] }]);
+    }
+    let mut response = (error.status, Json(body)).into_response();
+    if let Some(retry_after) = error.retry_after {
+        response.headers_mut().insert(axum::http::header::RETRY_AFTER, *retry_after);
+    }
+    response
+}
+
 /// Neutral stream events → the client's SSE events.
 pub enum Encoder {
     OpenAiChat(openai_chat::StreamEncoder),
     Anthropic(anthropic::StreamEncoder),
     Responses(responses::StreamEncoder),
+    Gemini(gemini::StreamEncoder),
 }
 
 impl Encoder {
@@ -104,6 +146,7 @@ impl Encoder {
             Client::OpenAiChat => Encoder::OpenAiChat(openai_chat::StreamEncoder::new(include_usage)),
             Client::Anthropic => Encoder::Anthropic(anthropic::StreamEncoder::new(include_usage)),
             Client::Responses => Encoder::Responses(responses::StreamEncoder::new(include_usage)),
+            Client::Gemini { .. } => Encoder::Gemini(gemini::StreamEncoder::new(include_usage)),
         }
     }
 
@@ -112,6 +155,7 @@ impl Encoder {
             Encoder::OpenAiChat(e) => e.encode(event),
             Encoder::Anthropic(e) => e.encode(event),
             Encoder::Responses(e) => e.encode(event),
+            Encoder::Gemini(e) => e.encode(event),
         })
     }
 
@@ -120,6 +164,7 @@ impl Encoder {
             Encoder::OpenAiChat(e) => e.finish(),
             Encoder::Anthropic(e) => e.finish(),
             Encoder::Responses(e) => e.finish(),
+            Encoder::Gemini(e) => e.finish(),
         })
     }
 }
@@ -207,6 +252,21 @@ impl Watch {
                 Some("message_stop") => self.done = true,
                 _ => {}
             },
+            // Gemini's stream has no terminator: it ends with the chunk that says why it finished (or an error).
+            Client::Gemini { .. } => {
+                if let Some(error) = parsed.get("error") {
+                    self.done = true;
+                    self.failed = Some(error["message"].as_str().unwrap_or("the upstream failed").to_owned());
+                }
+                if parsed["usageMetadata"].is_object() {
+                    self.usage = Some((gemini::decode_usage(&parsed["usageMetadata"]), None));
+                }
+                let finished =
+                    parsed["candidates"].as_array().is_some_and(|c| c.iter().any(|c| c["finishReason"].is_string()));
+                if finished || parsed["promptFeedback"]["blockReason"].is_string() {
+                    self.done = true;
+                }
+            }
         }
         Ok(true)
     }
@@ -243,6 +303,7 @@ impl Watch {
                 let error = json!({ "type": "error", "error": { "type": "api_error", "message": message } });
                 vec![sse::frame(Some("error"), &error.to_string())]
             }
+            Client::Gemini { .. } => vec![sse::frame(None, &gemini::error_body(502, message).to_string())],
         }
     }
 }
