@@ -19,12 +19,13 @@ mod opencode;
 mod qwen_code;
 
 use std::collections::BTreeMap;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use e2e::fake::{FakeKind, FakeUpstream, RecordedRequest};
-use e2e::{FAKE_KEY, Gateway, Guarded, bin_dir, wait_for, workspace_bin};
+use e2e::{FAKE_KEY, Gateway, bin_dir, wait_for, workspace_bin};
 use switchboard_gateway::ledger::{DATABASE_FILE, queries};
 use switchboard_gateway::store::Store;
 
@@ -255,9 +256,11 @@ impl<'a> World<'a> {
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&out).unwrap())
             .stderr(std::fs::File::create(&err).unwrap())
+            // Its own process group, so everything it starts can be killed with it.
+            .process_group(0)
             .spawn()
             .unwrap();
-        let mut child = Guarded(child);
+        let mut child = Group(child);
         let exited = wait_for(&format!("{} to exit", self.agent.id), RUN_TIMEOUT, || child.0.try_wait().unwrap());
         let took = started.elapsed();
         let read = |path: &Path| String::from_utf8_lossy(&std::fs::read(path).unwrap_or_default()).into_owned();
@@ -301,6 +304,19 @@ impl<'a> World<'a> {
             }
         }
         assert!(problems.is_empty(), "HOME after disconnect:\n{}", problems.join("\n"));
+    }
+}
+
+/// A client and every process it started (the npm wrappers start the real binary; some leave helpers behind):
+/// its whole process group is killed when this drops, after it exited or when a test fails. Killed with SIGKILL,
+/// because opencode, busy in a tool loop, ignores SIGTERM.
+struct Group(Child);
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.0.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status();
+        let _ = self.0.wait();
     }
 }
 
