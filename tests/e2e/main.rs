@@ -1,6 +1,8 @@
 //! Black-box tests, all in one binary. Each module starts the real processes it needs through the harness in
 //! `src/lib.rs`; none reaches beyond loopback.
 //!
+//! - `agents`: the real coding agents (Claude Code, Codex, Gemini CLI, opencode, Qwen Code; pinned npm packages)
+//!   connected by `switchboard-gateway connect`, run in their print/exec modes, then disconnected.
 //! - `clients`: `switchboard-gateway clients | connect | disconnect` on tools' config files in a temporary HOME.
 //! - `crash`: SIGKILL under load; the database opens, passes its integrity check and lost at most one flush.
 //! - `gemini_inbound`: Gemini clients through `/v1beta/models/…` and its `/v1` twins, onto every upstream kind.
@@ -22,6 +24,7 @@
 // A test binary: a failed unwrap is a failed test, with its message.
 #![allow(clippy::unwrap_used)]
 
+mod agents;
 mod anthropic_inbound;
 mod clients;
 mod conformance;

@@ -2,6 +2,7 @@
 //!
 //! Every task returns `anyhow::Result<ExitCode>`; this file is the one place that turns errors into exit codes.
 
+mod agents;
 mod cmd;
 mod deps;
 mod tasks;
@@ -31,6 +32,8 @@ enum Task {
     },
     /// Install what is missing, then run every check and test; the last line is `N passed, N failed`.
     Test,
+    /// Install the pinned coding agents the e2e tests run (cached outside the repo) and print where they are.
+    Agents,
     /// Measure the gateway against calling its upstream directly (release builds, oha); prints a Markdown table.
     Bench {
         /// Seconds per load run (each scenario runs three rounds of direct, floor, gateway).
@@ -68,6 +71,7 @@ fn main() -> ExitCode {
     let result = match cli.task {
         Task::Run { headless, args } => tasks::run::run(headless, &args),
         Task::Test => tasks::test::test(),
+        Task::Agents => agents::agents(),
         Task::Bench { seconds } => tasks::bench::bench(seconds),
         Task::Fuzz { seconds } => tasks::fuzz::fuzz(seconds),
         Task::Soak { seconds, clients } => tasks::soak::soak(seconds, clients),

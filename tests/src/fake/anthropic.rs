@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::Value;
 
-use super::script::{self, Fault, Finish, Reply, SIGNATURE, STOP_SEQUENCE};
+use super::script::{self, Content, Fault, Finish, ReadTurn, Reply, SIGNATURE, STOP_SEQUENCE};
 use super::wire::{self, Frame, J, SseStyle, obj};
 use super::{FakeKind, Incoming, Key, Shared, joined_text, judge_key};
 
@@ -75,7 +75,10 @@ async fn messages(State(shared): State<Shared>, Extension(incoming): Extension<A
         return fault_response(fault);
     }
     script::before_headers(scenario.delivery).await;
-    let reply = script::reply(FakeKind::Anthropic, model, scenario.content, &last_user_text(body));
+    let reply = match scenario.content {
+        Content::ReadFile => script::read_file(FakeKind::Anthropic, model, &read_turn(body)),
+        content => script::reply(FakeKind::Anthropic, model, content, &last_user_text(body)),
+    };
     let mut response = if body["stream"] == true {
         wire::sse(&SSE, frames(model, &reply), scenario.delivery, shared.shutdown)
     } else {
@@ -95,7 +98,7 @@ fn message(model: &str, reply: &Reply) -> J {
     }
     for call in &reply.tool_calls {
         content.push(
-            obj! { "type": "tool_use", "id": call.id("toolu"), "name": call.name, "input": call.arguments_json() },
+            obj! { "type": "tool_use", "id": call.id("toolu"), "name": &call.name, "input": call.arguments_json() },
         );
     }
     obj! {
@@ -140,11 +143,11 @@ fn frames(model: &str, reply: &Reply) -> Vec<Frame> {
         blocks.push((obj! { "type": "text", "text": "" }, deltas));
     }
     for call in &reply.tool_calls {
-        let deltas = script::fragments(call.arguments, 3)
+        let deltas = script::fragments(&call.arguments, 3)
             .into_iter()
             .map(|piece| obj! { "type": "input_json_delta", "partial_json": piece })
             .collect();
-        let block = obj! { "type": "tool_use", "id": call.id("toolu"), "name": call.name, "input": obj! {} };
+        let block = obj! { "type": "tool_use", "id": call.id("toolu"), "name": &call.name, "input": obj! {} };
         blocks.push((block, deltas));
     }
     for (index, (block, deltas)) in blocks.into_iter().enumerate() {
@@ -178,7 +181,7 @@ async fn count_tokens(Extension(incoming): Extension<Arc<Incoming>>) -> Response
     if let Some(fault) = script::scenario(model).fault {
         return fault_response(fault);
     }
-    let usage = script::reply(FakeKind::Anthropic, model, script::Content::Text, "").usage;
+    let usage = script::reply(FakeKind::Anthropic, model, Content::Text, "").usage;
     Json(obj! { "input_tokens": usage.input }).into_response()
 }
 
@@ -275,5 +278,29 @@ fn last_user_text(body: &Value) -> String {
             joined_text(blocks, |block| (block["type"] == "text").then(|| block["text"].as_str()).flatten())
         }
         _ => String::new(),
+    }
+}
+
+/// The tools offered and, when the last message is the user's tool results, their text.
+fn read_turn(body: &Value) -> ReadTurn {
+    let tools = body["tools"].as_array().into_iter().flatten();
+    let tools = tools.filter_map(|tool| Some((tool["name"].as_str()?.to_owned(), tool["input_schema"].clone())));
+    let last = body["messages"].as_array().and_then(|messages| messages.last());
+    let results: Vec<String> = last
+        .filter(|message| message["role"] == "user")
+        .and_then(|message| message["content"].as_array())
+        .into_iter()
+        .flatten()
+        .filter(|block| block["type"] == "tool_result")
+        .map(|block| match &block["content"] {
+            Value::String(text) => text.clone(),
+            Value::Array(blocks) => joined_text(blocks, |block| block["text"].as_str()),
+            _ => String::new(),
+        })
+        .collect();
+    ReadTurn {
+        user_text: last_user_text(body),
+        tools: tools.collect(),
+        tool_result: (!results.is_empty()).then(|| results.join(" ")),
     }
 }

@@ -11,7 +11,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::Value;
 
-use super::script::{self, Content, Fault, Finish, Reply};
+use super::script::{self, Content, Fault, Finish, ReadTurn, Reply};
 use super::wire::{self, Frame, J, SseStyle, obj};
 use super::{FakeKind, Incoming, Key, Shared, joined_text, judge_key};
 
@@ -112,7 +112,10 @@ async fn call(
         return Json(obj! { "totalTokens": usage.input, "promptTokensDetails": details }).into_response();
     }
     script::before_headers(scenario.delivery).await;
-    let reply = script::reply(FakeKind::Gemini, model, scenario.content, &last_user_text(body));
+    let reply = match scenario.content {
+        Content::ReadFile => script::read_file(FakeKind::Gemini, model, &read_turn(body)),
+        content => script::reply(FakeKind::Gemini, model, content, &last_user_text(body)),
+    };
     if method == "generateContent" {
         return wire::json(StatusCode::OK, &whole(model, &reply), scenario.delivery, shared.shutdown).await;
     }
@@ -199,7 +202,7 @@ fn response(model: &str, parts: Vec<J>, finish: Option<Finish>, usage: J) -> J {
 }
 
 fn function_call(call: &script::ToolCall) -> J {
-    obj! { "functionCall": obj! { "name": call.name, "args": call.arguments_json() } }
+    obj! { "functionCall": obj! { "name": &call.name, "args": call.arguments_json() } }
 }
 
 /// Gemini counts reasoning apart from the answer: `candidatesTokenCount` + `thoughtsTokenCount` is the output.
@@ -319,4 +322,31 @@ fn last_user_text(body: &Value) -> String {
         return String::new();
     };
     turn["parts"].as_array().map(|parts| joined_text(parts, |part| part["text"].as_str())).unwrap_or_default()
+}
+
+/// The function declarations offered and, when the last turn holds `functionResponse` parts, their `output` (or
+/// the whole response as JSON).
+fn read_turn(body: &Value) -> ReadTurn {
+    let declarations = body["tools"].as_array().into_iter().flatten();
+    let declarations = declarations.flat_map(|tool| tool["functionDeclarations"].as_array().into_iter().flatten());
+    let tools = declarations.filter_map(|declaration| {
+        let schema = declaration.get("parametersJsonSchema").unwrap_or(&declaration["parameters"]);
+        Some((declaration["name"].as_str()?.to_owned(), schema.clone()))
+    });
+    let last = body["contents"].as_array().and_then(|turns| turns.last());
+    let results: Vec<String> = last
+        .and_then(|turn| turn["parts"].as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|part| part.get("functionResponse"))
+        .map(|response| match &response["response"]["output"] {
+            Value::String(text) => text.clone(),
+            _ => response["response"].to_string(),
+        })
+        .collect();
+    ReadTurn {
+        user_text: last_user_text(body),
+        tools: tools.collect(),
+        tool_result: (!results.is_empty()).then(|| results.join(" ")),
+    }
 }

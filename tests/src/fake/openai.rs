@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::Value;
 
-use super::script::{self, Content, Fault, Finish, Reply, Usage};
+use super::script::{self, Content, Fault, Finish, ReadTurn, Reply, Usage};
 use super::wire::{self, Frame, J, SseStyle, obj};
 use super::{FakeKind, Incoming, Key, Shared, joined_text, judge_key};
 
@@ -86,7 +86,10 @@ async fn chat(State(shared): State<Shared>, Extension(incoming): Extension<Arc<I
         return fault_response(fault, model);
     }
     script::before_headers(scenario.delivery).await;
-    let reply = script::reply(FakeKind::OpenAi, model, scenario.content, &last_user_text(body));
+    let reply = match scenario.content {
+        Content::ReadFile => script::read_file(FakeKind::OpenAi, model, &read_turn(body)),
+        content => script::reply(FakeKind::OpenAi, model, content, &last_user_text(body)),
+    };
     if body["stream"] == true {
         let include_usage = body["stream_options"]["include_usage"] == true;
         wire::sse(&SSE, chat_frames(model, &reply, include_usage), scenario.delivery, shared.shutdown)
@@ -108,7 +111,7 @@ fn chat_completion(model: &str, reply: &Reply) -> J {
                 obj! {
                     "id": call.id("call"),
                     "type": "function",
-                    "function": obj! { "name": call.name, "arguments": call.arguments },
+                    "function": obj! { "name": &call.name, "arguments": &call.arguments },
                 }
             })
             .collect::<Vec<_>>();
@@ -168,10 +171,10 @@ fn chat_frames(model: &str, reply: &Reply, include_usage: bool) -> Vec<Frame> {
             "index": call.index,
             "id": call.id("call"),
             "type": "function",
-            "function": obj! { "name": call.name, "arguments": "" },
+            "function": obj! { "name": &call.name, "arguments": "" },
         };
         frames.push(data(&chunk(obj! { "tool_calls": vec![start] }, None), false));
-        for fragment in script::fragments(call.arguments, 3) {
+        for fragment in script::fragments(&call.arguments, 3) {
             let delta = obj! { "index": call.index, "function": obj! { "arguments": fragment } };
             frames.push(data(&chunk(obj! { "tool_calls": vec![delta] }, None), true));
         }
@@ -211,7 +214,7 @@ async fn completions(State(shared): State<Shared>, Extension(incoming): Extensio
     };
     // Tool calls and reasoning have no place in a text completion: those scenarios answer plain text.
     let content = match scenario.content {
-        Content::Tools | Content::Thinking => Content::Text,
+        Content::Tools | Content::Thinking | Content::ReadFile => Content::Text,
         other => other,
     };
     let reply = script::reply(FakeKind::OpenAi, model, content, &prompt);
@@ -453,5 +456,28 @@ fn last_user_text(body: &Value) -> String {
             joined_text(parts, |part| (part["type"] == "text").then(|| part["text"].as_str()).flatten())
         }
         _ => String::new(),
+    }
+}
+
+/// The function tools offered and, when the conversation ends with `tool` messages, their text.
+fn read_turn(body: &Value) -> ReadTurn {
+    let tools = body["tools"].as_array().into_iter().flatten().filter_map(|tool| {
+        let function = &tool["function"];
+        Some((function["name"].as_str()?.to_owned(), function["parameters"].clone()))
+    });
+    let messages = body["messages"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let trailing = messages.iter().rev().take_while(|message| message["role"] == "tool");
+    let mut results: Vec<String> = trailing
+        .map(|message| match &message["content"] {
+            Value::String(text) => text.clone(),
+            Value::Array(parts) => joined_text(parts, |part| part["text"].as_str()),
+            _ => String::new(),
+        })
+        .collect();
+    results.reverse();
+    ReadTurn {
+        user_text: last_user_text(body),
+        tools: tools.collect(),
+        tool_result: (!results.is_empty()).then(|| results.join(" ")),
     }
 }

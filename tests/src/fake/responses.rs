@@ -15,7 +15,7 @@ use axum::response::Response;
 use serde_json::Value;
 
 use super::openai::{CREATED, SSE, bad_request, fault_response, parse};
-use super::script::{self, Delivery, Finish, Reply, ToolCall};
+use super::script::{self, Content, Delivery, Finish, ReadTurn, Reply, ToolCall};
 use super::wire::{self, Frame, J, obj};
 use super::{FakeKind, Incoming, Shared, joined_text};
 
@@ -37,7 +37,10 @@ pub(super) async fn create(State(shared): State<Shared>, Extension(incoming): Ex
         return fault_response(fault, model);
     }
     script::before_headers(scenario.delivery).await;
-    let reply = script::reply(FakeKind::OpenAi, model, scenario.content, &last_user_text(body));
+    let reply = match scenario.content {
+        Content::ReadFile => script::read_file(FakeKind::OpenAi, model, &read_turn(body)),
+        content => script::reply(FakeKind::OpenAi, model, content, &last_user_text(body)),
+    };
     if body["stream"] == true {
         let mut frames = frames(body, model, &reply);
         let mut delivery = scenario.delivery;
@@ -94,9 +97,9 @@ impl Item<'_> {
                 "id": self.id(index),
                 "type": "function_call",
                 "status": status,
-                "arguments": if done { call.arguments } else { "" },
+                "arguments": if done { call.arguments.as_str() } else { "" },
                 "call_id": call.id("call"),
-                "name": call.name,
+                "name": &call.name,
             },
         }
     }
@@ -233,7 +236,7 @@ fn frames(body: &Value, model: &str, reply: &Reply) -> Vec<Frame> {
             }
             Item::Call(call) => {
                 let at = || vec![("item_id", id()), ("output_index", J::from(index))];
-                for fragment in script::fragments(call.arguments, 3) {
+                for fragment in script::fragments(&call.arguments, 3) {
                     events.push(
                         "response.function_call_arguments.delta",
                         [at(), vec![("delta", fragment.into())]].concat(),
@@ -242,7 +245,7 @@ fn frames(body: &Value, model: &str, reply: &Reply) -> Vec<Frame> {
                 }
                 events.push(
                     "response.function_call_arguments.done",
-                    [at(), vec![("arguments", call.arguments.into())]].concat(),
+                    [at(), vec![("arguments", call.arguments.as_str().into())]].concat(),
                     false,
                 );
             }
@@ -292,5 +295,26 @@ fn last_user_text(body: &Value) -> String {
             }
         }
         _ => String::new(),
+    }
+}
+
+/// The function tools offered and, when the input ends with `function_call_output` items, their output.
+fn read_turn(body: &Value) -> ReadTurn {
+    let tools = body["tools"].as_array().into_iter().flatten().filter(|tool| tool["type"] == "function");
+    let tools = tools.filter_map(|tool| Some((tool["name"].as_str()?.to_owned(), tool["parameters"].clone())));
+    let items = body["input"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let trailing = items.iter().rev().take_while(|item| item["type"] == "function_call_output");
+    let mut results: Vec<String> = trailing
+        .map(|item| match &item["output"] {
+            Value::String(text) => text.clone(),
+            Value::Array(parts) => joined_text(parts, |part| part["text"].as_str()),
+            _ => String::new(),
+        })
+        .collect();
+    results.reverse();
+    ReadTurn {
+        user_text: last_user_text(body),
+        tools: tools.collect(),
+        tool_result: (!results.is_empty()).then(|| results.join(" ")),
     }
 }

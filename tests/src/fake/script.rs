@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use serde_json::{Value, json};
+
 use super::FakeKind;
 
 /// The reasoning every `thinking` reply starts with.
@@ -35,6 +37,9 @@ pub enum Content {
     Text,
     /// Two parallel tool calls.
     Tools,
+    /// A round trip through the client's own file-reading tool: one call of it for the last absolute path in the
+    /// prompt, then, once the last turn carries the tool's result, `"Hello from <kind> <model>: <result text>"`.
+    ReadFile,
     /// Reasoning, then `"Answer."`.
     Thinking,
     /// `{"ok":true}`.
@@ -100,6 +105,7 @@ pub fn scenario(model: &str) -> Scenario {
     for word in model.split('+') {
         match word {
             "tools" => scenario.content = Content::Tools,
+            "read-file" => scenario.content = Content::ReadFile,
             "thinking" => scenario.content = Content::Thinking,
             "json" => scenario.content = Content::Json,
             "max-tokens" => scenario.content = Content::MaxTokens,
@@ -142,13 +148,13 @@ pub enum Finish {
     ToolCalls,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ToolCall {
     /// 0-based; ids are `call_<index+1>` / `toolu_<index+1>`.
     pub index: usize,
-    pub name: &'static str,
+    pub name: String,
     /// The arguments as JSON text.
-    pub arguments: &'static str,
+    pub arguments: String,
 }
 
 impl ToolCall {
@@ -157,14 +163,16 @@ impl ToolCall {
     }
 
     pub fn arguments_json(&self) -> serde_json::Value {
-        serde_json::from_str(self.arguments).expect("the scripted arguments are JSON")
+        serde_json::from_str(&self.arguments).expect("the scripted arguments are JSON")
     }
 }
 
-pub const TOOL_CALLS: [ToolCall; 2] = [
-    ToolCall { index: 0, name: "get_weather", arguments: r#"{"city":"Paris"}"# },
-    ToolCall { index: 1, name: "get_time", arguments: r#"{"tz":"CET"}"# },
-];
+/// The two parallel calls of a `tools` reply: `get_weather` `{"city":"Paris"}` and `get_time` `{"tz":"CET"}`.
+pub fn tool_calls() -> Vec<ToolCall> {
+    let call =
+        |index, name: &str, arguments: &str| ToolCall { index, name: name.to_owned(), arguments: arguments.to_owned() };
+    vec![call(0, "get_weather", r#"{"city":"Paris"}"#), call(1, "get_time", r#"{"tz":"CET"}"#)]
+}
 
 /// Token counts, the same for every reply. `input` includes `cached`; `output` includes `reasoning`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -213,9 +221,78 @@ pub fn reply(kind: FakeKind, model: &str, content: Content, user_text: &str) -> 
             usage: Usage { reasoning: 3, ..usage },
         },
         Content::Tools => {
-            Reply { reasoning: None, text: None, tool_calls: TOOL_CALLS.to_vec(), finish: Finish::ToolCalls, usage }
+            Reply { reasoning: None, text: None, tool_calls: tool_calls(), finish: Finish::ToolCalls, usage }
         }
+        // Without the request's tools there is nothing to call: the protocol files use `read_file` instead.
+        Content::ReadFile => text("read-file needs the request's tools".to_owned(), Finish::Stop),
     }
+}
+
+/// What a `read-file` reply needs from the request, as each protocol file reads it.
+#[derive(Clone, Debug, Default)]
+pub struct ReadTurn {
+    /// The last user text, where the path to read is.
+    pub user_text: String,
+    /// The tools the client offers: each one's name and the JSON schema of its arguments.
+    pub tools: Vec<(String, Value)>,
+    /// The text of the tool results the last turn carries, when it carries any.
+    pub tool_result: Option<String>,
+}
+
+/// Tools that read a file, by lowercase name: the argument holding the path is the schema's property whose name
+/// has `path` in it (`file_path`, `filePath`, `absolute_path`, …).
+const READ_TOOLS: [&str; 3] = ["read", "read_file", "readfile"];
+/// Tools that run a command, by lowercase name, for clients with no reading tool of their own (Codex): `cat <path>`.
+const SHELL_TOOLS: [&str; 4] = ["exec_command", "shell", "run_shell_command", "bash"];
+
+/// The `read-file` reply: the tool call, or the echo of its result once the client sent one back. When the request
+/// offers no tool that reads or no path, the text says so, so the test's assertion shows why.
+pub fn read_file(kind: FakeKind, model: &str, turn: &ReadTurn) -> Reply {
+    let usage = Usage { input: 12, cached: 4, output: 7, reasoning: 0 };
+    let text =
+        |text: String| Reply { reasoning: None, text: Some(text), tool_calls: vec![], finish: Finish::Stop, usage };
+    if let Some(result) = &turn.tool_result {
+        return text(format!("Hello from {} {model}: {}", kind.name(), truncate(result.trim())));
+    }
+    // The last one: clients put their own reminders (which name slash commands and folders) before the prompt.
+    let Some(path) = turn.user_text.split_whitespace().rev().find(|word| word.starts_with('/')) else {
+        return text("read-file found no absolute path in the prompt".to_owned());
+    };
+    let path = path.trim_end_matches(['.', ',', ';', ':', '?', '!', '"', '\'', ')', '`']);
+    let Some((name, arguments)) = read_call(&turn.tools, path) else {
+        let names: Vec<&str> = turn.tools.iter().map(|(name, _)| name.as_str()).collect();
+        return text(format!("read-file found no tool to read with among: {}", names.join(", ")));
+    };
+    let call = ToolCall { index: 0, name, arguments: arguments.to_string() };
+    Reply { reasoning: None, text: None, tool_calls: vec![call], finish: Finish::ToolCalls, usage }
+}
+
+/// The call that reads `path` with one of `tools`: a reading tool if there is one, else a shell tool.
+fn read_call(tools: &[(String, Value)], path: &str) -> Option<(String, Value)> {
+    let named = |names: &[&str]| tools.iter().find(|(name, _)| names.contains(&name.to_ascii_lowercase().as_str()));
+    if let Some((name, schema)) = named(&READ_TOOLS) {
+        let properties = schema["properties"].as_object()?;
+        let required: Vec<&str> =
+            schema["required"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        let is_path = |key: &&String| key.to_ascii_lowercase().contains("path");
+        let key = properties
+            .keys()
+            .filter(is_path)
+            .find(|key| required.contains(&key.as_str()))
+            .or_else(|| properties.keys().find(is_path))?;
+        return Some((name.clone(), json!({ key.as_str(): path })));
+    }
+    let (name, schema) = named(&SHELL_TOOLS)?;
+    let properties = &schema["properties"];
+    let command = format!("cat {path}");
+    let arguments = if properties.get("cmd").is_some() {
+        json!({ "cmd": command })
+    } else if properties["command"]["type"] == "array" {
+        json!({ "command": ["cat", path] })
+    } else {
+        json!({ "command": command })
+    };
+    Some((name.clone(), arguments))
 }
 
 /// Splits a text into word-ish pieces (each word with its trailing space), at least 3 of them when the text has 3
@@ -265,5 +342,31 @@ mod tests {
         let long = "é".repeat(300);
         let reply = reply(FakeKind::Gemini, "m", Content::Text, &long);
         assert_eq!(reply.text.unwrap(), format!("Hello from gemini m: {}", "é".repeat(200)));
+    }
+
+    #[test]
+    fn read_file_calls_the_clients_own_tool_then_echoes_its_result() {
+        let schema =
+            |key: &str| json!({ "type": "object", "properties": { key: { "type": "string" } }, "required": [key] });
+        let turn = |tools: Vec<(&str, Value)>| ReadTurn {
+            user_text: "Skills: /goal /loop. What is in /work/notes.txt?".to_owned(),
+            tools: tools.into_iter().map(|(name, schema)| (name.to_owned(), schema)).collect(),
+            tool_result: None,
+        };
+        let call = |turn: &ReadTurn| {
+            let reply = read_file(FakeKind::Anthropic, "read-file", turn);
+            assert_eq!(reply.finish, Finish::ToolCalls, "{reply:?}");
+            (reply.tool_calls[0].name.clone(), reply.tool_calls[0].arguments_json())
+        };
+        let both = turn(vec![("Bash", schema("command")), ("Read", schema("file_path"))]);
+        assert_eq!(call(&both), ("Read".to_owned(), json!({ "file_path": "/work/notes.txt" })));
+        let shell = turn(vec![("exec_command", schema("cmd"))]);
+        assert_eq!(call(&shell), ("exec_command".to_owned(), json!({ "cmd": "cat /work/notes.txt" })));
+
+        let done = ReadTurn { tool_result: Some("  The marker is m-1.\n".to_owned()), ..both };
+        let reply = read_file(FakeKind::OpenAi, "read-file", &done);
+        assert_eq!(reply.text.as_deref(), Some("Hello from openai read-file: The marker is m-1."));
+        let none = read_file(FakeKind::OpenAi, "read-file", &turn(vec![("get_time", schema("tz"))]));
+        assert_eq!(none.text.as_deref(), Some("read-file found no tool to read with among: get_time"));
     }
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 
 use super::results::{self, Counts};
-use crate::{cmd, deps, ui};
+use crate::{agents, cmd, deps, ui};
 
 pub fn test() -> Result<ExitCode> {
     if let Err(error) = prepare() {
@@ -24,18 +24,35 @@ pub fn test() -> Result<ExitCode> {
     }
     clippy.args(["--", "-D", "warnings"]);
 
+    // The real coding agents the e2e tests run. Without them those tests fail, each saying how to install them, and
+    // this step fails too; everything else still runs.
+    let install = Instant::now();
+    let agents = agents::ensure_installed();
+    let agents_step = Step {
+        name: "agents install",
+        took: install.elapsed(),
+        passed: u64::from(agents.is_ok()),
+        failed: u64::from(agents.is_err()),
+        note: agents.as_ref().err().map(|error| format!("{error:#}")).unwrap_or_default(),
+    };
+
     let mut cargo_test = cmd::cargo();
     cargo_test
         .args(["test", "--workspace", "--no-fail-fast"])
         .env("SWITCHBOARD_E2E", "1")
         // The e2e tests start `tauri-driver`, which `cargo install` may have put outside PATH.
         .env("PATH", deps::path_with_cargo_bin());
+    match &agents {
+        Ok(bin) => cargo_test.env(agents::BIN_ENV, bin),
+        Err(_) => cargo_test.env_remove(agents::BIN_ENV),
+    };
 
     // The e2e tests spawn these binaries from the target directory.
     let mut build = cmd::cargo();
     build.args(["build", "-p", "switchboard-gateway", "-p", "switchboard", "--bins"]);
 
     let steps = vec![
+        agents_step,
         check("cargo fmt", cmd::cargo().args(["fmt", "--all", "--check"])),
         check("cargo clippy", &mut clippy),
         check("cargo build", &mut build),
