@@ -9,6 +9,7 @@
 
 pub mod apps;
 pub mod chat;
+pub mod clients;
 pub mod config;
 pub mod error;
 pub mod ledger;

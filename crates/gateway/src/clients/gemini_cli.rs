@@ -1,0 +1,5 @@
+//! Gemini CLI: `~/.gemini/.env` and `~/.gemini/settings.json`.
+
+use super::Slot;
+
+pub const SLOTS: &[Slot] = &[Slot { id: "model", label: "Model", default_alias: "general" }];
