@@ -17,13 +17,16 @@ use tokio::time::Instant;
 
 use super::Ledger;
 
+/// A registration's number (so a replaced one cannot withdraw its successor) and who awaits the row.
+type Registration = (u64, oneshot::Sender<i64>);
+
 /// The ids awaited and who awaits each.
 #[derive(Default)]
 pub(super) struct Expected {
     /// How many ids are registered: read on the request path, so a request copies its id only when some are.
     count: AtomicUsize,
-    /// By request id: the registration's number (so a replaced one cannot withdraw its successor) and its sender.
-    waiting: Mutex<HashMap<Box<str>, (u64, oneshot::Sender<i64>)>>,
+    /// By request id.
+    waiting: Mutex<HashMap<Box<str>, Registration>>,
     next: AtomicU64,
 }
 

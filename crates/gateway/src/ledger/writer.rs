@@ -166,9 +166,8 @@ async fn write_batch(store: &Store, core: &Arc<Core>, batch: &mut Batch) {
                         let _ = receipt.send(w.id);
                     }
                 }
-                core.expected.answer(
-                    rows.iter().zip(&written).filter_map(|(row, w)| Some((row.request_id.as_deref()?, w.id))),
-                );
+                core.expected
+                    .answer(rows.iter().zip(&written).filter_map(|(row, w)| Some((row.request_id.as_deref()?, w.id))));
                 prune_bodies_if_due(store, core).await;
                 return;
             }
