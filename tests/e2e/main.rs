@@ -1,6 +1,8 @@
 //! Black-box tests, all in one binary. Each module starts the real processes it needs through the harness in
 //! `src/lib.rs`; none reaches beyond loopback.
 //!
+//! - `client_check`: the window's Test and Check of a client without the window: each client protocol's cases over
+//!   HTTP against capable and failing fake targets, and each request's ledger row found by its `x-request-id`.
 //! - `crash`: SIGKILL under load; the database opens, passes its integrity check and lost at most one flush.
 //! - `hostile`: the hostile input table on every inbound route; slow-drip bodies and dripped header floods.
 //! - `headless`: the `switchboard-gateway` binary from a config file: health, models, guards, startup errors.
@@ -19,6 +21,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod anthropic_inbound;
+mod client_check;
 mod conformance;
 mod crash;
 mod fakes;

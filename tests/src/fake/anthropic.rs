@@ -71,7 +71,10 @@ async fn messages(State(shared): State<Shared>, Extension(incoming): Extension<A
         return fault_response(fault);
     }
     script::before_headers(scenario.delivery).await;
-    let reply = script::reply(FakeKind::Anthropic, model, scenario.content, &last_user_text(body));
+    let reply = match scenario.content {
+        script::Content::Agent => script::agent(FakeKind::Anthropic, model, &ask(body)),
+        content => script::reply(FakeKind::Anthropic, model, content, &last_user_text(body)),
+    };
     let mut response = if body["stream"] == true {
         wire::sse(&SSE, frames(model, &reply), scenario.delivery, shared.shutdown)
     } else {
@@ -257,6 +260,27 @@ fn usage(reply: &Reply, output: u32) -> J {
         "cache_creation_input_tokens": 0u32,
         "cache_read_input_tokens": reply.usage.cached,
         "output_tokens": output,
+    }
+}
+
+/// What an `agent` model reads from a messages body.
+fn ask(body: &Value) -> script::Ask {
+    let last = body["messages"].as_array().and_then(|m| m.last());
+    let tool_result = last.and_then(|m| m["content"].as_array()).and_then(|blocks| {
+        let result = blocks.iter().find(|b| b["type"] == "tool_result")?;
+        Some(match &result["content"] {
+            Value::String(text) => text.clone(),
+            Value::Array(parts) => joined_text(parts, |p| p["text"].as_str()),
+            _ => String::new(),
+        })
+    });
+    script::Ask {
+        user_text: last_user_text(body),
+        offers_tool: body["tools"]
+            .as_array()
+            .is_some_and(|tools| tools.iter().any(|t| t["name"].as_str() == Some(script::TOOL_CALLS[0].name))),
+        tool_result,
+        thinking: matches!(body["thinking"]["type"].as_str(), Some("enabled" | "adaptive")),
     }
 }
 

@@ -32,7 +32,10 @@ pub(super) async fn create(State(shared): State<Shared>, Extension(incoming): Ex
         return fault_response(fault, model);
     }
     script::before_headers(scenario.delivery).await;
-    let reply = script::reply(FakeKind::OpenAi, model, scenario.content, &last_user_text(body));
+    let reply = match scenario.content {
+        script::Content::Agent => script::agent(FakeKind::OpenAi, model, &ask(body)),
+        content => script::reply(FakeKind::OpenAi, model, content, &last_user_text(body)),
+    };
     if body["stream"] == true {
         wire::sse(&SSE, frames(body, model, &reply), scenario.delivery, shared.shutdown)
     } else {
@@ -235,6 +238,23 @@ fn frames(body: &Value, model: &str, reply: &Reply) -> Vec<Frame> {
     let end = if status == "incomplete" { "response.incomplete" } else { "response.completed" };
     events.push(end, vec![("response", response(body, model, reply, status, items(reply, true)))], false);
     events.frames
+}
+
+/// What an `agent` model reads from a Responses body.
+fn ask(body: &Value) -> script::Ask {
+    let last = body["input"].as_array().and_then(|items| items.last());
+    let tool_result = last.filter(|item| item["type"] == "function_call_output").map(|item| match &item["output"] {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    });
+    script::Ask {
+        user_text: last_user_text(body),
+        offers_tool: body["tools"]
+            .as_array()
+            .is_some_and(|tools| tools.iter().any(|t| t["name"].as_str() == Some(script::TOOL_CALLS[0].name))),
+        tool_result,
+        thinking: body["reasoning"]["effort"].is_string(),
+    }
 }
 
 /// The text of the last user input: a string `input`, or the last user message item's text (a string, or its

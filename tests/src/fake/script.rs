@@ -47,6 +47,9 @@ pub enum Content {
     Hostile,
     /// [`FLOOD_WORDS`] words (`w1 w2 …`, a paragraph every 50), streamed one chunk per word with no pause.
     Flood,
+    /// A capable agent model (see [`agent`]): it calls the offered `get_weather` tool, answers from a tool's result,
+    /// and thinks when asked to. Protocols that cannot tell (text completions) answer as [`Content::Text`].
+    Agent,
 }
 
 /// How many words (and stream chunks) a `flood` reply has.
@@ -103,6 +106,7 @@ pub fn scenario(model: &str) -> Scenario {
             "stop-sequence" => scenario.content = Content::StopSequence,
             "hostile" => scenario.content = Content::Hostile,
             "flood" => scenario.content = Content::Flood,
+            "agent" => scenario.content = Content::Agent,
             "error-500" => scenario.fault = Some(Fault::ServerError),
             "error-400" => scenario.fault = Some(Fault::BadRequest),
             "overloaded" => scenario.fault = Some(Fault::Overloaded),
@@ -192,7 +196,9 @@ pub fn reply(kind: FakeKind, model: &str, content: Content, user_text: &str) -> 
     let usage = Usage { input: 12, cached: 4, output: 7, reasoning: 0 };
     let text = |text: String, finish| Reply { reasoning: None, text: Some(text), tool_calls: vec![], finish, usage };
     match content {
-        Content::Text => text(format!("Hello from {} {model}: {}", kind.name(), truncate(user_text)), Finish::Stop),
+        Content::Text | Content::Agent => {
+            text(format!("Hello from {} {model}: {}", kind.name(), truncate(user_text)), Finish::Stop)
+        }
         Content::Json => text(r#"{"ok":true}"#.to_owned(), Finish::Stop),
         Content::MaxTokens => text("Once upon a time there".to_owned(), Finish::Length),
         Content::StopSequence => text("Counting: one two three ".to_owned(), Finish::StopSequence),
@@ -212,6 +218,42 @@ pub fn reply(kind: FakeKind, model: &str, content: Content, user_text: &str) -> 
             Reply { reasoning: None, text: None, tool_calls: TOOL_CALLS.to_vec(), finish: Finish::ToolCalls, usage }
         }
     }
+}
+
+/// What a request asks of an `agent` model, read by each protocol from its own body.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Ask {
+    /// The last user text (not a tool result).
+    pub user_text: String,
+    /// The request offers a tool named like the first scripted call ([`TOOL_CALLS`]: `get_weather`).
+    pub offers_tool: bool,
+    /// The last turn is a tool's result: its text.
+    pub tool_result: Option<String>,
+    /// The request turns reasoning on.
+    pub thinking: bool,
+}
+
+/// An agent's reply: after a tool result, an answer that quotes it; offered `get_weather`, one call of it (the
+/// first scripted call); otherwise the default text. Reasoning first when the request asks for it.
+pub fn agent(kind: FakeKind, model: &str, ask: &Ask) -> Reply {
+    let mut reply = match (&ask.tool_result, ask.offers_tool) {
+        (Some(result), _) => Reply {
+            text: Some(format!("The tool says: {}", truncate(result))),
+            ..reply(kind, model, Content::Text, "")
+        },
+        (None, true) => Reply {
+            text: None,
+            tool_calls: vec![TOOL_CALLS[0]],
+            finish: Finish::ToolCalls,
+            ..reply(kind, model, Content::Text, "")
+        },
+        (None, false) => reply(kind, model, Content::Text, &ask.user_text),
+    };
+    if ask.thinking {
+        reply.reasoning = Some(THINKING);
+        reply.usage.reasoning = 3;
+    }
+    reply
 }
 
 /// Splits a text into word-ish pieces (each word with its trailing space), at least 3 of them when the text has 3
@@ -245,6 +287,21 @@ mod tests {
         assert_eq!((s.content, s.fault, s.delivery), (Content::Tools, None, Delivery::DropMidStream));
         assert_eq!(scenario("gpt-4o-mini"), Scenario::default());
         assert_eq!(scenario("rate-limit").fault, Some(Fault::RateLimit));
+    }
+
+    #[test]
+    fn an_agent_calls_the_offered_tool_then_answers_from_its_result() {
+        let ask = Ask { user_text: "weather?".into(), offers_tool: true, ..Ask::default() };
+        let called = agent(FakeKind::Anthropic, "m+agent", &ask);
+        assert_eq!((called.tool_calls.as_slice(), called.finish), (&TOOL_CALLS[..1], Finish::ToolCalls));
+        let answered = agent(FakeKind::Anthropic, "m", &Ask { tool_result: Some("Sunny".into()), ..ask.clone() });
+        assert_eq!(answered.text.as_deref(), Some("The tool says: Sunny"));
+        assert!(answered.tool_calls.is_empty() && answered.reasoning.is_none());
+        let thought = agent(FakeKind::OpenAi, "m", &Ask { thinking: true, offers_tool: false, ..ask });
+        assert_eq!(
+            (thought.reasoning, thought.text.as_deref()),
+            (Some(THINKING), Some("Hello from openai m: weather?"))
+        );
     }
 
     #[test]
