@@ -3,6 +3,7 @@
 //!
 //! - `client_check`: the window's Test and Check of a client without the window: each client protocol's cases over
 //!   HTTP against capable and failing fake targets, and each request's ledger row found by its `x-request-id`.
+//! - `clients`: `switchboard-gateway clients | connect | disconnect` on tools' config files in a temporary HOME.
 //! - `crash`: SIGKILL under load; the database opens, passes its integrity check and lost at most one flush.
 //! - `hostile`: the hostile input table on every inbound route; slow-drip bodies and dripped header floods.
 //! - `headless`: the `switchboard-gateway` binary from a config file: health, models, guards, startup errors.
@@ -22,6 +23,7 @@
 
 mod anthropic_inbound;
 mod client_check;
+mod clients;
 mod conformance;
 mod crash;
 mod fakes;

@@ -9,10 +9,19 @@ pub mod check;
 mod claude_code;
 mod codex;
 mod continue_dev;
+mod edit;
+mod engine;
+mod fsio;
 mod gemini_cli;
 mod opencode;
 mod qwen_code;
+mod record;
+mod spec;
+mod status;
 mod zed;
+
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -20,6 +29,9 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use secrecy::SecretString;
+
+use record::Records;
+use spec::Client;
 
 /// A client Switchboard knows how to connect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -95,6 +107,40 @@ impl ClientId {
             ClientId::Zed => zed::SLOTS,
             ClientId::QwenCode => qwen_code::SLOTS,
         }
+    }
+
+    /// What to run to see it work once connected.
+    pub fn try_it(self) -> &'static str {
+        match self {
+            ClientId::ClaudeCode => "claude -p \"say hello\"",
+            ClientId::Codex => "codex exec \"say hello\"",
+            ClientId::GeminiCli => "gemini -p \"say hello\"",
+            ClientId::Opencode => "opencode run \"say hello\"",
+            ClientId::Continue => "cn -p \"say hello\"",
+            ClientId::Zed => "open Zed's agent panel and pick a Switchboard model",
+            ClientId::QwenCode => "qwen -p \"say hello\"",
+        }
+    }
+
+    /// The client's file: the one registry line per client.
+    fn client(self) -> &'static dyn Client {
+        match self {
+            ClientId::ClaudeCode => &claude_code::ClaudeCode,
+            ClientId::Codex => &codex::Codex,
+            ClientId::GeminiCli => &gemini_cli::GeminiCli,
+            ClientId::Opencode => &opencode::Opencode,
+            ClientId::Continue => &continue_dev::Continue,
+            ClientId::Zed => &zed::Zed,
+            ClientId::QwenCode => &qwen_code::QwenCode,
+        }
+    }
+}
+
+impl std::str::FromStr for ClientId {
+    type Err = ClientError;
+
+    fn from_str(id: &str) -> Result<ClientId, ClientError> {
+        ClientId::parse(id).ok_or_else(|| ClientError::Unknown(id.to_owned()))
     }
 }
 
@@ -186,27 +232,45 @@ pub struct Connection {
 
 /// Where clients keep their configs, and where Switchboard keeps what it needs to undo its edits
 /// (`<data dir>/clients/`).
-#[derive(Debug)]
 pub struct Clients {
     env: Env,
-    state_dir: PathBuf,
+    records: Records,
+    versions: status::Versions,
+}
+
+impl std::fmt::Debug for Clients {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Clients").field("env", &self.env).field("records", &self.records.dir).finish()
+    }
 }
 
 impl Clients {
     pub fn new(env: Env, data_dir: &Path) -> Clients {
-        Clients { env, state_dir: data_dir.join("clients") }
+        Clients { env, records: Records { dir: data_dir.join("clients") }, versions: status::Versions::default() }
     }
 
     /// The client's state now: installed, which files, connected or drifted against `endpoint`.
     pub fn status(&self, id: ClientId, endpoint: &Endpoint) -> Status {
-        let _ = (&self.env, &self.state_dir, endpoint);
+        let client = id.client();
+        let files = client.files(&self.env).into_iter().map(|f| f.path).collect();
+        let installed = status::installed(client, &self.env);
+        let (record, record_error) = match self.records.load(id) {
+            Ok(record) => (record, None),
+            Err(error) => (None, Some(error.to_string())),
+        };
+        let (mut state, written) = status::state(client, &self.env, record.as_ref(), endpoint);
+        if let Some(reason) = record_error
+            && !matches!(state, State::Unreadable { .. })
+        {
+            state = State::Drifted { reason };
+        }
         Status {
             id,
-            installed: Installed { binary: None, config_dir: false },
-            files: Vec::new(),
-            state: State::NotConnected,
-            app: None,
-            aliases: BTreeMap::new(),
+            installed,
+            files,
+            state,
+            app: record.map(|r| r.app),
+            aliases: written.map(|w| w.aliases).unwrap_or_default(),
         }
     }
 
@@ -215,26 +279,39 @@ impl Clients {
         ClientId::ALL.into_iter().map(|id| self.status(id, endpoint)).collect()
     }
 
-    /// Points the client at the gateway by editing only the keys Switchboard owns in its files.
+    /// Points the client at the gateway by editing only the keys Switchboard owns in its files. The config is
+    /// written even when the client is not installed (a warning says so).
     pub fn connect(&self, id: ClientId, connection: &Connection) -> Result<Connected, ClientError> {
-        let _ = connection;
-        Err(ClientError::Unimplemented(id))
+        let mut connected = engine::connect(id.client(), &self.env, &self.records, connection)?;
+        if status::installed(id.client(), &self.env).binary.is_none() {
+            let names = id.client().binaries().join("` or `");
+            connected.warnings.insert(
+                0,
+                format!("{} is not on PATH (no `{names}` found); the config is written for when it is", id.name()),
+            );
+        }
+        Ok(connected)
     }
 
     /// Puts the client's files back: the original bytes when nothing else changed, else only Switchboard's keys out.
     pub fn disconnect(&self, id: ClientId) -> Result<Disconnected, ClientError> {
-        Err(ClientError::Unimplemented(id))
+        engine::disconnect(id.client(), &self.records)
     }
 
-    /// What the client's files say now (base URL, token, the alias per slot), whoever wrote them.
+    /// What the client's files say now (base URL, token, the alias per slot), whoever wrote them; `None` when
+    /// none of its files exists.
     pub fn written(&self, id: ClientId) -> Result<Option<Written>, ClientError> {
-        Err(ClientError::Unimplemented(id))
+        let loaded = engine::load(id.client().files(&self.env))?;
+        if loaded.iter().all(|l| l.bytes.is_none()) {
+            return Ok(None);
+        }
+        Ok(Some(status::read(id.client(), &loaded)))
     }
 
     /// `--version` of the installed binary, where it prints one (slow: spawns it; cached by path + mtime).
     pub fn version(&self, id: ClientId) -> Option<String> {
-        let _ = id;
-        None
+        let binary = status::installed(id.client(), &self.env).binary?;
+        self.versions.get(&binary)
     }
 }
 
@@ -335,8 +412,6 @@ pub enum ClientError {
     NotConnected { client: ClientId },
     #[error("Switchboard's record of {} is damaged ({message}); delete {} and edit the client's file by hand", client.name(), path.display())]
     Record { client: ClientId, path: PathBuf, message: String },
-    #[error("connecting {} is not built yet", .0.name())]
-    Unimplemented(ClientId),
 }
 
 /// " line L, column C" where known.
