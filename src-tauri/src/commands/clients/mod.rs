@@ -56,6 +56,9 @@ pub struct ClientDto {
     pub app_id: Option<i64>,
     /// Slot → alias, as its file says.
     pub aliases: BTreeMap<String, String>,
+    /// Its files hold the app's token (all but Zed, which keeps keys in the system keychain): Test and Check send
+    /// with that token.
+    pub holds_token: bool,
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -129,6 +132,8 @@ pub enum TokenPlan {
     Reuse,
     /// The app's token is replaced: anything else still using the old one stops working.
     Rotate,
+    /// The client keeps its key outside its files (Zed): none is written, and the app's token stays as it is.
+    Elsewhere,
 }
 
 /// What Connect will do, before it does it.
@@ -153,6 +158,8 @@ pub struct ConnectedDto {
     pub changed: bool,
     /// E.g. that its binary is not on PATH (the config is written anyway).
     pub warnings: Vec<String>,
+    /// For a client that keeps its key elsewhere (Zed) and a new app: the token to paste there, shown once.
+    pub token_to_paste: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -217,7 +224,9 @@ pub async fn connect_plan(
             AppChoice::Create => (id.name().to_owned(), TokenPlan::New),
             AppChoice::Existing { id: app_id } => {
                 let row = existing(&store, app_id)?;
-                let plan = if written_token_of(&clients, &store, id, app_id)?.is_some() {
+                let plan = if !holds_token(id) {
+                    TokenPlan::Elsewhere
+                } else if written_token_of(&clients, &store, id, app_id)?.is_some() {
                     TokenPlan::Reuse
                 } else {
                     TokenPlan::Rotate
@@ -255,6 +264,10 @@ pub async fn connect_client(
                 let (row, token) = store.create_app(&AppSpec::new(name))?;
                 (row, SecretString::from(token), TokenPlan::New)
             }
+            AppChoice::Existing { id: app_id } if !holds_token(id) => {
+                // Nothing is written for the token: the app keeps its own.
+                (existing(&store, app_id)?, SecretString::from(String::new()), TokenPlan::Elsewhere)
+            }
             AppChoice::Existing { id: app_id } => {
                 let row = existing(&store, app_id)?;
                 match written_token_of(&clients, &store, id, app_id)? {
@@ -272,9 +285,10 @@ pub async fn connect_client(
                 row.name
             )));
         }
+        let to_paste = (plan == TokenPlan::New && !holds_token(id)).then(|| token.expose_secret().to_owned());
         let connection = Connection { endpoint, token, app: row.name.clone(), aliases };
         match clients.connect(id, &connection) {
-            Ok(connected) => Ok((row, plan, connected)),
+            Ok(connected) => Ok((row, plan, connected, to_paste)),
             Err(error) => {
                 undo_new_app(&store, &row, plan);
                 Err(CommandError::Client(error))
@@ -284,7 +298,7 @@ pub async fn connect_client(
     .await;
     // A rotated token (or a new app) must reach the gateway even when the files could not be written.
     reload(&gateway).await?;
-    let (row, plan, connected) = result?;
+    let (row, plan, connected, token_to_paste) = result?;
     Ok(ConnectedDto {
         app_name: row.name,
         app_id: row.id,
@@ -292,6 +306,7 @@ pub async fn connect_client(
         files: connected.files.iter().map(|p| p.display().to_string()).collect(),
         changed: connected.changed,
         warnings: connected.warnings,
+        token_to_paste,
     })
 }
 
@@ -335,21 +350,23 @@ pub async fn update_connected_clients(gateway: State<'_, Gateway>) -> Result<Vec
             let outcome = match apps.iter().find(|a| &a.name == app_name) {
                 None => Err(format!("its app {app_name:?} is gone: connect it again on the Clients page")),
                 Some(app) => match written_token_of(&clients, &store, id, app.id) {
-                    Ok(Some(token)) => {
-                        let connection = Connection {
-                            endpoint: endpoint.clone(),
-                            token,
-                            app: app.name.clone(),
-                            aliases: status.aliases.clone(),
-                        };
-                        clients.connect(id, &connection).map(|c| c.changed).map_err(|e| e.to_string())
-                    }
+                    Ok(Some(token)) => Ok((app, token)),
+                    Ok(None) if !holds_token(id) => Ok((app, SecretString::from(String::new()))),
                     Ok(None) => {
                         Err("its file no longer holds its app's token: use Reconnect on the Clients page".into())
                     }
                     Err(error) => Err(error.to_string()),
                 },
-            };
+            }
+            .and_then(|(app, token)| {
+                let connection = Connection {
+                    endpoint: endpoint.clone(),
+                    token,
+                    app: app.name.clone(),
+                    aliases: status.aliases.clone(),
+                };
+                clients.connect(id, &connection).map(|c| c.changed).map_err(|e| e.to_string())
+            });
             updated.push(match outcome {
                 Ok(true) => UpdatedClient {
                     id: id.as_str().into(),
@@ -369,6 +386,12 @@ pub async fn update_connected_clients(gateway: State<'_, Gateway>) -> Result<Vec
         Ok(updated)
     })
     .await
+}
+
+/// Whether the client's files hold its token. Zed keeps keys in the system keychain (docs/CLIENTS.md): nothing is
+/// written for it, and an app's token is never rotated just for Zed.
+fn holds_token(id: ClientId) -> bool {
+    id != ClientId::Zed
 }
 
 fn parse(client: &str) -> Result<ClientId, CommandError> {
@@ -488,5 +511,6 @@ fn client_dto(status: Status, apps: &[AppRow]) -> ClientDto {
         app: status.app,
         app_id,
         aliases: status.aliases,
+        holds_token: holds_token(id),
     }
 }

@@ -33,4 +33,9 @@ app: string | null, appId: number | null,
 /**
  * Slot → alias, as its file says.
  */
-aliases: { [key in string]: string }, };
+aliases: { [key in string]: string }, 
+/**
+ * Its files hold the app's token (all but Zed, which keeps keys in the system keychain): Test and Check send
+ * with that token.
+ */
+holdsToken: boolean, };

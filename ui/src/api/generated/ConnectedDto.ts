@@ -11,4 +11,8 @@ changed: boolean,
 /**
  * E.g. that its binary is not on PATH (the config is written anyway).
  */
-warnings: Array<string>, };
+warnings: Array<string>, 
+/**
+ * For a client that keeps its key elsewhere (Zed) and a new app: the token to paste there, shown once.
+ */
+tokenToPaste: string | null, };

@@ -5,4 +5,4 @@
 /**
  * Where the token a connect writes comes from.
  */
-export type TokenPlan = "new" | "reuse" | "rotate";
+export type TokenPlan = "new" | "reuse" | "rotate" | "elsewhere";
