@@ -66,7 +66,7 @@ async fn messages(State(shared): State<Shared>, Extension(incoming): Extension<A
         Ok(parsed) => parsed,
         Err(message) => return bad_request(message),
     };
-    let scenario = script::scenario(model);
+    let scenario = incoming.scenario(model);
     if let Some(fault) = scenario.fault {
         return fault_response(fault);
     }
@@ -174,7 +174,7 @@ async fn count_tokens(Extension(incoming): Extension<Arc<Incoming>>) -> Response
         Ok((_, model)) => model,
         Err(message) => return bad_request(message),
     };
-    if let Some(fault) = script::scenario(model).fault {
+    if let Some(fault) = incoming.scenario(model).fault {
         return fault_response(fault);
     }
     let usage = script::reply(FakeKind::Anthropic, model, script::Content::Text, "").usage;

@@ -91,7 +91,7 @@ async fn call(
     let Some(body) = incoming.json.as_ref().filter(|body| body.is_object()) else {
         return error(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", "Invalid JSON payload received.");
     };
-    let scenario = script::scenario(model);
+    let scenario = incoming.scenario(model);
     if let Some(fault) = scenario.fault {
         return fault_response(fault);
     }

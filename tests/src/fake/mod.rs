@@ -99,11 +99,19 @@ pub struct FakeUpstream {
 impl FakeUpstream {
     /// Binds a free loopback port and starts serving on the current runtime.
     pub async fn start(kind: FakeKind) -> FakeUpstream {
+        FakeUpstream::start_scripted(kind, &[]).await
+    }
+
+    /// As [`FakeUpstream::start`], with some model names standing for scenario words (`("claude-sonnet-4-5",
+    /// "agent")`), so a test can use real-looking model names (shown in screenshots, matched by the capability
+    /// catalog) and still pick a scenario.
+    pub async fn start_scripted(kind: FakeKind, scripts: &[(&str, &str)]) -> FakeUpstream {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("binding a loopback port for the fake upstream");
         let addr = listener.local_addr().expect("a bound listener has an address");
         let log = Arc::new(Mutex::new(Vec::new()));
         let (shutdown, stopped) = watch::channel(false);
-        let shared = Shared { kind, log: Some(log.clone()), shutdown: stopped, open: None };
+        let scripts = Arc::new(scripts.iter().map(|(m, w)| ((*m).to_owned(), (*w).to_owned())).collect());
+        let shared = Shared { kind, log: Some(log.clone()), shutdown: stopped, open: None, scripts };
         let server = tokio::spawn(serve_app(listener, app(shared)));
         FakeUpstream { kind, base_url: format!("http://{addr}"), addr, log, shutdown, server }
     }
@@ -141,14 +149,15 @@ impl Drop for FakeUpstream {
 pub async fn serve(kind: FakeKind, listener: TcpListener) {
     // Held for as long as this runs, so stalled streams stall for good.
     let (_shutdown, stopped) = watch::channel(false);
-    serve_app(listener, app(Shared { kind, log: None, shutdown: stopped, open: None })).await;
+    serve_app(listener, app(Shared { kind, log: None, shutdown: stopped, open: None, scripts: Arc::default() })).await;
 }
 
 /// As [`serve`], counting in `open` the requests whose response has not ended yet (its body finished or dropped,
 /// as when the caller goes away): what `cargo xtask soak` reads to see upstream calls cancelled.
 pub async fn serve_counting(kind: FakeKind, listener: TcpListener, open: Arc<AtomicUsize>) {
     let (_shutdown, stopped) = watch::channel(false);
-    serve_app(listener, app(Shared { kind, log: None, shutdown: stopped, open: Some(open) })).await;
+    let shared = Shared { kind, log: None, shutdown: stopped, open: Some(open), scripts: Arc::default() };
+    serve_app(listener, app(shared)).await;
 }
 
 /// Takes one off the open count when the response body it travels with is dropped.
@@ -177,12 +186,23 @@ struct Shared {
     shutdown: watch::Receiver<bool>,
     /// Responses not yet ended, when counted.
     open: Option<Arc<AtomicUsize>>,
+    /// Model names that stand for scenario words ([`FakeUpstream::start_scripted`]).
+    scripts: Arc<std::collections::HashMap<String, String>>,
 }
 
 /// The request body as the observing middleware read it, for the handlers.
 struct Incoming {
     json: Option<Value>,
     model: Option<String>,
+    /// The scenario words the model name stands for, when the fake was started with scripts for it.
+    words: Option<String>,
+}
+
+impl Incoming {
+    /// What `model` asks the fake to do: its scripted words, or the words in its name.
+    fn scenario(&self, model: &str) -> script::Scenario {
+        script::scenario(self.words.as_deref().unwrap_or(model))
+    }
 }
 
 fn app(shared: Shared) -> Router {
@@ -226,7 +246,8 @@ async fn observe(State(shared): State<Shared>, request: Request, next: Next) -> 
     let mut response = match refused {
         Some(refusal) => refusal,
         None => {
-            parts.extensions.insert(Arc::new(Incoming { json, model }));
+            let words = model.as_ref().and_then(|m| shared.scripts.get(m)).cloned();
+            parts.extensions.insert(Arc::new(Incoming { json, model, words }));
             next.run(Request::from_parts(parts, Body::from(bytes))).await
         }
     };

@@ -75,7 +75,7 @@ async fn chat(State(shared): State<Shared>, Extension(incoming): Extension<Arc<I
         Ok(parsed) => parsed,
         Err(message) => return bad_request(message),
     };
-    let scenario = script::scenario(model);
+    let scenario = incoming.scenario(model);
     if let Some(fault) = scenario.fault {
         return fault_response(fault, model);
     }
@@ -196,7 +196,7 @@ async fn completions(State(shared): State<Shared>, Extension(incoming): Extensio
         Ok(parsed) => parsed,
         Err(message) => return bad_request(message),
     };
-    let scenario = script::scenario(model);
+    let scenario = incoming.scenario(model);
     if let Some(fault) = scenario.fault {
         return fault_response(fault, model);
     }
@@ -264,7 +264,7 @@ async fn embeddings(State(shared): State<Shared>, Extension(incoming): Extension
         Ok(parsed) => parsed,
         Err(message) => return bad_request(message),
     };
-    let scenario = script::scenario(model);
+    let scenario = incoming.scenario(model);
     if let Some(fault) = scenario.fault {
         return fault_response(fault, model);
     }

@@ -27,7 +27,7 @@ pub(super) async fn create(State(shared): State<Shared>, Extension(incoming): Ex
     if body.get("input").is_none_or(Value::is_null) {
         return bad_request("Missing required parameter: 'input'.");
     }
-    let scenario = script::scenario(model);
+    let scenario = incoming.scenario(model);
     if let Some(fault) = scenario.fault {
         return fault_response(fault, model);
     }

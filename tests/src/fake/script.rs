@@ -25,6 +25,22 @@ pub const HOSTILE: &str = "Hostile answer follows.\n\n\
 <div onmouseover=\"window.__TAURI_INTERNALS__.invoke('delete_conversation', {id: 1})\">raw html</div>\n\n\
 ![pixel](javascript:window.__pwned='image')\n\n\
 End of hostile answer.";
+/// What a `markdown` reply says.
+pub const MARKDOWN: &str = "Wrap the file in a `BufReader` and walk its `lines()`:\n\n\
+```rust\n\
+use std::fs::File;\n\
+use std::io::{BufRead, BufReader};\n\
+\n\
+fn main() -> std::io::Result<()> {\n\
+    let reader = BufReader::new(File::open(\"notes.txt\")?);\n\
+    for line in reader.lines() {\n\
+        println!(\"{}\", line?);\n\
+    }\n\
+    Ok(())\n\
+}\n\
+```\n\n\
+- Each item is an `io::Result<String>`, so one bad line does not hide the rest.\n\
+- The buffer keeps reads **large** even when the lines are short.";
 /// The longest user text a reply echoes, in characters.
 const ECHO_LIMIT: usize = 200;
 
@@ -47,6 +63,8 @@ pub enum Content {
     Hostile,
     /// [`FLOOD_WORDS`] words (`w1 w2 …`, a paragraph every 50), streamed one chunk per word with no pause.
     Flood,
+    /// [`MARKDOWN`]: an answer with code, a list and emphasis, whatever was asked (the README's screenshots).
+    Markdown,
     /// A capable agent model (see [`agent`]): it calls the offered `get_weather` tool, answers from a tool's result,
     /// and thinks when asked to. Protocols that cannot tell (text completions) answer as [`Content::Text`].
     Agent,
@@ -107,6 +125,7 @@ pub fn scenario(model: &str) -> Scenario {
             "hostile" => scenario.content = Content::Hostile,
             "flood" => scenario.content = Content::Flood,
             "agent" => scenario.content = Content::Agent,
+            "markdown" => scenario.content = Content::Markdown,
             "error-500" => scenario.fault = Some(Fault::ServerError),
             "error-400" => scenario.fault = Some(Fault::BadRequest),
             "overloaded" => scenario.fault = Some(Fault::Overloaded),
@@ -203,6 +222,7 @@ pub fn reply(kind: FakeKind, model: &str, content: Content, user_text: &str) -> 
         Content::MaxTokens => text("Once upon a time there".to_owned(), Finish::Length),
         Content::StopSequence => text("Counting: one two three ".to_owned(), Finish::StopSequence),
         Content::Hostile => text(HOSTILE.to_owned(), Finish::Stop),
+        Content::Markdown => text(MARKDOWN.to_owned(), Finish::Stop),
         Content::Flood => {
             let words = (1..=FLOOD_WORDS).map(|i| if i % 50 == 0 { format!("w{i}\n\n") } else { format!("w{i} ") });
             text(words.collect::<String>().trim_end().to_owned(), Finish::Stop)
