@@ -46,6 +46,15 @@ const COMMANDS: &[&str] = &[
     "import_config",
     "get_launch_at_login",
     "set_launch_at_login",
+    "list_clients",
+    "client_version",
+    "connect_plan",
+    "connect_client",
+    "disconnect_client",
+    "update_connected_clients",
+    "test_client",
+    "check_client",
+    "cancel_check",
 ];
 
 fn main() {

@@ -2,6 +2,7 @@
 //! `ui/src/api/invoke.ts` turns into a `CommandError`. Messages say what to do next; none carries a key.
 
 use serde::ser::SerializeStruct;
+use switchboard_gateway::clients::ClientError;
 use switchboard_gateway::secrets::SecretError;
 use switchboard_gateway::store::StoreError;
 
@@ -21,6 +22,9 @@ pub enum CommandError {
     Reload(String),
     #[error("{0}")]
     Upstream(String),
+    /// A client's config files could not be read or changed (connect, disconnect, status).
+    #[error("{0}")]
+    Client(#[from] ClientError),
 }
 
 impl CommandError {
@@ -35,6 +39,10 @@ impl CommandError {
             CommandError::Keychain(_) => "keychain",
             CommandError::Reload(_) => "reload",
             CommandError::Upstream(_) => "upstream",
+            CommandError::Client(ClientError::Unparsable { .. }) => "unparsable",
+            CommandError::Client(ClientError::ReadOnly { .. }) => "read_only",
+            CommandError::Client(ClientError::NotConnected { .. }) => "not_connected",
+            CommandError::Client(_) => "client",
         }
     }
 }

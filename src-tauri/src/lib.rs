@@ -27,6 +27,7 @@ pub fn run() {
         // Budget warnings are shown from Rust (gateway.rs); the window has no notification permission.
         .plugin(tauri_plugin_notification::init())
         .manage(commands::chat::Generating::default())
+        .manage(commands::clients::probe::Checking::default())
         .setup(|app| {
             let log_dir = app.path().app_log_dir()?;
             let log_guard = switchboard_gateway::telemetry::init(Some(&log_dir))?;
@@ -115,6 +116,15 @@ pub fn run() {
             commands::config::import_config,
             commands::settings::get_launch_at_login,
             commands::settings::set_launch_at_login,
+            commands::clients::list_clients,
+            commands::clients::client_version,
+            commands::clients::connect_plan,
+            commands::clients::connect_client,
+            commands::clients::disconnect_client,
+            commands::clients::update_connected_clients,
+            commands::clients::probe::test_client,
+            commands::clients::probe::check_client,
+            commands::clients::probe::cancel_check,
         ])
         .build(tauri::generate_context!())
         .unwrap_or_else(|error| {

@@ -3,6 +3,8 @@
 //!
 //! - `agents`: the real coding agents (Claude Code, Codex, Gemini CLI, opencode, Qwen Code; pinned npm packages)
 //!   connected by `switchboard-gateway connect`, run in their print/exec modes, then disconnected.
+//! - `client_check`: the window's Test and Check of a client without the window: each client protocol's cases over
+//!   HTTP against capable and failing fake targets, and each request's ledger row found by its `x-request-id`.
 //! - `clients`: `switchboard-gateway clients | connect | disconnect` on tools' config files in a temporary HOME.
 //! - `crash`: SIGKILL under load; the database opens, passes its integrity check and lost at most one flush.
 //! - `gemini_inbound`: Gemini clients through `/v1beta/models/…` and its `/v1` twins, onto every upstream kind.
@@ -26,6 +28,7 @@
 
 mod agents;
 mod anthropic_inbound;
+mod client_check;
 mod clients;
 mod conformance;
 mod crash;

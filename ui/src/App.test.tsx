@@ -8,10 +8,10 @@ import { answer, listening, resetTauriMocks } from "./test/tauri-mocks";
 vi.mock("@tauri-apps/api/core", async () => (await import("./test/tauri-mocks")).core);
 vi.mock("@tauri-apps/api/event", async () => (await import("./test/tauri-mocks")).event);
 
-const NAV = ["Chat", "Providers", "Aliases", "Apps", "Usage", "Logs", "Settings"];
+const NAV = ["Chat", "Providers", "Aliases", "Apps", "Clients", "Usage", "Logs", "Settings"];
 const BUILT = ["Chat", "Providers", "Aliases", "Apps"];
-/** Built pages whose empty state shows numbers the backend gave (a $0.00 spend, the stored port). */
-const BUILT_WITH_NUMBERS = ["Usage", "Logs", "Settings"];
+/** Built pages whose empty state shows numbers the backend gave (a $0.00 spend, the stored port, the endpoint). */
+const BUILT_WITH_NUMBERS = ["Clients", "Usage", "Logs", "Settings"];
 
 const EMPTY_TOTALS = {
   key: null,
@@ -35,6 +35,7 @@ beforeEach(() => {
     list_providers: () => Promise.resolve([]),
     list_aliases: () => Promise.resolve([]),
     list_apps: () => Promise.resolve([]),
+    list_clients: () => Promise.resolve({ endpoint: "http://127.0.0.1:7352", clients: [] }),
     list_conversations: () => Promise.resolve([]),
     chat_models: () => Promise.resolve([]),
     list_requests: () => Promise.resolve([]),

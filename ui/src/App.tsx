@@ -5,6 +5,7 @@ import { Sidebar } from "./components/Sidebar";
 import { AliasesPage } from "./pages/AliasesPage";
 import { AppsPage } from "./pages/AppsPage";
 import { ChatPage } from "./pages/chat/ChatPage";
+import { ClientsPage } from "./pages/ClientsPage";
 import { LogsPage } from "./pages/LogsPage";
 import { NotBuiltPage } from "./pages/NotBuiltPage";
 import { DEFAULT_PAGE, isPageId, pageInfo, type PageId, type PageInfo } from "./pages/pages";
@@ -26,6 +27,8 @@ function Page({ page }: { page: PageInfo }): ReactElement {
       return <AliasesPage />;
     case "apps":
       return <AppsPage />;
+    case "clients":
+      return <ClientsPage />;
     case "chat":
       return <ChatPage />;
     case "usage":

@@ -9,6 +9,8 @@ use ts_rs::{Config, TS};
 
 use super::aliases::{AliasDto, ModelFacts, TryResult};
 use super::apps::{AppDto, AppInput, AppUpdate, NewToken};
+use super::clients::probe::{CheckEvent, ClientTestDto};
+use super::clients::{ClientsDto, ConnectInput, ConnectPlan, ConnectedDto, DisconnectedDto, UpdatedClient};
 use super::config::{ConfigExport, ImportPreview};
 use super::logs::{LogFacets, LogFilter, RequestDetailDto};
 use super::providers::{LocalServerDto, PresetDto, ProviderDto, ProviderInput, TestResult};
@@ -53,6 +55,14 @@ fn export_into(dir: &Path) {
     AliasDto::export_all(&cfg).unwrap();
     ConfigExport::export_all(&cfg).unwrap();
     ImportPreview::export_all(&cfg).unwrap();
+    ClientsDto::export_all(&cfg).unwrap();
+    ConnectInput::export_all(&cfg).unwrap();
+    ConnectPlan::export_all(&cfg).unwrap();
+    ConnectedDto::export_all(&cfg).unwrap();
+    DisconnectedDto::export_all(&cfg).unwrap();
+    UpdatedClient::export_all(&cfg).unwrap();
+    ClientTestDto::export_all(&cfg).unwrap();
+    CheckEvent::export_all(&cfg).unwrap();
 }
 
 /// `*.ts` files in `dir` by name, with our header in front.

@@ -4,6 +4,7 @@
 pub mod aliases;
 pub mod apps;
 pub mod chat;
+pub mod clients;
 pub mod config;
 pub mod gateway;
 pub mod logs;

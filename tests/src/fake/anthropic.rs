@@ -70,13 +70,14 @@ async fn messages(State(shared): State<Shared>, Extension(incoming): Extension<A
         Ok(parsed) => parsed,
         Err(message) => return bad_request(message),
     };
-    let scenario = script::scenario(model);
+    let scenario = incoming.scenario(model);
     if let Some(fault) = scenario.fault {
         return fault_response(fault);
     }
     script::before_headers(scenario.delivery).await;
     let reply = match scenario.content {
         Content::ReadFile => script::read_file(FakeKind::Anthropic, model, &read_turn(body)),
+        Content::Agent => script::agent(FakeKind::Anthropic, model, &ask(body)),
         content => script::reply(FakeKind::Anthropic, model, content, &last_user_text(body)),
     };
     let mut response = if body["stream"] == true {
@@ -178,7 +179,7 @@ async fn count_tokens(Extension(incoming): Extension<Arc<Incoming>>) -> Response
         Ok((_, model)) => model,
         Err(message) => return bad_request(message),
     };
-    if let Some(fault) = script::scenario(model).fault {
+    if let Some(fault) = incoming.scenario(model).fault {
         return fault_response(fault);
     }
     let usage = script::reply(FakeKind::Anthropic, model, Content::Text, "").usage;
@@ -264,6 +265,27 @@ fn usage(reply: &Reply, output: u32) -> J {
         "cache_creation_input_tokens": 0u32,
         "cache_read_input_tokens": reply.usage.cached,
         "output_tokens": output,
+    }
+}
+
+/// What an `agent` model reads from a messages body.
+fn ask(body: &Value) -> script::Ask {
+    let last = body["messages"].as_array().and_then(|m| m.last());
+    let tool_result = last.and_then(|m| m["content"].as_array()).and_then(|blocks| {
+        let result = blocks.iter().find(|b| b["type"] == "tool_result")?;
+        Some(match &result["content"] {
+            Value::String(text) => text.clone(),
+            Value::Array(parts) => joined_text(parts, |p| p["text"].as_str()),
+            _ => String::new(),
+        })
+    });
+    script::Ask {
+        user_text: last_user_text(body),
+        offers_tool: body["tools"]
+            .as_array()
+            .is_some_and(|tools| tools.iter().any(|t| t["name"].as_str() == Some(script::TOOL_CALLS[0].name))),
+        tool_result,
+        thinking: matches!(body["thinking"]["type"].as_str(), Some("enabled" | "adaptive")),
     }
 }
 

@@ -102,7 +102,7 @@ async fn call(
     let Some(body) = incoming.json.as_ref().filter(|body| body.is_object()) else {
         return error(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", "Invalid JSON payload received.");
     };
-    let scenario = script::scenario(model);
+    let scenario = incoming.scenario(model);
     if let Some(fault) = scenario.fault {
         return fault_response(fault);
     }
@@ -114,6 +114,7 @@ async fn call(
     script::before_headers(scenario.delivery).await;
     let reply = match scenario.content {
         Content::ReadFile => script::read_file(FakeKind::Gemini, model, &read_turn(body)),
+        Content::Agent => script::agent(FakeKind::Gemini, model, &ask(body)),
         content => script::reply(FakeKind::Gemini, model, content, &last_user_text(body)),
     };
     if method == "generateContent" {
@@ -310,6 +311,30 @@ fn finish_reason(finish: Finish) -> &'static str {
     match finish {
         Finish::Stop | Finish::StopSequence | Finish::ToolCalls => "STOP",
         Finish::Length => "MAX_TOKENS",
+    }
+}
+
+/// What an `agent` model reads from a generateContent body.
+fn ask(body: &Value) -> script::Ask {
+    let last = body["contents"].as_array().and_then(|turns| turns.last());
+    let tool_result = last.and_then(|turn| turn["parts"].as_array()).and_then(|parts| {
+        let response = parts.iter().find_map(|p| p.get("functionResponse"))?;
+        Some(match &response["response"] {
+            Value::Object(fields) if fields.len() == 1 => fields
+                .values()
+                .next()
+                .and_then(Value::as_str)
+                .map_or_else(|| response["response"].to_string(), str::to_owned),
+            other => other.to_string(),
+        })
+    });
+    let offered = body["tools"].as_array().into_iter().flatten().filter_map(|t| t["functionDeclarations"].as_array());
+    let thinking = &body["generationConfig"]["thinkingConfig"];
+    script::Ask {
+        user_text: last_user_text(body),
+        offers_tool: offered.flatten().any(|f| f["name"].as_str() == Some(script::TOOL_CALLS[0].name)),
+        tool_result,
+        thinking: thinking["includeThoughts"] == true || thinking["thinkingBudget"].as_u64().is_some_and(|b| b > 0),
     }
 }
 

@@ -102,21 +102,29 @@ pub struct FakeUpstream {
 impl FakeUpstream {
     /// Binds a free loopback port and starts serving on the current runtime.
     pub async fn start(kind: FakeKind) -> FakeUpstream {
-        FakeUpstream::start_with(kind, true).await
+        FakeUpstream::start_with(kind, true, &[]).await
     }
 
     /// An OpenAI fake whose `/v1/responses` answers 404 like any path it does not serve: a compatible server, or a
     /// proxy in front of OpenAI, configured as kind `openai`.
     pub async fn start_without_responses_api() -> FakeUpstream {
-        FakeUpstream::start_with(FakeKind::OpenAi, false).await
+        FakeUpstream::start_with(FakeKind::OpenAi, false, &[]).await
     }
 
-    async fn start_with(kind: FakeKind, responses_api: bool) -> FakeUpstream {
+    /// As [`FakeUpstream::start`], with some model names standing for scenario words (`("claude-sonnet-4-5",
+    /// "agent")`), so a test can use real-looking model names (shown in screenshots, matched by the capability
+    /// catalog) and still pick a scenario.
+    pub async fn start_scripted(kind: FakeKind, scripts: &[(&str, &str)]) -> FakeUpstream {
+        FakeUpstream::start_with(kind, true, scripts).await
+    }
+
+    async fn start_with(kind: FakeKind, responses_api: bool, scripts: &[(&str, &str)]) -> FakeUpstream {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("binding a loopback port for the fake upstream");
         let addr = listener.local_addr().expect("a bound listener has an address");
         let log = Arc::new(Mutex::new(Vec::new()));
         let (shutdown, stopped) = watch::channel(false);
-        let shared = Shared { kind, log: Some(log.clone()), shutdown: stopped, open: None, responses_api };
+        let scripts = Arc::new(scripts.iter().map(|(m, w)| ((*m).to_owned(), (*w).to_owned())).collect());
+        let shared = Shared { kind, log: Some(log.clone()), shutdown: stopped, open: None, responses_api, scripts };
         let server = tokio::spawn(serve_app(listener, app(shared)));
         FakeUpstream { kind, base_url: format!("http://{addr}"), addr, log, shutdown, server }
     }
@@ -154,15 +162,18 @@ impl Drop for FakeUpstream {
 pub async fn serve(kind: FakeKind, listener: TcpListener) {
     // Held for as long as this runs, so stalled streams stall for good.
     let (_shutdown, stopped) = watch::channel(false);
-    serve_app(listener, app(Shared { kind, log: None, shutdown: stopped, open: None, responses_api: true })).await;
+    let shared =
+        Shared { kind, log: None, shutdown: stopped, open: None, responses_api: true, scripts: Arc::default() };
+    serve_app(listener, app(shared)).await;
 }
 
 /// As [`serve`], counting in `open` the requests whose response has not ended yet (its body finished or dropped,
 /// as when the caller goes away): what `cargo xtask soak` reads to see upstream calls cancelled.
 pub async fn serve_counting(kind: FakeKind, listener: TcpListener, open: Arc<AtomicUsize>) {
     let (_shutdown, stopped) = watch::channel(false);
-    serve_app(listener, app(Shared { kind, log: None, shutdown: stopped, open: Some(open), responses_api: true }))
-        .await;
+    let shared =
+        Shared { kind, log: None, shutdown: stopped, open: Some(open), responses_api: true, scripts: Arc::default() };
+    serve_app(listener, app(shared)).await;
 }
 
 /// Takes one off the open count when the response body it travels with is dropped.
@@ -193,12 +204,23 @@ struct Shared {
     open: Option<Arc<AtomicUsize>>,
     /// Whether the OpenAI fake serves `/v1/responses`.
     responses_api: bool,
+    /// Model names that stand for scenario words ([`FakeUpstream::start_scripted`]).
+    scripts: Arc<std::collections::HashMap<String, String>>,
 }
 
 /// The request body as the observing middleware read it, for the handlers.
 struct Incoming {
     json: Option<Value>,
     model: Option<String>,
+    /// The scenario words the model name stands for, when the fake was started with scripts for it.
+    words: Option<String>,
+}
+
+impl Incoming {
+    /// What `model` asks the fake to do: its scripted words, or the words in its name.
+    fn scenario(&self, model: &str) -> script::Scenario {
+        script::scenario(self.words.as_deref().unwrap_or(model))
+    }
 }
 
 fn app(shared: Shared) -> Router {
@@ -242,7 +264,8 @@ async fn observe(State(shared): State<Shared>, request: Request, next: Next) -> 
     let mut response = match refused {
         Some(refusal) => refusal,
         None => {
-            parts.extensions.insert(Arc::new(Incoming { json, model }));
+            let words = model.as_ref().and_then(|m| shared.scripts.get(m)).cloned();
+            parts.extensions.insert(Arc::new(Incoming { json, model, words }));
             next.run(Request::from_parts(parts, Body::from(bytes))).await
         }
     };

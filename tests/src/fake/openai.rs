@@ -81,13 +81,14 @@ async fn chat(State(shared): State<Shared>, Extension(incoming): Extension<Arc<I
         Ok(parsed) => parsed,
         Err(message) => return bad_request(message),
     };
-    let scenario = script::scenario(model);
+    let scenario = incoming.scenario(model);
     if let Some(fault) = scenario.fault {
         return fault_response(fault, model);
     }
     script::before_headers(scenario.delivery).await;
     let reply = match scenario.content {
         Content::ReadFile => script::read_file(FakeKind::OpenAi, model, &read_turn(body)),
+        Content::Agent => script::agent(FakeKind::OpenAi, model, &ask(body)),
         content => script::reply(FakeKind::OpenAi, model, content, &last_user_text(body)),
     };
     if body["stream"] == true {
@@ -202,7 +203,7 @@ async fn completions(State(shared): State<Shared>, Extension(incoming): Extensio
         Ok(parsed) => parsed,
         Err(message) => return bad_request(message),
     };
-    let scenario = script::scenario(model);
+    let scenario = incoming.scenario(model);
     if let Some(fault) = scenario.fault {
         return fault_response(fault, model);
     }
@@ -214,7 +215,7 @@ async fn completions(State(shared): State<Shared>, Extension(incoming): Extensio
     };
     // Tool calls and reasoning have no place in a text completion: those scenarios answer plain text.
     let content = match scenario.content {
-        Content::Tools | Content::Thinking | Content::ReadFile => Content::Text,
+        Content::Tools | Content::Thinking | Content::ReadFile | Content::Agent => Content::Text,
         other => other,
     };
     let reply = script::reply(FakeKind::OpenAi, model, content, &prompt);
@@ -270,7 +271,7 @@ async fn embeddings(State(shared): State<Shared>, Extension(incoming): Extension
         Ok(parsed) => parsed,
         Err(message) => return bad_request(message),
     };
-    let scenario = script::scenario(model);
+    let scenario = incoming.scenario(model);
     if let Some(fault) = scenario.fault {
         return fault_response(fault, model);
     }
@@ -442,6 +443,24 @@ fn usage(usage: &Usage) -> J {
             "accepted_prediction_tokens": 0u32,
             "rejected_prediction_tokens": 0u32,
         },
+    }
+}
+
+/// What an `agent` model reads from a chat body.
+fn ask(body: &Value) -> script::Ask {
+    let last = body["messages"].as_array().and_then(|m| m.last());
+    let tool_result = last.filter(|m| m["role"] == "tool").map(|m| match &m["content"] {
+        Value::String(text) => text.clone(),
+        Value::Array(parts) => joined_text(parts, |p| p["text"].as_str()),
+        _ => String::new(),
+    });
+    script::Ask {
+        user_text: last_user_text(body),
+        offers_tool: body["tools"].as_array().is_some_and(|tools| {
+            tools.iter().any(|t| t["function"]["name"].as_str() == Some(script::TOOL_CALLS[0].name))
+        }),
+        tool_result,
+        thinking: body.get("reasoning_effort").is_some_and(|e| e.is_string()) || body["reasoning"].is_object(),
     }
 }
 

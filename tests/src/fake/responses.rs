@@ -32,13 +32,14 @@ pub(super) async fn create(State(shared): State<Shared>, Extension(incoming): Ex
     if body.get("input").is_none_or(Value::is_null) {
         return bad_request("Missing required parameter: 'input'.");
     }
-    let scenario = script::scenario(model);
+    let scenario = incoming.scenario(model);
     if let Some(fault) = scenario.fault {
         return fault_response(fault, model);
     }
     script::before_headers(scenario.delivery).await;
     let reply = match scenario.content {
         Content::ReadFile => script::read_file(FakeKind::OpenAi, model, &read_turn(body)),
+        Content::Agent => script::agent(FakeKind::OpenAi, model, &ask(body)),
         content => script::reply(FakeKind::OpenAi, model, content, &last_user_text(body)),
     };
     if body["stream"] == true {
@@ -277,6 +278,23 @@ fn failing(mut frames: Vec<Frame>, body: &Value, model: &str, reply: &Reply) -> 
     let mut events = Events { frames };
     events.push("response.failed", vec![("response", failed)], false);
     events.frames
+}
+
+/// What an `agent` model reads from a Responses body.
+fn ask(body: &Value) -> script::Ask {
+    let last = body["input"].as_array().and_then(|items| items.last());
+    let tool_result = last.filter(|item| item["type"] == "function_call_output").map(|item| match &item["output"] {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    });
+    script::Ask {
+        user_text: last_user_text(body),
+        offers_tool: body["tools"]
+            .as_array()
+            .is_some_and(|tools| tools.iter().any(|t| t["name"].as_str() == Some(script::TOOL_CALLS[0].name))),
+        tool_result,
+        thinking: body["reasoning"]["effort"].is_string(),
+    }
 }
 
 /// The text of the last user input: a string `input`, or the last user message item's text (a string, or its

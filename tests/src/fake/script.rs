@@ -27,6 +27,22 @@ pub const HOSTILE: &str = "Hostile answer follows.\n\n\
 <div onmouseover=\"window.__TAURI_INTERNALS__.invoke('delete_conversation', {id: 1})\">raw html</div>\n\n\
 ![pixel](javascript:window.__pwned='image')\n\n\
 End of hostile answer.";
+/// What a `markdown` reply says.
+pub const MARKDOWN: &str = "Wrap the file in a `BufReader` and walk its `lines()`:\n\n\
+```rust\n\
+use std::fs::File;\n\
+use std::io::{BufRead, BufReader};\n\
+\n\
+fn main() -> std::io::Result<()> {\n\
+    let reader = BufReader::new(File::open(\"notes.txt\")?);\n\
+    for line in reader.lines() {\n\
+        println!(\"{}\", line?);\n\
+    }\n\
+    Ok(())\n\
+}\n\
+```\n\n\
+- Each item is an `io::Result<String>`, so one bad line does not hide the rest.\n\
+- The buffer keeps reads **large** even when the lines are short.";
 /// The longest user text a reply echoes, in characters.
 const ECHO_LIMIT: usize = 200;
 
@@ -52,6 +68,11 @@ pub enum Content {
     Hostile,
     /// [`FLOOD_WORDS`] words (`w1 w2 …`, a paragraph every 50), streamed one chunk per word with no pause.
     Flood,
+    /// [`MARKDOWN`]: an answer with code, a list and emphasis, whatever was asked (the README's screenshots).
+    Markdown,
+    /// A capable agent model (see [`agent`]): it calls the offered `get_weather` tool, answers from a tool's result,
+    /// and thinks when asked to. Protocols that cannot tell (text completions) answer as [`Content::Text`].
+    Agent,
 }
 
 /// How many words (and stream chunks) a `flood` reply has.
@@ -112,6 +133,8 @@ pub fn scenario(model: &str) -> Scenario {
             "stop-sequence" => scenario.content = Content::StopSequence,
             "hostile" => scenario.content = Content::Hostile,
             "flood" => scenario.content = Content::Flood,
+            "agent" => scenario.content = Content::Agent,
+            "markdown" => scenario.content = Content::Markdown,
             "error-500" => scenario.fault = Some(Fault::ServerError),
             "error-400" => scenario.fault = Some(Fault::BadRequest),
             "overloaded" => scenario.fault = Some(Fault::Overloaded),
@@ -204,11 +227,14 @@ pub fn reply(kind: FakeKind, model: &str, content: Content, user_text: &str) -> 
     let usage = Usage { input: 12, cached: 4, output: 7, reasoning: 0 };
     let text = |text: String, finish| Reply { reasoning: None, text: Some(text), tool_calls: vec![], finish, usage };
     match content {
-        Content::Text => text(format!("Hello from {} {model}: {}", kind.name(), truncate(user_text)), Finish::Stop),
+        Content::Text | Content::Agent => {
+            text(format!("Hello from {} {model}: {}", kind.name(), truncate(user_text)), Finish::Stop)
+        }
         Content::Json => text(r#"{"ok":true}"#.to_owned(), Finish::Stop),
         Content::MaxTokens => text("Once upon a time there".to_owned(), Finish::Length),
         Content::StopSequence => text("Counting: one two three ".to_owned(), Finish::StopSequence),
         Content::Hostile => text(HOSTILE.to_owned(), Finish::Stop),
+        Content::Markdown => text(MARKDOWN.to_owned(), Finish::Stop),
         Content::Flood => {
             let words = (1..=FLOOD_WORDS).map(|i| if i % 50 == 0 { format!("w{i}\n\n") } else { format!("w{i} ") });
             text(words.collect::<String>().trim_end().to_owned(), Finish::Stop)
@@ -295,6 +321,42 @@ fn read_call(tools: &[(String, Value)], path: &str) -> Option<(String, Value)> {
     Some((name.clone(), arguments))
 }
 
+/// What a request asks of an `agent` model, read by each protocol from its own body.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Ask {
+    /// The last user text (not a tool result).
+    pub user_text: String,
+    /// The request offers a tool named like the first scripted call ([`TOOL_CALLS`]: `get_weather`).
+    pub offers_tool: bool,
+    /// The last turn is a tool's result: its text.
+    pub tool_result: Option<String>,
+    /// The request turns reasoning on.
+    pub thinking: bool,
+}
+
+/// An agent's reply: after a tool result, an answer that quotes it; offered `get_weather`, one call of it (the
+/// first scripted call); otherwise the default text. Reasoning first when the request asks for it.
+pub fn agent(kind: FakeKind, model: &str, ask: &Ask) -> Reply {
+    let mut reply = match (&ask.tool_result, ask.offers_tool) {
+        (Some(result), _) => Reply {
+            text: Some(format!("The tool says: {}", truncate(result))),
+            ..reply(kind, model, Content::Text, "")
+        },
+        (None, true) => Reply {
+            text: None,
+            tool_calls: vec![TOOL_CALLS[0]],
+            finish: Finish::ToolCalls,
+            ..reply(kind, model, Content::Text, "")
+        },
+        (None, false) => reply(kind, model, Content::Text, &ask.user_text),
+    };
+    if ask.thinking {
+        reply.reasoning = Some(THINKING);
+        reply.usage.reasoning = 3;
+    }
+    reply
+}
+
 /// Splits a text into word-ish pieces (each word with its trailing space), at least 3 of them when the text has 3
 /// characters; concatenated they give the text back.
 pub fn pieces(text: &str) -> Vec<String> {
@@ -326,6 +388,21 @@ mod tests {
         assert_eq!((s.content, s.fault, s.delivery), (Content::Tools, None, Delivery::DropMidStream));
         assert_eq!(scenario("gpt-4o-mini"), Scenario::default());
         assert_eq!(scenario("rate-limit").fault, Some(Fault::RateLimit));
+    }
+
+    #[test]
+    fn an_agent_calls_the_offered_tool_then_answers_from_its_result() {
+        let ask = Ask { user_text: "weather?".into(), offers_tool: true, ..Ask::default() };
+        let called = agent(FakeKind::Anthropic, "m+agent", &ask);
+        assert_eq!((called.tool_calls.as_slice(), called.finish), (&TOOL_CALLS[..1], Finish::ToolCalls));
+        let answered = agent(FakeKind::Anthropic, "m", &Ask { tool_result: Some("Sunny".into()), ..ask.clone() });
+        assert_eq!(answered.text.as_deref(), Some("The tool says: Sunny"));
+        assert!(answered.tool_calls.is_empty() && answered.reasoning.is_none());
+        let thought = agent(FakeKind::OpenAi, "m", &Ask { thinking: true, offers_tool: false, ..ask });
+        assert_eq!(
+            (thought.reasoning, thought.text.as_deref()),
+            (Some(THINKING), Some("Hello from openai m: weather?"))
+        );
     }
 
     #[test]

@@ -53,6 +53,14 @@ export const AppsIcon = (p: IconProps) => (
   </Icon>
 );
 
+/** A terminal window with a prompt: the coding tools on the Clients page. */
+export const ClientsIcon = (p: IconProps) => (
+  <Icon {...p}>
+    <rect x="3" y="4" width="18" height="16" rx="2" />
+    <path d="M7 9l3 3-3 3M13 15h4" />
+  </Icon>
+);
+
 export const UsageIcon = (p: IconProps) => (
   <Icon {...p}>
     <path d="M4 20V10M10 20V4M16 20v-7M21 20H3" />

@@ -2,9 +2,11 @@ import { render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 
+import type { ClientDto } from "../api/generated/ClientDto";
 import type { ImportPreview } from "../api/generated/ImportPreview";
 import type { SettingsDto } from "../api/generated/SettingsDto";
 import type { SettingsInput } from "../api/generated/SettingsInput";
+import { clientDto } from "../test/fixtures";
 import { core, emit, listenerCount, listening, portTaken, resetTauriMocks } from "../test/tauri-mocks";
 import { SettingsPage } from "./SettingsPage";
 
@@ -38,6 +40,9 @@ const PREVIEW: ImportPreview = {
 
 const loginItem = { on: false };
 
+/** Clients the "update connected clients" offer sees after a port change. */
+const connectedClients: { current: ClientDto[] } = { current: [] };
+
 function backend(portFromEnv: number | null = null) {
   const saved: SettingsInput[] = [];
   core.invoke.mockImplementation((cmd: string, args?: unknown) => {
@@ -70,6 +75,13 @@ function backend(portFromEnv: number | null = null) {
           return Promise.reject({ kind: "store", message: "config file /bad.toml is not valid: TOML parse error at line 4, column 12" });
         }
         return Promise.resolve(PREVIEW);
+      case "list_clients":
+        return Promise.resolve({ endpoint: "http://127.0.0.1:7400", clients: connectedClients.current });
+      case "update_connected_clients":
+        return Promise.resolve([
+          { id: "claude-code", name: "Claude Code", ok: true, message: "now points at http://127.0.0.1:7400" },
+          { id: "codex", name: "Codex CLI", ok: false, message: "its file no longer holds its app's token: use Reconnect on the Clients page" },
+        ]);
       default:
         return Promise.reject({ kind: "unknownCommand", message: `no mock for ${cmd}` });
     }
@@ -106,6 +118,28 @@ describe("SettingsPage", () => {
       overallBudget: { dailyUsd: 5, monthlyUsd: null, action: "warn" },
     });
     expect(document.documentElement.dataset.theme).toBe("dark");
+  });
+
+  it("offers to update the connected clients a port change left behind, and says how each went", async () => {
+    backend();
+    connectedClients.current = [
+      clientDto({ state: { kind: "drifted", reason: "port 7352" }, app: "Claude Code" }),
+      clientDto({ id: "codex", name: "Codex CLI", state: { kind: "drifted", reason: "port 7352" }, app: "Codex CLI" }),
+      clientDto({ id: "zed", name: "Zed", state: { kind: "connected" }, app: "Zed" }),
+    ];
+    render(<SettingsPage />);
+    const port = await screen.findByTestId("settings-port");
+    await userEvent.clear(port);
+    await userEvent.type(port, "7400");
+    await userEvent.click(screen.getByTestId("settings-save"));
+    const offer = await screen.findByTestId("settings-clients-offer");
+    expect(offer).toHaveTextContent("2 connected clients still point at the old port: Claude Code, Codex CLI.");
+    await userEvent.click(screen.getByTestId("settings-update-clients"));
+    const updated = await screen.findByTestId("settings-clients-updated");
+    expect(updated).toHaveTextContent("Claude Code: now points at http://127.0.0.1:7400");
+    expect(updated).toHaveTextContent("Codex CLI: its file no longer holds its app's token");
+    expect(screen.queryByTestId("settings-clients-offer")).toBeNull();
+    connectedClients.current = [];
   });
 
   it("shows a mistake next to Save without calling the backend, and the backend's refusal too", async () => {

@@ -1,6 +1,8 @@
 import { useEffect, useState, type ReactElement, type SubmitEvent } from "react";
 
+import { listClients, updateConnectedClients } from "../api/clients";
 import type { SettingsDto } from "../api/generated/SettingsDto";
+import type { UpdatedClient } from "../api/generated/UpdatedClient";
 import type { Theme } from "../api/generated/Theme";
 import { toCommandError } from "../api/invoke";
 import { getLaunchAtLogin, getSettings, resetSettings, saveSettings, setLaunchAtLogin } from "../api/settings";
@@ -11,6 +13,9 @@ import { useGatewayStatus } from "../components/useGatewayStatus";
 import { applyTheme } from "../lib/theme";
 import { ConfigSection } from "./ConfigSection";
 import { fromForm, toForm, type SettingsForm } from "./settingsForm";
+
+/** After a port change: the connected clients that now point elsewhere, then what updating them did. */
+type ClientsOffer = { state: "offer"; names: string[] } | { state: "updating"; names: string[] } | { state: "done"; updated: UpdatedClient[] };
 
 const THEMES: readonly { id: Theme; label: string }[] = [
   { id: "system", label: "Follow the system" },
@@ -29,6 +34,8 @@ export function SettingsPage(): ReactElement {
   const { status } = useGatewayStatus();
   const [atLogin, setAtLogin] = useState<boolean | null>(null);
   const [loginError, setLoginError] = useState<string | null>(null);
+  const [clientsOffer, setClientsOffer] = useState<ClientsOffer | null>(null);
+  const [clientsError, setClientsError] = useState<string | null>(null);
 
   function show(next: SettingsDto): void {
     setDto(next);
@@ -90,13 +97,38 @@ export function SettingsPage(): ReactElement {
     }
     setBusy(true);
     setError(null);
+    const portChanged = dto !== null && input.port !== dto.settings.port;
     try {
       show(await saveSettings(input));
       setSaved(true);
+      if (portChanged) await offerClientUpdate();
     } catch (err) {
       setError(toCommandError(err).message);
     } finally {
       setBusy(false);
+    }
+  }
+
+  /** Connected clients drift when the port moves: offer to point them at the new one. */
+  async function offerClientUpdate(): Promise<void> {
+    setClientsError(null);
+    try {
+      const { clients } = await listClients();
+      const names = clients.filter((c) => c.app !== null && c.state.kind === "drifted").map((c) => c.name);
+      setClientsOffer(names.length > 0 ? { state: "offer", names } : null);
+    } catch (err) {
+      setClientsError(`Couldn’t check the connected clients: ${toCommandError(err).message}`);
+    }
+  }
+
+  async function updateClients(names: string[]): Promise<void> {
+    setClientsOffer({ state: "updating", names });
+    setClientsError(null);
+    try {
+      setClientsOffer({ state: "done", updated: await updateConnectedClients() });
+    } catch (err) {
+      setClientsError(toCommandError(err).message);
+      setClientsOffer({ state: "offer", names });
     }
   }
 
@@ -156,6 +188,39 @@ export function SettingsPage(): ReactElement {
                 <span className="field-hint">127.0.0.1 keeps the endpoint to this machine. 0.0.0.0 opens it to your network.</span>
               </label>
             </div>
+            {clientsOffer && clientsOffer.state !== "done" && (
+              <div className="banner banner--info banner--inline" role="status" data-testid="settings-clients-offer">
+                <div>
+                  <p className="banner-title">
+                    {clientsOffer.names.length === 1 ? "1 connected client still points" : `${clientsOffer.names.length} connected clients still point`}{" "}
+                    at the old port: {clientsOffer.names.join(", ")}.
+                  </p>
+                  <div className="button-row">
+                    <button
+                      type="button"
+                      className="button button--primary"
+                      disabled={clientsOffer.state === "updating"}
+                      onClick={() => void updateClients(clientsOffer.names)}
+                      data-testid="settings-update-clients"
+                    >
+                      {clientsOffer.state === "updating"
+                        ? "Updating…"
+                        : `Update ${clientsOffer.names.length} connected ${clientsOffer.names.length === 1 ? "client" : "clients"}`}
+                    </button>
+                  </div>
+                </div>
+              </div>
+            )}
+            {clientsOffer?.state === "done" && (
+              <ul className="plain-list note" role="status" data-testid="settings-clients-updated">
+                {clientsOffer.updated.map((u) => (
+                  <li key={u.id} className={u.ok ? "note--ok" : "test-result--error"}>
+                    {u.name}: {u.message}
+                  </li>
+                ))}
+              </ul>
+            )}
+            <FormError message={clientsError} testId="settings-clients-error" />
             {dto.portFromEnv !== null && (
               <p className="note" data-testid="settings-port-env">
                 SWITCHBOARD_PORT={dto.portFromEnv} is set, so this run listens on port {dto.portFromEnv} whatever is stored here.

@@ -75,10 +75,13 @@ export function TokenPanel({ token }: { token: string }): ReactElement {
   );
 }
 
-/** One tab per client, each with the setup filled in. Every panel stays in the DOM (hidden) so find-in-page works. */
-export function SetupSnippets(props: SnippetInput): ReactElement {
+/**
+ * One tab per client, each with the setup filled in, `initial` open first. Every panel stays in the DOM (hidden) so
+ * find-in-page works.
+ */
+export function SetupSnippets({ initial = "curl", ...props }: SnippetInput & { initial?: ClientId }): ReactElement {
   const snippets = buildSnippets(props);
-  const [current, setCurrent] = useState<ClientId>("curl");
+  const [current, setCurrent] = useState<ClientId>(initial);
   const base = useId();
   const tabRefs = useRef(new Map<ClientId, HTMLButtonElement>());
 

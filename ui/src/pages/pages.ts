@@ -4,13 +4,14 @@ import {
   AliasesIcon,
   AppsIcon,
   ChatIcon,
+  ClientsIcon,
   LogsIcon,
   ProvidersIcon,
   SettingsIcon,
   UsageIcon,
 } from "../components/icons";
 
-export type PageId = "chat" | "providers" | "aliases" | "apps" | "usage" | "logs" | "settings";
+export type PageId = "chat" | "providers" | "aliases" | "apps" | "clients" | "usage" | "logs" | "settings";
 
 export interface PageInfo {
   id: PageId;
@@ -46,6 +47,12 @@ export const PAGES: readonly PageInfo[] = [
     title: "Apps",
     icon: AppsIcon,
     willDo: "This page will let you give each tool its own app token, see which tools use the gateway and revoke them.",
+  },
+  {
+    id: "clients",
+    title: "Clients",
+    icon: ClientsIcon,
+    willDo: "This page will point Claude Code, Codex and your other tools at Switchboard, and check they work.",
   },
   {
     id: "usage",

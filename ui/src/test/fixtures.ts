@@ -1,4 +1,5 @@
 // Sample rows for the pages' tests.
+import type { ClientDto } from "../api/generated/ClientDto";
 import type { RequestDto } from "../api/generated/RequestDto";
 
 /** A successful request `id` with everything filled in; override what a test is about. */
@@ -27,3 +28,26 @@ export function request(id: number, over: Partial<RequestDto> = {}): RequestDto 
     ...over,
   };
 }
+
+/** Claude Code, not installed and not connected; override what a test is about. */
+export function clientDto(over: Partial<ClientDto> = {}): ClientDto {
+  return {
+    id: "claude-code",
+    name: "Claude Code",
+    protocol: "anthropic",
+    slots: [
+      { id: "main", label: "Main model", defaultAlias: "code" },
+      { id: "haiku", label: "Haiku-class (fast) model", defaultAlias: "fast" },
+    ],
+    binary: null,
+    configDir: false,
+    files: ["/home/me/.claude/settings.json"],
+    state: { kind: "notConnected" },
+    app: null,
+    appId: null,
+    aliases: {},
+    holdsToken: true,
+    ...over,
+  };
+}
+

@@ -3,9 +3,15 @@ import { vi } from "vitest";
 
 import type { GatewayStatus } from "../api/types";
 
+/** Tauri's `Channel`: the test calls `onmessage` itself, as the backend's sends would. */
+class Channel {
+  onmessage: (message: unknown) => void = () => undefined;
+}
+
 export const core = {
   invoke: vi.fn<(cmd: string, args?: unknown) => Promise<unknown>>(),
   isTauri: vi.fn(() => true),
+  Channel,
 };
 
 type Handler = (event: { event: string; id: number; payload: unknown }) => void;

@@ -5,6 +5,7 @@
 //! owns and what to write, how to read back what is written. The window (src-tauri) and the headless binary call
 //! the same `Clients`. Nothing here touches the request path.
 
+pub mod check;
 mod claude_code;
 mod codex;
 mod continue_dev;

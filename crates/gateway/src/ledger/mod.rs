@@ -17,11 +17,15 @@
 //! [`Ledger::record_with_receipt`] also says which row a record became, once it is written: the chat window and
 //! "Try it" show a request's tokens and cost from its own row, not from a guess among rows made at the same time.
 //!
+//! [`Ledger::expect`] does the same for a request sent over HTTP, by the `x-request-id` it carries (`expect.rs`):
+//! the window's Test and Check of a connected client read their own rows that way.
+//!
 //! Rows are lost only when the database refuses them (a full disk, a file made read-only): the writer tries a batch
 //! three times, then logs an error naming how many rows it dropped and counts them in [`Ledger::lost`].
 
 pub mod budgets;
 pub mod clock;
+mod expect;
 pub mod prices;
 pub mod queries;
 pub mod report;
@@ -44,6 +48,7 @@ use crate::config::{DEFAULT_RETENTION_DAYS, LoggingConfig};
 use crate::protocol::neutral::Usage;
 use crate::store::{Store, StoreError};
 pub use budgets::{Budget, BudgetAction, BudgetWarning, Verdict};
+pub use expect::Expectation;
 pub use prices::{Cost, CostSource, PriceOverride, Prices};
 
 /// The database's file name inside the data folder (shared by the desktop app, the headless gateway and `usage`).
@@ -78,6 +83,9 @@ pub struct Record {
     pub ttft_ms: Option<u64>,
     /// The prompt and the answer as text, only while request logging is on ([`Ledger::logs_bodies`]).
     pub bodies: Option<Box<Bodies>>,
+    /// The request's `x-request-id`, carried only while someone expects one ([`Ledger::expects_request_ids`]);
+    /// not stored.
+    pub request_id: Option<Box<str>>,
 }
 
 /// A request's body as the client sent it and the answer as the client received it (for a stream, its SSE events).
@@ -140,6 +148,7 @@ impl Record {
             latency_ms: 0,
             ttft_ms: None,
             bodies: None,
+            request_id: None,
         }
     }
 }
@@ -218,6 +227,8 @@ struct Core {
     queued: AtomicUsize,
     wake: Notify,
     batch_rows: usize,
+    /// Rows awaited by request id ([`Ledger::expect`]).
+    expected: Arc<expect::Expected>,
 }
 
 #[derive(Default)]
@@ -280,6 +291,7 @@ impl Ledger {
             queued: AtomicUsize::new(0),
             wake: Notify::new(),
             batch_rows: config.batch_rows.max(1),
+            expected: Arc::default(),
         });
         let (tx, rx) = mpsc::channel(config.capacity.max(1));
         let writer = runtime.spawn(writer::write_loop(rx, store, core.clone(), config));

@@ -279,6 +279,46 @@ async fn a_receipt_names_its_own_row_in_a_batch_and_an_unwritten_row_drops_it() 
     assert!(late_id.await.is_err());
 }
 
+#[tokio::test]
+async fn an_expected_request_id_names_its_own_row_and_an_abandoned_one_is_withdrawn() {
+    let (_dir, path) = db();
+    let ledger = Ledger::start_with(&path, Prices::shipped().unwrap(), slow_batches()).unwrap();
+    assert!(!ledger.expects_request_ids(), "nothing expected: the relay copies no ids");
+    let first = ledger.expect("sb-check-1");
+    let second = ledger.expect("sb-check-2");
+    let abandoned = ledger.expect("sb-check-3");
+    assert!(ledger.expects_request_ids());
+    drop(abandoned);
+    let with_id = |app: &str, ts: i64, id: Option<&str>| Record { request_id: id.map(Box::from), ..gpt(app, ts, 1, 1) };
+    // Same app, same batch; one row carries an id nobody expects, one carries none.
+    ledger.record(with_id("a", 1_000, Some("sb-check-2")));
+    ledger.record(with_id("a", 2_000, None));
+    ledger.record(with_id("a", 3_000, Some("sb-check-1")));
+    ledger.record(with_id("a", 4_000, Some("sb-check-3")));
+    let store = Store::open(&path).unwrap();
+    let ts_of = |id: i64| queries::request_detail(&store, id).unwrap().unwrap().row.ts_ms;
+    let within = Duration::from_secs(2);
+    assert_eq!(first.row_id(&ledger, within).await.map(ts_of), Some(3_000));
+    assert_eq!(second.row_id(&ledger, within).await.map(ts_of), Some(1_000));
+    assert!(!ledger.expects_request_ids(), "answered and withdrawn ids are gone");
+
+    // A request that writes no row: the wait ends at its limit.
+    let never = ledger.expect("sb-check-4");
+    let started = Instant::now();
+    assert_eq!(never.row_id(&ledger, Duration::from_millis(200)).await, None);
+    assert!(started.elapsed() < Duration::from_secs(1));
+    assert!(!ledger.expects_request_ids());
+
+    // Registering an id again replaces the first registration; dropping the replaced one leaves the new one.
+    let old = ledger.expect("sb-check-5");
+    let new = ledger.expect("sb-check-5");
+    drop(old);
+    assert!(ledger.expects_request_ids());
+    ledger.record(with_id("b", 5_000, Some("sb-check-5")));
+    assert_eq!(new.row_id(&ledger, within).await.map(ts_of), Some(5_000));
+    ledger.shutdown().await;
+}
+
 /// 2026-03-15 00:00 UTC.
 const DAY: i64 = 1_773_532_800_000;
 

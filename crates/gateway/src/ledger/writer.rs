@@ -1,5 +1,6 @@
 //! The writer task: takes records off the channel, inserts them in batches on the blocking pool (pricing each row
-//! and keeping the rollups), then updates the budgets, answers receipts and deletes expired bodies. See the
+//! and keeping the rollups), then updates the budgets, answers receipts and expected request ids, and deletes
+//! expired bodies. See the
 //! module docs of [`super`] for the batching rules.
 
 use std::collections::HashMap;
@@ -165,6 +166,8 @@ async fn write_batch(store: &Store, core: &Arc<Core>, batch: &mut Batch) {
                         let _ = receipt.send(w.id);
                     }
                 }
+                core.expected
+                    .answer(rows.iter().zip(&written).filter_map(|(row, w)| Some((row.request_id.as_deref()?, w.id))));
                 prune_bodies_if_due(store, core).await;
                 return;
             }

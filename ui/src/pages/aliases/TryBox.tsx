@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState, type ReactElement, type SubmitEvent } from "react";
 
 import { tryAlias } from "../../api/aliases";
+import type { TryError } from "../../api/generated/TryError";
 import type { TryResult } from "../../api/generated/TryResult";
 import { toCommandError } from "../../api/invoke";
 import { FormError } from "../../components/FormError";
@@ -65,20 +66,30 @@ export function TryBox({ alias }: { alias: string }): ReactElement {
         {state.state === "idle" && <p className="muted">The answer, the target that gave it and what it cost appear here.</p>}
         {running && <p className="muted">Waiting for {alias}…</p>}
         {state.state === "failed" && <FormError message={state.message} testId={`try-error-${alias}`} />}
-        {state.state === "done" && <TryOutcome alias={alias} result={state.result} />}
+        {state.state === "done" && <TryOutcome id={alias} result={state.result} />}
       </div>
     </form>
   );
 }
 
-function TryOutcome({ alias, result }: { alias: string; result: TryResult }): ReactElement {
+interface TryOutcomeProps {
+  /** Goes into the test ids: `try-answer-<id>`, … */
+  id: string;
+  result: TryResult;
+  /** The next step for an error; "Try it"'s own by default. */
+  hint?: (error: TryError) => string;
+}
+
+/** Who answered, the attempts, tokens, cost and latency of one request; the answer as text, never as HTML. */
+export function TryOutcome({ id, result, hint = tryErrorHint }: TryOutcomeProps): ReactElement {
+  const alias = id;
   const summary = summarizeTry(result);
   return (
     <div className="try-outcome" data-testid={`try-result-${alias}`}>
       {result.error && (
         <div className="form-error try-error" role="alert" data-testid={`try-error-${alias}`}>
           <p>{result.error.message}</p>
-          <p className="try-hint">{tryErrorHint(result.error)}</p>
+          <p className="try-hint">{hint(result.error)}</p>
         </div>
       )}
       {result.text && (

@@ -52,6 +52,7 @@ static X_ALIAS: HeaderName = HeaderName::from_static("x-switchboard-alias");
 static X_TARGET: HeaderName = HeaderName::from_static("x-switchboard-target");
 static X_ATTEMPTS: HeaderName = HeaderName::from_static("x-switchboard-attempts");
 static X_BUDGET: HeaderName = HeaderName::from_static("x-switchboard-budget");
+static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Client headers passed on to an Anthropic upstream when the client speaks Anthropic too.
 const ANTHROPIC_HEADERS: [&str; 2] = ["anthropic-version", "anthropic-beta"];
@@ -72,6 +73,8 @@ pub struct Ctx {
     logged_request: Option<String>,
     /// Who wants the id of this request's ledger row (the in-process chat); taken by the one record.
     receipt: Option<oneshot::Sender<i64>>,
+    /// The request's `x-request-id`, kept only while the ledger expects some ([`Ledger::expect`]).
+    request_id: Option<Box<str>>,
 }
 
 impl Ctx {
@@ -86,6 +89,15 @@ impl Ctx {
             started_ms: crate::store::now_ms(),
             logged_request: None,
             receipt: None,
+            request_id: None,
+        }
+    }
+
+    /// Keeps the request's id from `headers` for the record, when the ledger expects request ids (one atomic load
+    /// otherwise): how a request sent over HTTP finds its own row.
+    fn keep_request_id(&mut self, headers: &HeaderMap) {
+        if self.ledger.as_ref().is_some_and(Ledger::expects_request_ids) {
+            self.request_id = headers.get(&X_REQUEST_ID).and_then(|v| v.to_str().ok()).map(Box::from);
         }
     }
 
@@ -171,6 +183,7 @@ fn record(ctx: &mut Ctx, outcome: Outcome) {
             let response = outcome.logged_response.as_deref().map(|bytes| Bodies::keep(bytes, &mut truncated));
             Box::new(Bodies { request, response, truncated })
         }),
+        request_id: ctx.request_id.take(),
     };
     match ctx.receipt.take() {
         Some(receipt) => ledger.record_with_receipt(record, receipt),
@@ -219,6 +232,7 @@ pub async fn chat(
     body: Value,
     headers: &HeaderMap,
 ) -> Response {
+    ctx.keep_request_id(headers);
     let resolution = match resolve(&resolver, &ctx) {
         Ok(resolution) => resolution,
         Err(error) => return client.error_response(error),
