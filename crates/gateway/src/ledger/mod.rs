@@ -23,6 +23,7 @@
 pub mod budgets;
 pub mod clock;
 pub mod prices;
+mod price_table;
 pub mod queries;
 pub mod report;
 mod rollup;
@@ -44,7 +45,7 @@ use crate::config::{DEFAULT_RETENTION_DAYS, LoggingConfig};
 use crate::protocol::neutral::Usage;
 use crate::store::{Store, StoreError};
 pub use budgets::{Budget, BudgetAction, BudgetWarning, Verdict};
-pub use prices::{Cost, CostSource, PriceOverride, Prices};
+pub use prices::{Cost, CostSource, ImportedPrice, PriceOverride, Priced, Prices};
 
 /// The database's file name inside the data folder (shared by the desktop app, the headless gateway and `usage`).
 // FIXME: belongs in `paths.rs` once the headless binary opens the database itself.
@@ -394,8 +395,8 @@ impl Ledger {
         self.shared.core.budgets.reload(store)
     }
 
-    /// Prices rows recorded from now on with `prices` (after the user edits an override). Rows already written keep
-    /// their cost.
+    /// Prices rows written from now on with `prices` (after the user edits an override or a catalog import lands),
+    /// each at its own time. Rows already written keep their cost.
     pub fn set_prices(&self, prices: Prices) {
         *self.shared.core.prices.lock().unwrap_or_else(PoisonError::into_inner) = Arc::new(prices);
     }
