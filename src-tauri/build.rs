@@ -46,6 +46,12 @@ const COMMANDS: &[&str] = &[
     "import_config",
     "get_launch_at_login",
     "set_launch_at_login",
+    "price_status",
+    "update_prices",
+    "set_price_override",
+    "delete_price_override",
+    "provider_balances",
+    "refresh_balance",
 ];
 
 fn main() {

@@ -115,6 +115,12 @@ pub fn run() {
             commands::config::import_config,
             commands::settings::get_launch_at_login,
             commands::settings::set_launch_at_login,
+            commands::prices::price_status,
+            commands::prices::update_prices,
+            commands::prices::set_price_override,
+            commands::prices::delete_price_override,
+            commands::balances::provider_balances,
+            commands::balances::refresh_balance,
         ])
         .build(tauri::generate_context!())
         .unwrap_or_else(|error| {

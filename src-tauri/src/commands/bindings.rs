@@ -9,8 +9,10 @@ use ts_rs::{Config, TS};
 
 use super::aliases::{AliasDto, ModelFacts, TryResult};
 use super::apps::{AppDto, AppInput, AppUpdate, NewToken};
+use super::balances::BalanceDto;
 use super::config::{ConfigExport, ImportPreview};
 use super::logs::{LogFacets, LogFilter, RequestDetailDto};
+use super::prices::{PriceImportDto, PriceOverrideDto, PriceStatus};
 use super::providers::{LocalServerDto, PresetDto, ProviderDto, ProviderInput, TestResult};
 use super::settings::{SettingsDto, SettingsInput};
 use super::usage::{ExportResult, UsageQuery, UsageReport};
@@ -53,6 +55,10 @@ fn export_into(dir: &Path) {
     AliasDto::export_all(&cfg).unwrap();
     ConfigExport::export_all(&cfg).unwrap();
     ImportPreview::export_all(&cfg).unwrap();
+    PriceStatus::export_all(&cfg).unwrap();
+    PriceImportDto::export_all(&cfg).unwrap();
+    PriceOverrideDto::export_all(&cfg).unwrap();
+    BalanceDto::export_all(&cfg).unwrap();
 }
 
 /// `*.ts` files in `dir` by name, with our header in front.

@@ -10,6 +10,7 @@ import { Switch } from "../components/Switch";
 import { useGatewayStatus } from "../components/useGatewayStatus";
 import { applyTheme } from "../lib/theme";
 import { ConfigSection } from "./ConfigSection";
+import { PricesSection } from "./PricesSection";
 import { fromForm, toForm, type SettingsForm } from "./settingsForm";
 
 const THEMES: readonly { id: Theme; label: string }[] = [
@@ -293,6 +294,7 @@ export function SettingsPage(): ReactElement {
       )}
       {form && dto && (
         <div className="form settings settings--after">
+          <PricesSection />
           <ConfigSection onImported={reload} />
         </div>
       )}

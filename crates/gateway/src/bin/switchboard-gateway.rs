@@ -267,7 +267,8 @@ fn prices(args: &PricesArgs) -> anyhow::Result<()> {
     }
     let table = Prices::load(&store)?;
     if let Some(model) = &args.model {
-        let (provider, model) = model.split_once('/').context("name the model as provider/model, e.g. openai/gpt-4o")?;
+        let (provider, model) =
+            model.split_once('/').context("name the model as provider/model, e.g. openai/gpt-4o")?;
         match table.lookup_at(Some(provider), Some(provider), model, store::now_ms()) {
             Some(found) => println!(
                 "{provider}/{model}: ${} input, ${} output per million tokens{}; from {}",

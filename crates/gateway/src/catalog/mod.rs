@@ -109,7 +109,8 @@ impl UpdateSummary {
                 plural(self.prices_changed, "price changed", "prices changed")
             )
         };
-        let skipped = if self.skipped > 0 { format!("; {} unreadable models left out", self.skipped) } else { String::new() };
+        let skipped =
+            if self.skipped > 0 { format!("; {} unreadable models left out", self.skipped) } else { String::new() };
         format!(
             "{changes}, in effect from {} ({}, {} priced models read from {}){skipped}",
             crate::ledger::clock::format_minutes(self.effective_ms),

@@ -94,11 +94,15 @@ fn the_users_override_wins_over_every_layer() {
 fn a_broken_or_empty_catalog_changes_nothing_and_says_why() {
     let store = Store::open_in_memory().unwrap();
     apply(&store, &catalog(0.2, 0.8), &file(), T0).unwrap();
-    let before = (store.price_imports().unwrap(), store.imported_prices().unwrap(), store.model_capabilities().unwrap());
+    let before =
+        (store.price_imports().unwrap(), store.imported_prices().unwrap(), store.model_capabilities().unwrap());
     for (bytes, expect) in [
         (b"{\"openai\": {\"models\": {\"gpt-4o\": ".to_vec(), "not valid"),
         (b"<!doctype html><p>Too many requests</p>".to_vec(), "not valid"),
-        (b"{\"someone\": {\"models\": {\"x\": {\"cost\": {\"input\": 1, \"output\": 1}}}}}".to_vec(), "no priced model"),
+        (
+            b"{\"someone\": {\"models\": {\"x\": {\"cost\": {\"input\": 1, \"output\": 1}}}}}".to_vec(),
+            "no priced model",
+        ),
         (b"{\"openai\": {\"name\": \"no models\"}}".to_vec(), "api.json shape"),
     ] {
         let error = apply(&store, &bytes, &file(), T0 + 10).unwrap_err();

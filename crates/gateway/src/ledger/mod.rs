@@ -22,8 +22,8 @@
 
 pub mod budgets;
 pub mod clock;
-pub mod prices;
 mod price_table;
+pub mod prices;
 pub mod queries;
 pub mod report;
 mod rollup;

@@ -236,7 +236,9 @@ impl Prices {
             (Some(o), Some(base)) => {
                 Some(Priced { price: merge(o, Some(base.price)), overridden: true, version: overridden(&base.version) })
             }
-            (Some(o), None) => Some(Priced { price: merge(o, None), overridden: true, version: overridden(&self.version) }),
+            (Some(o), None) => {
+                Some(Priced { price: merge(o, None), overridden: true, version: overridden(&self.version) })
+            }
         }
     }
 

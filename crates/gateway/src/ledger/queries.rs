@@ -262,7 +262,8 @@ pub fn unpriced(store: &Store, since_ms: i64, until_ms: i64) -> Result<Vec<Unpri
             range.0, range.1
         )
     };
-    let raw = |range: &str| format!("SELECT provider_id, model, 1 FROM requests WHERE cost_source = 'unknown' AND {range}");
+    let raw =
+        |range: &str| format!("SELECT provider_id, model, 1 FROM requests WHERE cost_source = 'unknown' AND {range}");
     let sql = format!(
         "SELECT p, m, sum(n) FROM ({} UNION ALL {} UNION ALL {} UNION ALL {} UNION ALL {}) GROUP BY p, m \
          ORDER BY 3 DESC, 1, 2",

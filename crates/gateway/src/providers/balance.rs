@@ -105,7 +105,10 @@ pub async fn read(provider: &dyn Provider, now_ms: i64) -> Result<Balance, Balan
                 .timeout(TIMEOUT)
                 .send()
                 .await
-                .map_err(|e| BalanceError::Unreachable { provider: id.clone(), reason: provider.redact(&e.to_string()) })?;
+                .map_err(|e| BalanceError::Unreachable {
+                    provider: id.clone(),
+                    reason: provider.redact(&e.to_string()),
+                })?;
             let status = response.status().as_u16();
             let body = response.text().await.unwrap_or_default();
             match status {
@@ -163,19 +166,13 @@ fn openrouter_key(body: &Value, now_ms: i64) -> Result<Balance, String> {
         #[serde(default)]
         is_free_tier: bool,
     }
-    let key: Key = serde_json::from_value(body.get("data").cloned().ok_or("no \"data\" object")?)
-        .map_err(|e| e.to_string())?;
+    let key: Key =
+        serde_json::from_value(body.get("data").cloned().ok_or("no \"data\" object")?).map_err(|e| e.to_string())?;
     let mut amounts = Vec::new();
     if let Some(limit) = key.limit {
         let remaining = key.limit_remaining.unwrap_or(limit - key.usage.unwrap_or(0.0));
         let note = key.limit_reset.map(|r| format!("resets {r}"));
-        amounts.push(Amount {
-            label: "Key limit".into(),
-            remaining,
-            total: Some(limit),
-            currency: "USD".into(),
-            note,
-        });
+        amounts.push(Amount { label: "Key limit".into(), remaining, total: Some(limit), currency: "USD".into(), note });
     }
     let usable = amounts.iter().all(|a| a.remaining > 0.0) || key.is_free_tier;
     Ok(Balance { read_at_ms: now_ms, amounts, usable })
@@ -188,8 +185,8 @@ fn openrouter_credits(body: &Value) -> Result<Amount, String> {
         total_credits: f64,
         total_usage: f64,
     }
-    let credits: Credits = serde_json::from_value(body.get("data").cloned().ok_or("no \"data\" object")?)
-        .map_err(|e| e.to_string())?;
+    let credits: Credits =
+        serde_json::from_value(body.get("data").cloned().ok_or("no \"data\" object")?).map_err(|e| e.to_string())?;
     Ok(Amount {
         label: "Credits".into(),
         remaining: credits.total_credits - credits.total_usage,
@@ -225,8 +222,11 @@ fn deepseek(body: &Value, now_ms: i64) -> Result<Balance, String> {
         .balance_infos
         .into_iter()
         .map(|info| {
-            let remaining =
-                info.total_balance.trim().parse::<f64>().map_err(|_| format!("{:?} is not an amount", info.total_balance))?;
+            let remaining = info
+                .total_balance
+                .trim()
+                .parse::<f64>()
+                .map_err(|_| format!("{:?} is not an amount", info.total_balance))?;
             let note = match (info.granted_balance, info.topped_up_balance) {
                 (Some(granted), Some(topped)) => Some(format!("{granted} granted, {topped} topped up")),
                 _ => None,
@@ -248,14 +248,19 @@ fn moonshot(body: &Value, currency: &str, now_ms: i64) -> Result<Balance, String
         #[serde(default)]
         cash_balance: Option<f64>,
     }
-    let data: Data = serde_json::from_value(body.get("data").cloned().ok_or("no \"data\" object")?)
-        .map_err(|e| e.to_string())?;
+    let data: Data =
+        serde_json::from_value(body.get("data").cloned().ok_or("no \"data\" object")?).map_err(|e| e.to_string())?;
     let note = match (data.cash_balance, data.voucher_balance) {
         (Some(cash), Some(voucher)) => Some(format!("{cash:.2} cash, {voucher:.2} vouchers")),
         _ => None,
     };
-    let amount =
-        Amount { label: "Balance".into(), remaining: data.available_balance, total: None, currency: currency.into(), note };
+    let amount = Amount {
+        label: "Balance".into(),
+        remaining: data.available_balance,
+        total: None,
+        currency: currency.into(),
+        note,
+    };
     Ok(Balance { read_at_ms: now_ms, usable: amount.remaining > 0.0, amounts: vec![amount] })
 }
 
@@ -312,7 +317,10 @@ impl Balances {
 }
 
 /// The lowest balance below `threshold` (in each balance's own currency) among `readings`: (provider, amount).
-pub fn lowest_low<'a>(readings: impl IntoIterator<Item = (&'a str, &'a Reading)>, threshold: f64) -> Option<(&'a str, &'a Amount)> {
+pub fn lowest_low<'a>(
+    readings: impl IntoIterator<Item = (&'a str, &'a Reading)>,
+    threshold: f64,
+) -> Option<(&'a str, &'a Amount)> {
     readings
         .into_iter()
         .filter_map(|(id, r)| Some((id, r.result.as_ref().ok()?.lowest()?)))
@@ -340,7 +348,8 @@ mod tests {
         assert_eq!((limit.remaining, limit.total, limit.note.as_deref()), (7.25, Some(10.0), Some("resets monthly")));
         assert!(balance.usable);
         // No limit on the key: nothing to show from it.
-        let unlimited = json!({ "data": { "limit": null, "limit_remaining": null, "usage": 3.0, "is_free_tier": false } });
+        let unlimited =
+            json!({ "data": { "limit": null, "limit_remaining": null, "usage": 3.0, "is_free_tier": false } });
         assert!(openrouter_key(&unlimited, 5).unwrap().amounts.is_empty());
         let credits = openrouter_credits(&json!({ "data": { "total_credits": 100.5, "total_usage": 25.75 } })).unwrap();
         assert_eq!((credits.remaining, credits.total), (74.75, Some(100.5)));

@@ -205,7 +205,8 @@ mod tests {
 
     #[test]
     fn an_import_fills_what_the_shipped_facts_leave_unknown_below_the_user() {
-        let caps = |window, tools| Capabilities { context_window: Some(window), tools: Some(tools), ..Default::default() };
+        let caps =
+            |window, tools| Capabilities { context_window: Some(window), tools: Some(tools), ..Default::default() };
         let imported = Imported::from_rows(vec![
             // Disagrees with the shipped 128k: the shipped fact stays.
             ("openai".into(), "gpt-4o-mini".into(), Capabilities { max_output: Some(9), ..caps(1_000, false) }),

@@ -254,8 +254,10 @@ impl Store {
     /// Forgets the user's price for a provider and model; returns whether there was one.
     pub fn delete_price_override(&self, provider: &str, model: &str) -> Result<bool> {
         self.with_conn(|conn| {
-            Ok(conn.execute("DELETE FROM price_overrides WHERE provider_id = ?1 AND model = ?2", params![provider, model])?
-                > 0)
+            Ok(conn.execute(
+                "DELETE FROM price_overrides WHERE provider_id = ?1 AND model = ?2",
+                params![provider, model],
+            )? > 0)
         })
     }
 
@@ -280,7 +282,8 @@ mod tests {
     #[test]
     fn an_import_round_trips_and_a_later_one_replaces_the_capabilities() {
         let store = Store::open_in_memory().unwrap();
-        let tier = Tier { above_tokens: 200_000, input: Some(6.0), output: None, cached_input: None, cache_write: None };
+        let tier =
+            Tier { above_tokens: 200_000, input: Some(6.0), output: None, cached_input: None, cache_write: None };
         let caps = Capabilities { context_window: Some(1000), tools: Some(true), ..Capabilities::default() };
         let first = NewPriceImport {
             effective_ms: 1000,
@@ -319,7 +322,8 @@ mod tests {
     #[test]
     fn overrides_are_checked_and_replaced() {
         let store = Store::open_in_memory().unwrap();
-        let mut o = PriceOverride { provider: "oa".into(), model: "house".into(), input: Some(1.0), ..Default::default() };
+        let mut o =
+            PriceOverride { provider: "oa".into(), model: "house".into(), input: Some(1.0), ..Default::default() };
         store.put_price_override(&o).unwrap();
         o.output = Some(2.0);
         store.put_price_override(&o).unwrap();
