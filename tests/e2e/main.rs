@@ -8,6 +8,8 @@
 //! - `inprocess`: the chat window's in-process path: each request's ticket finds its own ledger row.
 //! - `ledger`: `switchboard-gateway usage` over a database written through the library's ledger.
 //! - `matrix`: the translation conformance matrix: inbound protocol × upstream protocol × case, one test per cell.
+//! - `prices`: `prices update` from a local catalog server (each request priced at its own time, a broken catalog
+//!   changing nothing) and provider balances read from fakes of their endpoints.
 //! - `window`: the real desktop app through tauri-driver + WebKitWebDriver under Xvfb.
 //! - `window_chat`: the Chat page of the real app against a fake upstream, hostile output included.
 //! - `window_aliases`: local Ollama detection offered on Providers, alias targets reordered by dragging, and "Try it"
@@ -30,6 +32,7 @@ mod inprocess;
 mod keychain;
 mod ledger;
 mod matrix;
+mod prices;
 mod recording;
 mod responses_inbound;
 mod routing;

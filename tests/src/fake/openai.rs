@@ -31,6 +31,7 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/v1/responses", post(super::responses::create))
         .route("/v1/models", get(models))
         .route("/v1/models/{id}", get(model))
+        .merge(super::balances::routes())
         .fallback(|| async { error(StatusCode::NOT_FOUND, "Unknown request URL.", "invalid_request_error", None) })
 }
 
