@@ -55,6 +55,12 @@ const COMMANDS: &[&str] = &[
     "test_client",
     "check_client",
     "cancel_check",
+    "price_status",
+    "update_prices",
+    "set_price_override",
+    "delete_price_override",
+    "provider_balances",
+    "refresh_balance",
 ];
 
 fn main() {

@@ -12,6 +12,7 @@ use switchboard_gateway::apps::AppRegistry;
 use switchboard_gateway::config::DEFAULT_PORT;
 use switchboard_gateway::ledger::prices::Prices;
 use switchboard_gateway::ledger::{Ledger, clock, queries};
+use switchboard_gateway::providers::balance::{self, Balances, Reader, Reading};
 use switchboard_gateway::secrets::SecretStore;
 use switchboard_gateway::server::{AppState, endpoint_url};
 use switchboard_gateway::store::Store;
@@ -24,6 +25,10 @@ pub const STATUS_EVENT: &str = "gateway-status";
 pub const LEDGER_EVENT: &str = "ledger-written";
 /// Overrides the stored port for this run (tests use it).
 pub const PORT_ENV: &str = "SWITCHBOARD_PORT";
+/// Below this much left (in each balance's own currency) a provider's balance is low: the tray's "today" line shows
+/// it. Five dollars is a day or two of heavy agent use; the `balances.low_below` setting changes it.
+pub const LOW_BALANCE: f64 = 5.0;
+pub const LOW_BALANCE_SETTING: &str = "balances.low_below";
 /// The server settings the Settings page stores (JSON values in the store).
 pub use switchboard_gateway::store::{ALLOWED_HOSTS_SETTING, ALLOWED_ORIGINS_SETTING, BIND_SETTING, PORT_SETTING};
 
@@ -117,6 +122,8 @@ struct Inner {
     state: Mutex<Option<AppState>>,
     ledger: Mutex<Option<Ledger>>,
     server: tokio::sync::Mutex<Option<RunningServer>>,
+    /// The providers' latest balance readings.
+    balances: Balances,
 }
 
 impl Gateway {
@@ -150,6 +157,7 @@ impl Gateway {
                 state: Mutex::new(None),
                 ledger: Mutex::new(None),
                 server: tokio::sync::Mutex::new(None),
+                balances: Balances::default(),
             }),
         }
     }
@@ -238,9 +246,69 @@ impl Gateway {
                 return;
             }
         };
+        let store = self.inner.store.clone();
+        match tokio::task::spawn_blocking(move || switchboard_gateway::catalog::imported_capabilities(&store)).await {
+            Ok(Ok(imported)) => state.set_model_catalog(imported),
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "could not read the imported model catalog; using the shipped one")
+            }
+            Err(error) => tracing::warn!(%error, "could not read the imported model catalog"),
+        }
         *self.inner.state.lock().unwrap_or_else(|p| p.into_inner()) = Some(state.clone());
+        self.watch_balances();
         let mut server = self.inner.server.lock().await;
         self.listen(&mut server, state).await;
+    }
+
+    pub fn balances(&self) -> &Balances {
+        &self.inner.balances
+    }
+
+    /// The low-balance line (`balances.low_below`, else [`LOW_BALANCE`]).
+    pub async fn low_balance(&self) -> f64 {
+        let stored = self.inner.store.call(|store| store.get_setting::<f64>(LOW_BALANCE_SETTING)).await;
+        stored.ok().flatten().filter(|n| n.is_finite() && *n >= 0.0).unwrap_or(LOW_BALANCE)
+    }
+
+    /// Reads the balance of every enabled provider with a balance endpoint and a key, unless it was read less than
+    /// `every` ago; answers every provider's latest reading, by id.
+    pub async fn refresh_balances(&self, every: Duration) -> Vec<(String, Reading)> {
+        let Some(state) = self.state() else { return Vec::new() };
+        let resolver = state.resolver();
+        let mut providers: Vec<_> = resolver
+            .registry()
+            .iter()
+            .filter(|p| Reader::for_preset(p.preset().id).is_some() && p.key_count() > 0)
+            .cloned()
+            .collect();
+        providers.sort_by(|a, b| a.id().cmp(b.id()));
+        self.inner.balances.retain(|id| providers.iter().any(|p| p.id() == id));
+        let mut readings = Vec::new();
+        for provider in providers {
+            let reading =
+                self.inner.balances.refresh(provider.as_ref(), every, switchboard_gateway::store::now_ms()).await;
+            readings.push((provider.id().to_owned(), reading));
+        }
+        readings
+    }
+
+    /// Keeps balances current for the tray: every few minutes, never at start-up (the first read is one interval in,
+    /// or when the Providers page asks).
+    fn watch_balances(&self) {
+        let gateway = self.clone();
+        tauri::async_runtime::spawn(async move {
+            loop {
+                tokio::time::sleep(Balances::AUTO_EVERY).await;
+                gateway.refresh_balances(Balances::AUTO_EVERY).await;
+                gateway.refresh_tray().await;
+            }
+        });
+    }
+
+    /// Rewrites the tray's lines in the background (after a balance was read by hand).
+    pub fn refresh_tray_soon(&self) {
+        let gateway = self.clone();
+        tauri::async_runtime::spawn(async move { gateway.refresh_tray().await });
     }
 
     /// Stops listening and listens again with `config`'s server settings (after the Settings page changed them).
@@ -341,13 +409,18 @@ impl Gateway {
             })
             .await;
         let status = self.status();
-        let today = match spent {
+        let mut today = match spent {
             Ok(total) => format!("Today: {}", crate::tray::usd(total.cost_usd)),
             Err(error) => {
                 tracing::warn!(%error, "could not read today's spend");
                 "Today: unknown".to_owned()
             }
         };
+        let readings = self.inner.balances.all();
+        let low = balance::lowest_low(readings.iter().map(|(id, r)| (id.as_str(), r)), self.low_balance().await);
+        if let Some((provider, amount)) = low {
+            today.push_str(&format!(" · {provider} {} left", crate::tray::money(amount.remaining, &amount.currency)));
+        }
         let listening = match status.state {
             GatewayState::Listening => format!("Listening on {}", status.endpoint),
             GatewayState::Starting => "Starting…".to_owned(),

@@ -125,6 +125,12 @@ pub fn run() {
             commands::clients::probe::test_client,
             commands::clients::probe::check_client,
             commands::clients::probe::cancel_check,
+            commands::prices::price_status,
+            commands::prices::update_prices,
+            commands::prices::set_price_override,
+            commands::prices::delete_price_override,
+            commands::balances::provider_balances,
+            commands::balances::refresh_balance,
         ])
         .build(tauri::generate_context!())
         .unwrap_or_else(|error| {

@@ -1,6 +1,6 @@
 //! The tray icon: Switchboard keeps serving other apps after its window is closed, and this is how a person gets
-//! back to it, copies the endpoint, or quits. Two disabled lines on top say today's spend and whether the endpoint
-//! listens; the gateway keeps them current (`show_state`).
+//! back to it, copies the endpoint, or quits. Two disabled lines on top say today's spend (and the lowest provider
+//! balance when one is low) and whether the endpoint listens; the gateway keeps them current (`show_state`).
 
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::TrayIconBuilder;
@@ -84,9 +84,19 @@ pub fn usd(amount: f64) -> String {
     }
 }
 
+/// An amount in its currency: dollars as [`usd`] writes them, others as `12.34 CNY`.
+pub fn money(amount: f64, currency: &str) -> String {
+    if currency.eq_ignore_ascii_case("usd") { usd(amount) } else { format!("{amount:.2} {currency}") }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::usd;
+    use super::{money, usd};
+
+    #[test]
+    fn balances_read_in_their_currency() {
+        assert_eq!((money(3.1, "USD"), money(3.1, "CNY")), ("$3.10".to_owned(), "3.10 CNY".to_owned()));
+    }
 
     #[test]
     fn amounts_read_as_dollars() {

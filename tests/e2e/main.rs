@@ -14,6 +14,8 @@
 //! - `inprocess`: the chat window's in-process path: each request's ticket finds its own ledger row.
 //! - `ledger`: `switchboard-gateway usage` over a database written through the library's ledger.
 //! - `matrix`: the translation conformance matrix: inbound protocol × upstream protocol × case, one test per cell.
+//! - `prices`: `prices update` from a local catalog server (each request priced at its own time, a broken catalog
+//!   changing nothing) and provider balances read from fakes of their endpoints.
 //! - `responses_upstream`: every client onto a provider of kind `openai-responses`, and Responses clients onto an
 //!   `openai` host without `/responses` (translated onto its chat completions, and remembered).
 //! - `window`: the real desktop app through tauri-driver + WebKitWebDriver under Xvfb.
@@ -42,6 +44,7 @@ mod inprocess;
 mod keychain;
 mod ledger;
 mod matrix;
+mod prices;
 mod recording;
 mod responses_inbound;
 mod responses_upstream;

@@ -39,9 +39,12 @@ beforeEach(() => {
     list_conversations: () => Promise.resolve([]),
     chat_models: () => Promise.resolve([]),
     list_requests: () => Promise.resolve([]),
+    price_status: () =>
+      Promise.resolve({ shippedVersion: "2026-11-25", lastImport: null, catalogUrl: "https://models.dev/api.json", overrides: [] }),
+    provider_balances: () => Promise.resolve([]),
     log_facets: () => Promise.resolve({ apps: [], aliases: [], providers: [], models: [] }),
     usage_report: () =>
-      Promise.resolve({ overall: EMPTY_TOTALS, series: [], byApp: [], byAlias: [], byProvider: [], byModel: [], budgets: [] }),
+      Promise.resolve({ overall: EMPTY_TOTALS, series: [], byApp: [], byAlias: [], byProvider: [], byModel: [], budgets: [], unpriced: [] }),
     get_settings: () =>
       Promise.resolve({
         settings: {

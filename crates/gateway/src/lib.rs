@@ -8,6 +8,7 @@
 //! Architecture invariant: this crate knows nothing of Tauri or any window toolkit.
 
 pub mod apps;
+pub mod catalog;
 pub mod chat;
 pub mod clients;
 pub mod config;

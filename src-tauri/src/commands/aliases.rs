@@ -228,9 +228,12 @@ pub async fn describe_model(
     model: String,
 ) -> Result<ModelFacts, CommandError> {
     let store = gateway.store().clone();
+    // The running router's catalog (the user's [[models]] and the latest price catalog import included).
+    let catalog = gateway.state().map(|s| s.resolver().catalog().clone());
     blocking(move || {
         let kind = store.provider(&provider_id)?.map(|p| p.kind);
-        let caps = Catalog::new(&[]).lookup(&provider_id, model.trim());
+        let catalog = catalog.unwrap_or_else(|| Catalog::new(&[]));
+        let caps = catalog.lookup(&provider_id, kind.as_deref().unwrap_or("custom"), model.trim());
         let local = kind.as_deref().is_some_and(prices::is_local);
         let price = if local {
             None

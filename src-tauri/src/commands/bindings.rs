@@ -11,8 +11,10 @@ use super::aliases::{AliasDto, ModelFacts, TryResult};
 use super::apps::{AppDto, AppInput, AppUpdate, NewToken};
 use super::clients::probe::{CheckEvent, ClientTestDto};
 use super::clients::{ClientsDto, ConnectInput, ConnectPlan, ConnectedDto, DisconnectedDto, UpdatedClient};
+use super::balances::BalanceDto;
 use super::config::{ConfigExport, ImportPreview};
 use super::logs::{LogFacets, LogFilter, RequestDetailDto};
+use super::prices::{PriceImportDto, PriceOverrideDto, PriceStatus};
 use super::providers::{LocalServerDto, PresetDto, ProviderDto, ProviderInput, TestResult};
 use super::settings::{SettingsDto, SettingsInput};
 use super::usage::{ExportResult, UsageQuery, UsageReport};
@@ -63,6 +65,10 @@ fn export_into(dir: &Path) {
     UpdatedClient::export_all(&cfg).unwrap();
     ClientTestDto::export_all(&cfg).unwrap();
     CheckEvent::export_all(&cfg).unwrap();
+    PriceStatus::export_all(&cfg).unwrap();
+    PriceImportDto::export_all(&cfg).unwrap();
+    PriceOverrideDto::export_all(&cfg).unwrap();
+    BalanceDto::export_all(&cfg).unwrap();
 }
 
 /// `*.ts` files in `dir` by name, with our header in front.

@@ -3,11 +3,13 @@
 
 pub mod aliases;
 pub mod apps;
+pub mod balances;
 pub mod chat;
 pub mod clients;
 pub mod config;
 pub mod gateway;
 pub mod logs;
+pub mod prices;
 pub mod providers;
 pub mod settings;
 pub mod usage;

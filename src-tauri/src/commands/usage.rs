@@ -120,6 +120,19 @@ pub struct UsageReport {
     pub by_model: Vec<UsageTotals>,
     /// Every budget that is set, with today's or this month's spend (independent of the range).
     pub budgets: Vec<BudgetBar>,
+    /// The models whose requests in the range have no price (their cost is left out of every total), the most
+    /// requests first.
+    pub unpriced: Vec<UnpricedDto>,
+}
+
+/// A provider's model whose requests were counted but not priced.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct UnpricedDto {
+    pub provider_id: Option<String>,
+    pub model: Option<String>,
+    pub requests: u64,
 }
 
 /// Where an export went.
@@ -253,6 +266,10 @@ fn report(store: &Store, ledger: Option<&Ledger>, query: &UsageQuery, now: i64) 
         by_provider: by(GroupBy::Provider)?,
         by_model: by(GroupBy::Model)?,
         budgets: budget_bars(store, ledger, now)?,
+        unpriced: queries::unpriced(store, since, until)?
+            .into_iter()
+            .map(|u| UnpricedDto { provider_id: u.provider_id, model: u.model, requests: u.requests })
+            .collect(),
     })
 }
 

@@ -6,11 +6,13 @@
 //!   an OpenAI-compatible server, or a proxy in front of OpenAI, that answers 404 for that path).
 //! - `anthropic`: `/v1/messages`, `/v1/messages/count_tokens`, `/v1/models`.
 //! - `gemini`: `/v1beta/models/{model}:generateContent`, `:streamGenerateContent`, `:countTokens`, `/v1beta/models`.
+//! - `balances`: on the OpenAI fake, the balance endpoints of OpenRouter, DeepSeek and Moonshot.
 //!
 //! Every response carries `x-fake-received-model: <model>`; every request is recorded (method, path with query,
 //! headers, body) before auth is checked. A key is accepted when it is non-empty and not `bad-key`.
 
 mod anthropic;
+mod balances;
 mod gemini;
 mod openai;
 mod responses;

@@ -33,7 +33,8 @@ pub(super) fn routes(responses_api: bool) -> Router<Shared> {
         .route("/v1/completions", post(completions))
         .route("/v1/embeddings", post(embeddings))
         .route("/v1/models", get(models))
-        .route("/v1/models/{id}", get(model));
+        .route("/v1/models/{id}", get(model))
+        .merge(super::balances::routes());
     if responses_api {
         router = router.route("/v1/responses", post(super::responses::create));
     }

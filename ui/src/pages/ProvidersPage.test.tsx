@@ -266,4 +266,43 @@ describe("ProvidersPage", () => {
       "start gnome-keyring or KWallet, then restart Switchboard",
     );
   });
+
+  it("shows a provider's balance and when it was read, and a refresh that fails says why", async () => {
+    const user = userEvent.setup();
+    const router: Provider = {
+      id: "or",
+      kind: "openrouter",
+      name: null,
+      baseUrl: null,
+      apiVersion: null,
+      enabled: true,
+      keys: [{ label: "default", hint: "…abcd" }],
+    };
+    answer({
+      gateway_status: () => Promise.resolve(listening),
+      list_presets: () => Promise.resolve(PRESETS),
+      list_providers: () => Promise.resolve([router]),
+      provider_balances: () =>
+        Promise.resolve([
+          {
+            providerId: "or",
+            readAtMs: Date.now(),
+            amounts: [{ label: "Credits", remaining: 3.5, total: 10, currency: "USD", note: null }],
+            usable: true,
+            error: null,
+            low: true,
+            lowBelow: 5,
+          },
+        ]),
+      refresh_balance: () =>
+        Promise.reject({ kind: "upstream", message: "or refused the balance request (401): check that the key is valid" }),
+    });
+    render(<ProvidersPage />);
+    const balance = await screen.findByTestId("balance-or");
+    expect(balance).toHaveTextContent("Credits: $3.50 left of $10.00");
+    expect(balance).toHaveTextContent("read just now");
+    expect(balance.querySelector(".balance-low")).not.toBeNull();
+    await user.click(screen.getByTestId("refresh-balance-or"));
+    await waitFor(() => expect(screen.getByTestId("balance-or")).toHaveTextContent("check that the key is valid"));
+  });
 });

@@ -1,5 +1,7 @@
 import { useEffect, useState, type ReactElement } from "react";
 
+import { providerBalances, refreshBalance } from "../api/balances";
+import type { BalanceDto } from "../api/generated/BalanceDto";
 import { toCommandError } from "../api/invoke";
 import {
   deleteProvider,
@@ -38,6 +40,23 @@ export function ProvidersPage(): ReactElement {
   }, [reloadLocal]);
   const { status } = useGatewayStatus();
   const keychainError = status?.keychainError ?? null;
+  // Balances of the providers that publish one, read again by the backend when a few minutes old.
+  const balances = useResource(providerBalances);
+  const [refreshed, setRefreshed] = useState<Record<string, BalanceDto>>({});
+  const [refreshing, setRefreshing] = useState<string | null>(null);
+
+  async function runRefresh(id: string): Promise<void> {
+    setRefreshing(id);
+    try {
+      const balance = await refreshBalance(id);
+      setRefreshed((r) => ({ ...r, [id]: balance }));
+    } catch (err) {
+      const message = toCommandError(err).message;
+      setRefreshed((r) => ({ ...r, [id]: { ...(r[id] ?? emptyBalance(id)), error: message } }));
+    } finally {
+      setRefreshing(null);
+    }
+  }
 
   const [editing, setEditing] = useState<Editing | null>(null);
   const [confirm, setConfirm] = useState<ConfirmRequest | null>(null);
@@ -156,6 +175,9 @@ export function ProvidersPage(): ReactElement {
               presets={presetList}
               test={tests[p.id]}
               addingKey={addingKeyFor === p.id}
+              balance={refreshed[p.id] ?? balances.data?.find((b) => b.providerId === p.id)}
+              refreshingBalance={refreshing === p.id}
+              onRefreshBalance={() => void runRefresh(p.id)}
               keychainError={keychainError}
               onTest={() => void runTest(p.id)}
               onEdit={() => setEditing({ mode: "edit", provider: p })}
@@ -192,4 +214,8 @@ export function ProvidersPage(): ReactElement {
       {confirm && <ConfirmDialog request={confirm} onClose={() => setConfirm(null)} />}
     </section>
   );
+}
+
+function emptyBalance(providerId: string): BalanceDto {
+  return { providerId, readAtMs: Date.now(), amounts: [], usable: true, error: null, low: false, lowBelow: 5 };
 }

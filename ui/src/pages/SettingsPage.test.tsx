@@ -4,6 +4,7 @@ import { beforeEach, describe, expect, it, vi } from "vitest";
 
 import type { ClientDto } from "../api/generated/ClientDto";
 import type { ImportPreview } from "../api/generated/ImportPreview";
+import type { PriceStatus } from "../api/generated/PriceStatus";
 import type { SettingsDto } from "../api/generated/SettingsDto";
 import type { SettingsInput } from "../api/generated/SettingsInput";
 import { clientDto } from "../test/fixtures";
@@ -42,6 +43,22 @@ const loginItem = { on: false };
 
 /** Clients the "update connected clients" offer sees after a port change. */
 const connectedClients: { current: ClientDto[] } = { current: [] };
+const IMPORT = {
+  version: "catalog#1 2026-12-07",
+  effectiveMs: new Date(2026, 11, 7).getTime(),
+  source: "https://models.dev/api.json",
+  models: 900,
+  modelsAdded: 40,
+  pricesChanged: 3,
+  summary: "40 models added, 3 prices changed, in effect from 2026-12-07 10:00 UTC",
+};
+const NO_PRICES: PriceStatus = {
+  shippedVersion: "2026-11-25",
+  lastImport: null,
+  catalogUrl: "https://models.dev/api.json",
+  overrides: [{ provider: "oa", model: "house", input: 1, output: 2, cachedInput: null, cacheWrite: null }],
+};
+const prices: { status: PriceStatus; failing: boolean } = { status: NO_PRICES, failing: false };
 
 function backend(portFromEnv: number | null = null) {
   const saved: SettingsInput[] = [];
@@ -65,6 +82,20 @@ function backend(portFromEnv: number | null = null) {
       case "set_launch_at_login":
         loginItem.on = a.enabled as boolean;
         return Promise.resolve(loginItem.on);
+      case "price_status":
+        return Promise.resolve(prices.status);
+      case "update_prices":
+        if (prices.failing) {
+          return Promise.reject({
+            kind: "upstream",
+            message: "the price catalog is not valid: EOF while parsing an object at line 9 column 0; nothing was changed",
+          });
+        }
+        prices.status = { ...prices.status, lastImport: IMPORT };
+        return Promise.resolve(IMPORT);
+      case "delete_price_override":
+        prices.status = { ...prices.status, overrides: [] };
+        return Promise.resolve(null);
       case "default_export_path":
         return Promise.resolve(`/home/me/Downloads/${a.name as string}`);
       case "export_config":
@@ -218,5 +249,25 @@ describe("SettingsPage", () => {
     await userEvent.click(screen.getByTestId("config-preview"));
     expect(await screen.findByTestId("config-error")).toHaveTextContent("line 4, column 12");
     expect(screen.queryByTestId("config-preview-result")).toBeNull();
+  });
+
+  it("updates prices from the catalog, says why a failed update changed nothing, and removes the user's price", async () => {
+    prices.status = NO_PRICES;
+    prices.failing = true;
+    backend();
+    render(<SettingsPage />);
+    expect(await screen.findByTestId("prices-shipped")).toHaveTextContent("2026-11-25");
+    expect(screen.getByTestId("prices-last-update")).toHaveTextContent("never");
+    expect(screen.getByTestId("price-overrides")).toHaveTextContent("oa/house $1.00 in / $2.00 out per million tokens");
+
+    await userEvent.click(screen.getByTestId("update-prices"));
+    expect(await screen.findByTestId("prices-error")).toHaveTextContent("nothing was changed");
+    prices.failing = false;
+    await userEvent.click(screen.getByTestId("update-prices"));
+    expect(await screen.findByTestId("prices-updated")).toHaveTextContent("40 models added, 3 prices changed");
+    await waitFor(() => expect(screen.getByTestId("prices-last-update")).toHaveTextContent("catalog#1 2026-12-07"));
+
+    await userEvent.click(screen.getByRole("button", { name: "Remove your price for oa/house" }));
+    await waitFor(() => expect(screen.queryByTestId("price-overrides")).toBeNull());
   });
 });

@@ -12,6 +12,7 @@ import { Switch } from "../components/Switch";
 import { useGatewayStatus } from "../components/useGatewayStatus";
 import { applyTheme } from "../lib/theme";
 import { ConfigSection } from "./ConfigSection";
+import { PricesSection } from "./PricesSection";
 import { fromForm, toForm, type SettingsForm } from "./settingsForm";
 
 /** After a port change: the connected clients that now point elsewhere, then what updating them did. */
@@ -358,6 +359,7 @@ export function SettingsPage(): ReactElement {
       )}
       {form && dto && (
         <div className="form settings settings--after">
+          <PricesSection />
           <ConfigSection onImported={reload} />
         </div>
       )}

@@ -27,6 +27,7 @@ function report(over: Partial<UsageReport> = {}): UsageReport {
     byProvider: [totals("fake", 1.5, 3)],
     byModel: [totals("chat-model", 1.5, 3)],
     budgets: [{ app: null, period: "daily", spentUsd: 1.5, limitUsd: 2, action: "block" }],
+    unpriced: [],
     ...over,
   };
 }
@@ -37,6 +38,8 @@ function backend(answer: () => UsageReport) {
     switch (cmd) {
       case "usage_report":
         return Promise.resolve(answer());
+      case "set_price_override":
+        return Promise.resolve(null);
       case "default_export_path":
         return Promise.resolve(`/home/me/Downloads/${a.name as string}`);
       case "export_usage_csv":
@@ -105,5 +108,34 @@ describe("UsagePage", () => {
     await userEvent.type(path, "/tmp/u.csv");
     await userEvent.click(screen.getByTestId("export-save"));
     expect(await screen.findByTestId("export-done")).toHaveTextContent("Saved 3 requests to /tmp/u.csv");
+  });
+
+  it("lists requests to models with no price, marks the costs that leave them out, and adds a price", async () => {
+    const user = userEvent.setup();
+    const priced = { ...totals(null, 1.5, 5), unpriced: 2 };
+    backend(() =>
+      report({
+        overall: priced,
+        byApp: [{ ...totals("scripts", 1.5, 5), unpriced: 2 }],
+        unpriced: [{ providerId: "oa", model: "gpt-9-preview", requests: 2 }],
+      }),
+    );
+    render(<UsagePage />);
+    expect(await screen.findByTestId("usage-spend")).toHaveTextContent("$1.50*");
+    expect(screen.getByTestId("unpriced-summary")).toHaveTextContent("2 requests to 1 model have no price");
+    expect(screen.getByTestId("breakdown-cost")).toHaveTextContent("$1.50*");
+    expect(screen.getByTestId("breakdown-unpriced-note")).toBeInTheDocument();
+
+    await user.click(screen.getByTestId("add-price-oa-gpt-9-preview"));
+    await user.click(screen.getByTestId("add-price-save"));
+    expect(screen.getByTestId("add-price-error")).toHaveTextContent("enter the input price");
+    await user.type(screen.getByTestId("price-input"), "1.25");
+    await user.type(screen.getByTestId("price-output"), "10");
+    await user.click(screen.getByTestId("add-price-save"));
+    expect(await screen.findByTestId("price-added")).toHaveTextContent("priced from now on");
+    const sent = core.invoke.mock.calls.find(([c]) => c === "set_price_override")?.[1];
+    expect(sent).toEqual({
+      price: { provider: "oa", model: "gpt-9-preview", input: 1.25, output: 10, cachedInput: null, cacheWrite: null },
+    });
   });
 });

@@ -9,6 +9,7 @@ import { FormError } from "../components/FormError";
 import { Modal } from "../components/Modal";
 import { useLedgerWritten } from "../components/useLedgerWritten";
 import { compact, count, duration, usd } from "../lib/money";
+import { UnpricedPanel } from "./UnpricedPanel";
 import { UsageChart } from "./UsageChart";
 import {
   budgetFill,
@@ -16,6 +17,7 @@ import {
   dateInput,
   exportFileName,
   fillSeries,
+  markedCost,
   RANGE_CHOICES,
   rangeQuery,
   type RangePreset,
@@ -141,7 +143,7 @@ export function UsagePage(): ReactElement {
       <FormError message={rangeError ?? error} testId="usage-error" />
 
       <div className="stat-grid" aria-live="polite">
-        <Stat label="Spend" value={overall ? usd(overall.costUsd) : "…"} testId="usage-spend" />
+        <Stat label="Spend" value={overall ? markedCost(overall.costUsd, overall.unpriced) : "…"} testId="usage-spend" />
         <Stat label="Requests" value={overall ? count(overall.requests) : "…"} testId="usage-requests" />
         <Stat
           label="Tokens in / out"
@@ -151,10 +153,8 @@ export function UsagePage(): ReactElement {
         <Stat label="Errors" value={overall ? count(overall.errors) : "…"} testId="usage-errors" />
         <Stat label="Avg latency" value={overall ? duration(overall.avgLatencyMs) : "…"} testId="usage-latency" />
       </div>
-      {overall && overall.unpriced > 0 && (
-        <p className="muted note-small">
-          {count(overall.unpriced)} requests used models without a known price and are not in the spend.
-        </p>
+      {report && report.unpriced.length > 0 && (
+        <UnpricedPanel rows={report.unpriced} onPriced={() => setNow(Date.now())} />
       )}
 
       <div className="panel">
@@ -252,6 +252,11 @@ function BreakdownTable({ column, rows, total }: { column: string; rows: UsageTo
   if (rows.length === 0) return <p className="muted">Nothing to break down in this range.</p>;
   return (
     <table className="data-table" data-testid="breakdown-table">
+      {rows.some((r) => r.unpriced > 0) && (
+        <caption className="table-note muted" data-testid="breakdown-unpriced-note">
+          * leaves out requests to models with no price
+        </caption>
+      )}
       <thead>
         <tr>
           <th scope="col">{column}</th>
@@ -283,8 +288,12 @@ function BreakdownTable({ column, rows, total }: { column: string; rows: UsageTo
               <td className="num">{count(r.errors)}</td>
               <td className="num">{count(r.inputTokens)}</td>
               <td className="num">{count(r.outputTokens)}</td>
-              <td className="num" data-testid="breakdown-cost">
-                {usd(r.costUsd)}
+              <td
+                className="num"
+                data-testid="breakdown-cost"
+                title={r.unpriced > 0 ? `Leaves out ${count(r.unpriced)} requests with no price` : undefined}
+              >
+                {markedCost(r.costUsd, r.unpriced)}
               </td>
               <td>
                 <span className="share" aria-label={`${share}% of spend`}>

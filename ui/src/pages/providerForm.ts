@@ -1,5 +1,7 @@
+import type { AmountDto } from "../api/generated/AmountDto";
 import type { LocalServerDto } from "../api/generated/LocalServerDto";
 import type { Preset, Provider, ProviderInput } from "../api/types";
+import { usd } from "../lib/money";
 
 /** Attributes every API-key field gets: masked, and kept away from autofill and spell checkers. */
 export const keyInputProps = {
@@ -75,4 +77,12 @@ export function localServerInput(
     apiVersion: null,
     enabled: true,
   };
+}
+
+/** `Credits: $74.75 left of $100.50`, `Balance: 110.00 CNY left (10.00 granted, 100.00 topped up)`. */
+export function balanceAmount(a: AmountDto): string {
+  const money = (n: number) => (a.currency === "USD" ? usd(n) : `${n.toFixed(2)} ${a.currency}`);
+  const of = a.total !== null ? ` of ${money(a.total)}` : "";
+  const note = a.note ? ` (${a.note})` : "";
+  return `${a.label}: ${money(a.remaining)} left${of}${note}`;
 }

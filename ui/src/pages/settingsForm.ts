@@ -1,8 +1,10 @@
 // The Settings form: what the fields hold (text, as typed) and how it becomes the command's input.
 import type { BudgetActionDto } from "../api/generated/BudgetActionDto";
 import type { BudgetDto } from "../api/generated/BudgetDto";
+import type { PriceOverrideDto } from "../api/generated/PriceOverrideDto";
 import type { SettingsInput } from "../api/generated/SettingsInput";
 import type { Theme } from "../api/generated/Theme";
+import { usd } from "../lib/money";
 
 export interface SettingsForm {
   port: string;
@@ -78,4 +80,15 @@ export function fromForm(f: SettingsForm): SettingsInput | string {
     theme: f.theme,
     overallBudget: budget,
   };
+}
+
+/** `$0.15 in / $0.60 out per million tokens`, leaving out the parts the user kept from the catalog. */
+export function overrideLine(o: PriceOverrideDto): string {
+  const parts = [
+    o.input !== null ? `${usd(o.input)} in` : null,
+    o.output !== null ? `${usd(o.output)} out` : null,
+    o.cachedInput !== null ? `${usd(o.cachedInput)} cached` : null,
+    o.cacheWrite !== null ? `${usd(o.cacheWrite)} cache write` : null,
+  ].filter((p): p is string => p !== null);
+  return `${parts.join(" / ")} per million tokens`;
 }

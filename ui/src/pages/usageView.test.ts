@@ -1,7 +1,18 @@
 import { describe, expect, it } from "vitest";
 
 import type { BudgetBar } from "../api/generated/BudgetBar";
-import { budgetFill, budgetLabel, bucketFor, exportFileName, fillSeries, parseDateInput, rangeQuery } from "./usageView";
+import {
+  budgetFill,
+  budgetLabel,
+  bucketFor,
+  exportFileName,
+  fillSeries,
+  markedCost,
+  parseDateInput,
+  parsePrice,
+  rangeQuery,
+  unpricedSummary,
+} from "./usageView";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -64,5 +75,26 @@ describe("usage view", () => {
   it("names the export after the range", () => {
     const q = { sinceMs: new Date(2026, 10, 1).getTime(), untilMs: new Date(2026, 10, 26).getTime(), bucket: "day" as const, utcOffsetMinutes: 0 };
     expect(exportFileName(q)).toBe("switchboard-usage-2026-11-01-to-2026-11-25.csv");
+  });
+
+  it("unpriced requests are counted, and every cost that leaves them out is marked", () => {
+    expect(unpricedSummary([])).toBeNull();
+    const rows = [
+      { providerId: "oa", model: "gpt-9", requests: 2 },
+      { providerId: "or", model: "qwen/x", requests: 1 },
+    ];
+    expect(unpricedSummary(rows)).toBe("3 requests to 2 models have no price");
+    expect(unpricedSummary([{ providerId: "oa", model: "gpt-9", requests: 1 }])).toBe("1 request to 1 model has no price");
+    expect(markedCost(1.5, 0)).toBe("$1.50");
+    expect(markedCost(1.5, 2)).toBe("$1.50*");
+  });
+
+  it("a typed price is dollars per million tokens, or says what to enter", () => {
+    expect(parsePrice("0.15", "input", true)).toBe(0.15);
+    expect(parsePrice("$2", "input", true)).toBe(2);
+    expect(parsePrice(" ", "cached input", false)).toBeNull();
+    expect(parsePrice("", "input", true)).toBe("enter the input price, in dollars per million tokens");
+    expect(parsePrice("-1", "output", true)).toMatch(/number of dollars per million tokens/);
+    expect(parsePrice("cheap", "output", true)).toMatch(/number of dollars/);
   });
 });

@@ -1,8 +1,10 @@
 // The Usage page's logic, apart from React so it can be tested alone.
 import type { BucketSize } from "../api/generated/BucketSize";
 import type { BudgetBar } from "../api/generated/BudgetBar";
+import type { UnpricedDto } from "../api/generated/UnpricedDto";
 import type { UsagePoint } from "../api/generated/UsagePoint";
 import type { UsageQuery } from "../api/generated/UsageQuery";
+import { usd } from "../lib/money";
 
 export type RangePreset = "today" | "week" | "month" | "thisMonth" | "custom";
 
@@ -121,4 +123,28 @@ export function budgetLabel(bar: BudgetBar): string {
 /** `switchboard-usage-2026-11-01-to-2026-11-26.csv` for the range's local dates. */
 export function exportFileName(query: UsageQuery): string {
   return `switchboard-usage-${dateInput(query.sinceMs)}-to-${dateInput(query.untilMs - 1)}.csv`;
+}
+
+/** "3 requests to 2 models have no price", or `null` when every request was priced. */
+export function unpricedSummary(rows: readonly UnpricedDto[]): string | null {
+  const requests = rows.reduce((n, r) => n + r.requests, 0);
+  if (requests === 0) return null;
+  const models = rows.length;
+  return `${requests.toLocaleString("en-US")} ${requests === 1 ? "request" : "requests"} to ${models} ${
+    models === 1 ? "model" : "models"
+  } ${requests === 1 ? "has" : "have"} no price`;
+}
+
+/** A cost figure, marked `*` when it leaves out requests that have no price. */
+export function markedCost(costUsd: number, unpriced: number): string {
+  return unpriced > 0 ? `${usd(costUsd)}*` : usd(costUsd);
+}
+
+/** What a price typed in the add-a-price form means: USD per million tokens, or an error sentence. */
+export function parsePrice(text: string, what: string, required: boolean): number | null | string {
+  const t = text.trim();
+  if (t === "") return required ? `enter the ${what} price, in dollars per million tokens` : null;
+  const n = Number(t.replace(/^\$/, ""));
+  if (!Number.isFinite(n) || n < 0) return `the ${what} price is a number of dollars per million tokens, such as 0.15`;
+  return n;
 }

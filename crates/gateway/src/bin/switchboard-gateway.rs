@@ -3,6 +3,7 @@
 //! It starts from a TOML file (`--config`), takes provider keys and app tokens from environment variables, logs to
 //! stderr, and stops cleanly on Ctrl-C or SIGTERM. `switchboard-gateway usage` prints what the ledger recorded;
 //! `clients`, `connect` and `disconnect` point the person's tools at the gateway (the `clients` room does the work).
+//! `switchboard-gateway prices [update]` shows where prices come from and updates them from a public catalog.
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -13,6 +14,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use secrecy::SecretString;
 use switchboard_gateway::apps::AppRegistry;
+use switchboard_gateway::catalog;
 use switchboard_gateway::clients::{self, ClientId, Clients, Connection, Endpoint, Restored, State};
 use switchboard_gateway::ledger::prices::Prices;
 use switchboard_gateway::ledger::{self, Ledger, report};
@@ -64,6 +66,8 @@ enum Command {
     Connect(ConnectArgs),
     /// Put a connected tool's config file back as it was
     Disconnect(DisconnectArgs),
+    /// Show where prices come from (`--model provider/model` for one), or `update` them from a public catalog
+    Prices(PricesArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -114,6 +118,29 @@ struct DisconnectArgs {
     data_dir: Option<PathBuf>,
 }
 
+#[derive(Debug, clap::Args)]
+struct PricesArgs {
+    #[command(subcommand)]
+    action: Option<PricesAction>,
+    /// Where Switchboard keeps its database [default: the OS data folder, or $SWITCHBOARD_DATA_DIR]
+    #[arg(long, value_name = "DIR", global = true)]
+    data_dir: Option<PathBuf>,
+    /// Say where this model's price comes from: `provider/model`, the provider a preset id (openai, openrouter, …)
+    #[arg(long, value_name = "PROVIDER/MODEL")]
+    model: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum PricesAction {
+    /// Read a catalog in models.dev's api.json shape and store the prices that changed, in effect from now. A
+    /// running gateway applies them after SIGHUP or a restart.
+    Update {
+        /// The catalog to read: a URL or a file [default: https://models.dev/api.json]
+        #[arg(long, value_name = "URL|FILE")]
+        from: Option<String>,
+    },
+}
+
 fn parse_client(id: &str) -> Result<ClientId, String> {
     id.parse::<ClientId>().map_err(|e| e.to_string())
 }
@@ -143,6 +170,7 @@ fn main() -> ExitCode {
         Some(Command::Clients(args)) => list_clients(&args),
         Some(Command::Connect(args)) => connect(&args),
         Some(Command::Disconnect(args)) => disconnect(&args),
+        Some(Command::Prices(args)) => prices(&args),
         None => run(cli),
     };
     match result {
@@ -192,6 +220,7 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
 
     let state =
         AppState::build(&config, apps, &env_secrets(&config), Some(ledger.clone())).map_err(anyhow::Error::msg)?;
+    state.set_model_catalog(catalog::imported_capabilities(&store)?);
     let state_handle = state.clone();
     let mut server = match RunningServer::start(&config, state).await {
         Ok(server) => server,
@@ -418,8 +447,8 @@ fn disconnect(args: &DisconnectArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// On SIGHUP, reads the config file again and applies its providers, aliases, models and apps to the next request.
-/// A broken file is reported and the running configuration kept.
+/// On SIGHUP, reads the prices (after `prices update`) and the config file again and applies its providers, aliases,
+/// models and apps to the next request. A broken file is reported and the running configuration kept.
 async fn reload_on_hangup(path: Option<PathBuf>, state: AppState, ledger: Ledger, store: Store) {
     #[cfg(unix)]
     {
@@ -427,6 +456,7 @@ async fn reload_on_hangup(path: Option<PathBuf>, state: AppState, ledger: Ledger
             return std::future::pending().await;
         };
         while hangups.recv().await.is_some() {
+            reload_prices(&state, &ledger, &store);
             let Some(path) = &path else {
                 tracing::warn!("SIGHUP: there is no --config file to reload");
                 continue;
@@ -445,6 +475,71 @@ async fn reload_on_hangup(path: Option<PathBuf>, state: AppState, ledger: Ledger
         }
     }
     std::future::pending().await
+}
+
+/// Reads the price table and the imported capabilities from the database again (a `prices update` ran meanwhile).
+fn reload_prices(state: &AppState, ledger: &Ledger, store: &Store) {
+    let loaded = Prices::load(store)
+        .map_err(anyhow::Error::from)
+        .and_then(|prices| Ok((prices, catalog::imported_capabilities(store)?)));
+    match loaded {
+        Ok((prices, imported)) => {
+            ledger.set_prices(prices);
+            state.set_model_catalog(imported);
+            tracing::info!("prices reloaded");
+        }
+        Err(error) => tracing::error!("SIGHUP: kept the running prices: {error:#}"),
+    }
+}
+
+/// `prices`: the table's layers, or one model's price and where it comes from; `prices update`: a catalog import.
+fn prices(args: &PricesArgs) -> anyhow::Result<()> {
+    let data_dir =
+        args.data_dir.clone().or_else(paths::default_data_dir).context("no data folder: pass --data-dir DIR")?;
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("cannot create the data folder {}", data_dir.display()))?;
+    let store = Store::open(&data_dir.join(ledger::DATABASE_FILE))?;
+    if let Some(PricesAction::Update { from }) = &args.action {
+        let source = from.as_deref().map(catalog::Source::parse).unwrap_or_default();
+        let now = store::now_ms();
+        let summary = switchboard_gateway::runtime::from_env()?
+            .block_on(catalog::update(&store, &source, now))
+            .map_err(|e| anyhow::anyhow!(e.with_outcome()))?;
+        println!("{}", summary.describe());
+        return Ok(());
+    }
+    let table = Prices::load(&store)?;
+    if let Some(model) = &args.model {
+        let (provider, model) =
+            model.split_once('/').context("name the model as provider/model, e.g. openai/gpt-4o")?;
+        match table.lookup_at(Some(provider), Some(provider), model, store::now_ms()) {
+            Some(found) => println!(
+                "{provider}/{model}: ${} input, ${} output per million tokens{}; from {}",
+                found.price.input,
+                found.price.output,
+                found.price.cached_input.map(|c| format!(", ${c} cached input")).unwrap_or_default(),
+                found.version
+            ),
+            None => println!("{provider}/{model} has no price: its requests are counted as unpriced"),
+        }
+        return Ok(());
+    }
+    println!("shipped snapshot: {} (the oldest layer)", table.version());
+    let imports = store.price_imports()?;
+    if imports.is_empty() {
+        println!("no catalog imported yet: run `switchboard-gateway prices update`");
+    }
+    for import in imports {
+        println!(
+            "{}: {} models added, {} prices changed, from {}",
+            ledger::prices::import_version(import.id, import.effective_ms),
+            import.models_added,
+            import.prices_changed,
+            import.source
+        );
+    }
+    println!("user overrides (win over everything): {}", store.price_overrides()?.len());
+    Ok(())
 }
 
 /// A config file, its apps' tokens and its providers' keys, all from the file and the environment.

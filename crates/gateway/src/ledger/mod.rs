@@ -26,6 +26,7 @@
 pub mod budgets;
 pub mod clock;
 mod expect;
+mod price_table;
 pub mod prices;
 pub mod queries;
 pub mod report;
@@ -49,7 +50,7 @@ use crate::protocol::neutral::Usage;
 use crate::store::{Store, StoreError};
 pub use budgets::{Budget, BudgetAction, BudgetWarning, Verdict};
 pub use expect::Expectation;
-pub use prices::{Cost, CostSource, PriceOverride, Prices};
+pub use prices::{Cost, CostSource, ImportedPrice, PriceOverride, Priced, Prices};
 
 /// The database's file name inside the data folder (shared by the desktop app, the headless gateway and `usage`).
 // FIXME: belongs in `paths.rs` once the headless binary opens the database itself.
@@ -406,8 +407,8 @@ impl Ledger {
         self.shared.core.budgets.reload(store)
     }
 
-    /// Prices rows recorded from now on with `prices` (after the user edits an override). Rows already written keep
-    /// their cost.
+    /// Prices rows written from now on with `prices` (after the user edits an override or a catalog import lands),
+    /// each at its own time. Rows already written keep their cost.
     pub fn set_prices(&self, prices: Prices) {
         *self.shared.core.prices.lock().unwrap_or_else(PoisonError::into_inner) = Arc::new(prices);
     }

@@ -1,15 +1,20 @@
-//! What a request cost: the provider's own figure when it gives one, else the dated price table shipped in
-//! `data/prices.toml` with the user's `price_overrides` on top, and zero for models running on this machine.
+//! What a request cost: the provider's own figure when it gives one, else the price table in effect at the
+//! request's time (the snapshot shipped in `data/prices.toml`, then each catalog import from the moment it took
+//! effect: `price_table.rs`) with the user's `price_overrides` on top, and zero for models running on this machine.
 //!
 //! A cost is computed once, by the ledger's writer as it inserts the row, and never again: a later price change or
 //! override prices only later requests. Each row keeps where its cost came from (`cost_source`) and which table
-//! priced it (`price_version`).
+//! priced it (`price_version`: the shipped snapshot's date, or the catalog import's name, `+override` when a user
+//! override took part).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-use super::{LedgerError, Record};
+pub(crate) use super::price_table::is_same_model;
+use super::price_table::{Dated, Table};
+use super::{LedgerError, Record, clock};
 use crate::protocol::neutral::Usage;
 use crate::providers::presets;
 use crate::store::Store;
@@ -21,7 +26,7 @@ const SHIPPED: &str = include_str!("../../data/prices.toml");
 const OPENROUTER: &str = "openrouter";
 
 /// USD per million tokens for one model.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Price {
     /// Prompt tokens neither read from nor written to a cache.
@@ -39,7 +44,7 @@ pub struct Price {
 }
 
 /// Prices for a request whose prompt is longer than `above_tokens`; a field left `None` keeps the base price.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Tier {
     pub above_tokens: u64,
@@ -99,14 +104,42 @@ pub struct Cost {
     pub price_version: Option<String>,
 }
 
-/// The shipped price table with the user's overrides. Cheap enough to rebuild whenever an override changes.
+/// The price table over time with the user's overrides. Cheap enough to rebuild whenever an override changes or a
+/// catalog import lands; the writer reads only this, never SQLite, to price a row.
 #[derive(Debug, Clone)]
 pub struct Prices {
+    /// The shipped snapshot's version.
     version: String,
-    /// Provider → (normalized prefix, price).
-    shipped: HashMap<String, Vec<(String, Price)>>,
+    table: Table,
     /// Provider → (normalized prefix, override).
     overrides: HashMap<String, Vec<(String, PriceOverride)>>,
+}
+
+/// A price found for a model at a time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Priced {
+    pub price: Price,
+    /// Whether a user override took part.
+    pub overridden: bool,
+    /// The table that priced it: the shipped snapshot's date or the catalog import's name.
+    pub version: Arc<str>,
+}
+
+/// One stored catalog price (`price_history`): a model's price at a provider preset from an import on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportedPrice {
+    pub import_id: i64,
+    /// When the import took effect, unix ms.
+    pub effective_ms: i64,
+    pub provider: String,
+    /// The model id, normalized.
+    pub model: String,
+    pub price: Price,
+}
+
+/// The name stamped on rows an import priced: `catalog#3 2026-12-07`.
+pub fn import_version(import_id: i64, effective_ms: i64) -> String {
+    format!("catalog#{import_id} {}", &clock::format_rfc3339(effective_ms)[..10])
 }
 
 #[derive(Deserialize)]
@@ -131,38 +164,33 @@ impl Prices {
         Prices::from_toml(SHIPPED)
     }
 
-    /// The shipped table with the database's `price_overrides` on top.
+    /// The shipped table, the catalog imports stored in the database (`price_history`) and its `price_overrides`
+    /// on top.
     pub fn load(store: &Store) -> Result<Prices, LedgerError> {
-        let overrides = store.with_conn(|conn| {
-            let mut stmt = conn.prepare(
-                "SELECT provider_id, model, input_per_mtok, output_per_mtok, cached_input_per_mtok, \
-                 cache_write_per_mtok FROM price_overrides",
-            )?;
-            let rows = stmt
-                .query_map([], |row| {
-                    Ok(PriceOverride {
-                        provider: row.get(0)?,
-                        model: row.get(1)?,
-                        input: row.get(2)?,
-                        output: row.get(3)?,
-                        cached_input: row.get(4)?,
-                        cache_write: row.get(5)?,
-                    })
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(rows)
-        })?;
-        Ok(Prices::shipped()?.with_overrides(overrides))
+        let history = store.imported_prices()?;
+        let overrides = store.price_overrides()?;
+        Ok(Prices::shipped()?.with_imports(history).with_overrides(overrides))
     }
 
     /// A table in the `data/prices.toml` format.
     pub fn from_toml(text: &str) -> Result<Prices, LedgerError> {
         let file: PriceFile = toml::from_str(text).map_err(|e| LedgerError::Prices(e.to_string()))?;
-        let mut shipped: HashMap<String, Vec<(String, Price)>> = HashMap::new();
+        let version: Arc<str> = file.version.as_str().into();
+        let mut table = Table::default();
         for entry in file.price {
-            shipped.entry(entry.provider).or_default().push((normalize(&entry.prefix), entry.price));
+            table.add_shipped(&entry.provider, normalize(&entry.prefix), entry.price, &version);
         }
-        Ok(Prices { version: file.version, shipped, overrides: HashMap::new() })
+        Ok(Prices { version: file.version, table, overrides: HashMap::new() })
+    }
+
+    /// This table with catalog imports layered on, each from the moment it took effect.
+    pub fn with_imports(mut self, imports: impl IntoIterator<Item = ImportedPrice>) -> Prices {
+        for i in imports {
+            let version = import_version(i.import_id, i.effective_ms).into();
+            let dated = Dated { from_ms: i.effective_ms, price: i.price, version };
+            self.table.add_imported(&i.provider, normalize(&i.model), dated);
+        }
+        self
     }
 
     /// This table with `overrides` replacing any it had.
@@ -179,11 +207,22 @@ impl Prices {
         &self.version
     }
 
-    /// The price for `model` at a provider, and whether a user override took part. The provider's own id is tried
-    /// before its kind (preset id; a kind that is another way into an API, such as `openai-responses`, is priced
-    /// as that API: `Preset::prices`), overrides before shipped prices; within each, the longest matching prefix
-    /// wins.
+    /// The price for `model` at a provider now, and whether a user override took part. See [`Prices::lookup_at`].
     pub fn lookup(&self, provider_kind: Option<&str>, provider_id: Option<&str>, model: &str) -> Option<(Price, bool)> {
+        self.lookup_at(provider_kind, provider_id, model, i64::MAX).map(|p| (p.price, p.overridden))
+    }
+
+    /// The price for `model` at a provider in effect at `at_ms`. The provider's own id is tried before its kind
+    /// (preset id; a kind that is another way into an API, such as `openai-responses`, is priced as that API:
+    /// `Preset::prices`), overrides (which apply at any time) before the table; within each, the longest matching
+    /// key wins.
+    pub fn lookup_at(
+        &self,
+        provider_kind: Option<&str>,
+        provider_id: Option<&str>,
+        model: &str,
+        at_ms: i64,
+    ) -> Option<Priced> {
         let mut providers: Vec<&str> = provider_id.into_iter().collect();
         for kind in provider_kind.into_iter().chain(provider_kind.and_then(presets::find).map(|p| p.prices)) {
             if !providers.contains(&kind) {
@@ -192,31 +231,48 @@ impl Prices {
         }
         let model = normalize(model);
         let over = providers.iter().find_map(|p| longest_prefix(self.overrides.get(*p)?, &model));
-        let base = providers.iter().find_map(|p| self.shipped_price(p, &model));
+        let base = providers.iter().find_map(|p| self.table_price(p, &model, at_ms));
+        let overridden = |version: &str| -> Arc<str> { format!("{version}+override").into() };
         match (over, base) {
             (None, None) => None,
-            (None, Some(base)) => Some((base, false)),
-            (Some(o), base) => Some((merge(o, base), true)),
+            (None, Some(base)) => Some(Priced { price: base.price, overridden: false, version: base.version.clone() }),
+            (Some(o), Some(base)) => {
+                Some(Priced { price: merge(o, Some(base.price)), overridden: true, version: overridden(&base.version) })
+            }
+            (Some(o), None) => {
+                Some(Priced { price: merge(o, None), overridden: true, version: overridden(&self.version) })
+            }
         }
+    }
+
+    /// The newest catalog or shipped price of exactly `key` (a normalized model id or prefix) at `provider`: what an
+    /// import compares its prices with.
+    pub(crate) fn latest(&self, provider: &str, key: &str) -> Option<Price> {
+        self.table.latest(provider, &normalize(key)).copied()
     }
 
     /// What `record` cost. See the module docs for the order of sources.
     pub fn cost(&self, record: &Record) -> Cost {
-        self.cost_by(record, |kind, id, model| self.lookup(kind, id, model))
+        self.cost_by(record, |kind, id, model| self.lookup_at(kind, id, model, record.ts_ms))
     }
 
     /// [`Prices::cost`] for the rows of one batch, which name a handful of models between them: each model's price
     /// is looked up once.
     pub(crate) fn cost_cached<'r>(&self, record: &'r Record, cache: &mut LookupCache<'r>) -> Cost {
+        let epoch = self.table.epoch(record.ts_ms);
         self.cost_by(record, |kind, id, model| {
-            *cache.found.entry((kind, id, model)).or_insert_with(|| self.lookup(kind, id, model))
+            cache
+                .found
+                .entry((kind, id, model, epoch))
+                .or_insert_with(|| self.lookup_at(kind, id, model, record.ts_ms))
+                .clone()
         })
     }
 
     fn cost_by<'r>(
         &self,
         record: &'r Record,
-        lookup: impl FnOnce(Option<&'r str>, Option<&'r str>, &'r str) -> Option<(Price, bool)>,
+        lookup: impl FnOnce(Option<&'r str>, Option<&'r str>, &'r str) -> Option<Priced>,
     ) -> Cost {
         if let Some(usd) = record.provider_cost_usd.filter(|c| c.is_finite() && *c >= 0.0) {
             return Cost { usd: Some(usd), source: Some(CostSource::Provider), price_version: None };
@@ -232,33 +288,27 @@ impl Prices {
             .as_deref()
             .and_then(|model| lookup(record.provider_kind.as_deref(), record.provider_id.as_deref(), model));
         match found {
-            Some((price, overridden)) => Cost {
+            Some(Priced { price, version, .. }) => Cost {
                 usd: Some(price_usage(&price, usage)),
                 source: Some(CostSource::Prices),
-                price_version: Some(if overridden {
-                    format!("{}+override", self.version)
-                } else {
-                    self.version.clone()
-                }),
+                price_version: Some(version.to_string()),
             },
             None => Cost { usd: None, source: Some(CostSource::Unknown), price_version: None },
         }
     }
 
-    fn shipped_price(&self, provider: &str, model: &str) -> Option<Price> {
-        let table = self.shipped.get(provider);
-        if let Some(found) = table.and_then(|t| longest_prefix(t, model)) {
+    fn table_price(&self, provider: &str, model: &str, at_ms: i64) -> Option<&Dated> {
+        if let Some(found) = self.table.at(provider, model, at_ms) {
             return Some(found);
         }
         let (vendor, rest) = model.split_once('/')?;
         if provider == OPENROUTER {
             // `anthropic/claude-sonnet-4.5`: the vendor's own price, when OpenRouter has no entry.
-            let vendor = vendor_table(vendor)?;
-            return longest_prefix(self.shipped.get(vendor)?, rest);
+            return self.table.at(vendor_table(vendor)?, rest, at_ms);
         }
         // `models/gemini-2.5-pro`, `meta-llama/…` at a host: the model's own name.
         let name = model.rsplit('/').next().unwrap_or(rest);
-        longest_prefix(table?, name)
+        self.table.at(provider, name, at_ms)
     }
 }
 
@@ -296,17 +346,17 @@ pub fn is_local(kind: &str) -> bool {
     })
 }
 
-/// Lower-cased, dots read as dashes: how prefixes and model ids are compared.
-/// The prices a batch has looked up, by (provider kind, provider id, model); see [`Prices::cost_cached`].
+/// The prices a batch has looked up, by (provider kind, provider id, model, epoch); see [`Prices::cost_cached`].
 #[derive(Default)]
 pub(crate) struct LookupCache<'r> {
-    found: HashMap<ModelKey<'r>, Option<(Price, bool)>>,
+    found: HashMap<ModelKey<'r>, Option<Priced>>,
 }
 
-/// (provider kind, provider id, model) as a record names them.
-type ModelKey<'r> = (Option<&'r str>, Option<&'r str>, &'r str);
+/// (provider kind, provider id, model) as a record names them, and how many imports had taken effect at its time.
+type ModelKey<'r> = (Option<&'r str>, Option<&'r str>, &'r str, usize);
 
-fn normalize(model: &str) -> String {
+/// Lower-cased, dots read as dashes: how prefixes and model ids are compared.
+pub(crate) fn normalize(model: &str) -> String {
     model.trim().to_lowercase().replace('.', "-")
 }
 

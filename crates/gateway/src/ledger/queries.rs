@@ -245,6 +245,46 @@ fn aggregate(
     Ok(rows.into_iter().filter(|r| group_by.is_none() || r.requests > 0).collect())
 }
 
+/// A provider's model whose requests were counted but not priced (the model has no price).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UnpricedModel {
+    pub provider_id: Option<String>,
+    pub model: Option<String>,
+    pub requests: u64,
+}
+
+/// The models whose requests in the range have no price, by provider and model, the most requests first.
+pub fn unpriced(store: &Store, since_ms: i64, until_ms: i64) -> Result<Vec<UnpricedModel>, LedgerError> {
+    let rollup = |table: &str, start: &str, range: (usize, usize)| {
+        format!(
+            "SELECT nullif(provider_id, '') AS p, nullif(model, '') AS m, unpriced AS n FROM {table} \
+             WHERE {start} >= ?{} AND {start} < ?{} AND unpriced > 0",
+            range.0, range.1
+        )
+    };
+    let raw =
+        |range: &str| format!("SELECT provider_id, model, 1 FROM requests WHERE cost_source = 'unknown' AND {range}");
+    let sql = format!(
+        "SELECT p, m, sum(n) FROM ({} UNION ALL {} UNION ALL {} UNION ALL {} UNION ALL {}) GROUP BY p, m \
+         ORDER BY 3 DESC, 1, 2",
+        rollup("usage_daily", "day", (1, 2)),
+        rollup("usage_hourly", "hour", (3, 4)),
+        rollup("usage_hourly", "hour", (5, 6)),
+        raw("ts >= ?7 AND ts < ?8"),
+        raw("ts >= ?9 AND ts < ?10"),
+    );
+    let rows = store.with_conn(|conn| {
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let rows = stmt
+            .query_map(Split::of(since_ms, until_ms).params(), |row| {
+                Ok(UnpricedModel { provider_id: row.get(0)?, model: row.get(1)?, requests: count(row, 2)? })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    })?;
+    Ok(rows.into_iter().filter(|r| r.requests > 0).collect())
+}
+
 /// A time range cut into whole UTC days, read from the `usage_daily` rollup; the whole hours around them, read from
 /// `usage_hourly`; and the ragged edges before and after those, read from the requests themselves (at most two
 /// hours of rows, found by the `ts` index). An empty range `(0, 0)` is a part the range does not have.

@@ -373,6 +373,8 @@ async fn totals_group_and_order_by_cost() {
     assert_eq!(by_provider.len(), 2);
     let total = queries::overall(&store, i64::MIN, i64::MAX).unwrap();
     assert_eq!((total.key, total.requests, total.errors, total.unpriced), (None, 6, 1, 1));
+    let unpriced = queries::unpriced(&store, i64::MIN, i64::MAX).unwrap();
+    assert_eq!(unpriced.iter().map(|u| (u.model.as_deref(), u.requests)).collect::<Vec<_>>(), [(Some("mystery-1"), 1)]);
     assert!((total.cost_usd - 2.05).abs() < 1e-9);
     let empty = queries::overall(&store, 0, 1).unwrap();
     assert_eq!((empty.requests, empty.cost_usd, empty.avg_latency_ms), (0, 0.0, None));
@@ -619,6 +621,10 @@ async fn totals_and_series_from_the_rollup_equal_sums_over_the_rows() {
         }
         let overall = queries::overall(&store, since, until).unwrap();
         assert_eq!(overall.requests, inside.len() as u64);
+        let unpriced = queries::unpriced(&store, since, until).unwrap();
+        let expect = inside.iter().filter(|r| r.cost_source.as_deref() == Some("unknown")).count() as u64;
+        assert_eq!(unpriced.iter().map(|u| u.requests).sum::<u64>(), expect);
+        assert!(unpriced.iter().all(|u| u.model.as_deref() == Some("no-such-model-so-unpriced")), "{unpriced:?}");
         let series = queries::series(&store, since, until, Bucket::Hour).unwrap();
         assert_eq!(series.iter().map(|p| p.requests).sum::<u64>(), inside.len() as u64);
         for point in &series {

@@ -6,6 +6,7 @@
 
 mod anthropic;
 mod azure;
+pub mod balance;
 mod gemini;
 pub mod local;
 mod openai;

@@ -140,6 +140,8 @@ pub static PRESETS: &[Preset] = &[
     openai_compatible("together", "Together AI", "https://api.together.xyz/v1"),
     openai_compatible("fireworks", "Fireworks", "https://api.fireworks.ai/inference/v1"),
     openai_compatible("cerebras", "Cerebras", "https://api.cerebras.ai/v1"),
+    // Moonshot's Kimi models; its documented balance endpoint is read on the Providers page (`balance.rs`).
+    openai_compatible("moonshot", "Moonshot (Kimi)", "https://api.moonshot.ai/v1"),
     // Perplexity has no models endpoint and always reports usage.
     Preset {
         stream_usage_option: false,

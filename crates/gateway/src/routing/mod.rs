@@ -17,7 +17,7 @@ use std::time::Instant;
 use crate::config::{AliasConfig, ModelConfig, Strategy, Timeouts};
 use crate::protocol::neutral::{ChatRequest, Part};
 use crate::providers::{Provider, Registry};
-pub use catalog::{Capabilities, Catalog};
+pub use catalog::{Capabilities, Catalog, Imported};
 pub use health::Health;
 
 /// One concrete place to send a request.
@@ -234,6 +234,27 @@ impl Resolver {
         resolver
     }
 
+    /// This configuration with `imported` (the newest price catalog import's capabilities) below the shipped facts.
+    pub fn with_imported(mut self, imported: Arc<Imported>) -> Resolver {
+        self.catalog = self.catalog.with_imported(imported);
+        self
+    }
+
+    /// A copy of this configuration with another import's capabilities (after "Update prices").
+    pub fn rebuilt_with(&self, imported: Arc<Imported>) -> Resolver {
+        Resolver {
+            registry: self.registry.clone(),
+            aliases: self.aliases.clone(),
+            alias_names: self.alias_names.clone(),
+            catalog: self.catalog.clone().with_imported(imported),
+        }
+    }
+
+    /// What routing knows about models.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
     pub fn registry(&self) -> &Registry {
         &self.registry
     }
@@ -248,7 +269,7 @@ impl Resolver {
             provider: p.clone(),
             model: model.to_owned(),
             weight,
-            capabilities: self.catalog.lookup(provider, model),
+            capabilities: self.catalog.lookup(provider, p.preset().id, model),
         })
     }
 

@@ -34,7 +34,7 @@ use crate::config::{Config, ServerConfig};
 use crate::ledger::Ledger;
 use crate::models::ModelList;
 use crate::providers::{HttpSettings, Registry, http_client};
-use crate::routing::{Memory, Resolver};
+use crate::routing::{Imported, Memory, Resolver};
 use crate::secrets::SecretStore;
 
 pub use guards::HostPolicy;
@@ -58,6 +58,8 @@ struct StateInner {
     hosts: HostPolicy,
     allowed_origins: Vec<String>,
     resolver: RwLock<Arc<Resolver>>,
+    /// What the newest price catalog import said models can do; kept across configuration changes.
+    imported: RwLock<Arc<Imported>>,
     /// Target health, sticky conversations and hosts without `/responses`, kept across configuration changes.
     memory: Arc<Memory>,
     /// Each provider's model ids, as its models endpoint last listed them (filled in the background).
@@ -89,6 +91,7 @@ impl AppState {
                 hosts: HostPolicy::new(&config.server.allowed_hosts),
                 allowed_origins: config.server.allowed_origins.clone(),
                 resolver: RwLock::new(Arc::new(Resolver::new(registry, &config.aliases, &config.models))),
+                imported: RwLock::default(),
                 memory: Arc::new(Memory::default()),
                 provider_models: RwLock::new(Vec::new()),
                 http,
@@ -106,13 +109,28 @@ impl AppState {
         let registry = Registry::from_config(&config.providers, secrets, &inner.http, &inner.http_settings)?;
         inner.memory.restore(&registry);
         let resolver = Resolver::new(registry, &config.aliases, &config.models);
-        *inner.resolver.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(resolver);
+        {
+            // The catalog is read under the resolver's lock, so an import landing meanwhile is not lost.
+            let mut current = inner.resolver.write().unwrap_or_else(|p| p.into_inner());
+            let imported = inner.imported.read().unwrap_or_else(|p| p.into_inner()).clone();
+            *current = Arc::new(resolver.with_imported(imported));
+        }
         *inner.apps.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(apps);
         if let Some(ledger) = &inner.ledger {
             ledger.set_logging(&config.logging);
         }
         self.refresh_models();
         Ok(())
+    }
+
+    /// Routes the next request with `imported` (the newest price catalog import's capabilities) below the shipped
+    /// facts. Called at start and after every import; nothing else changes.
+    pub fn set_model_catalog(&self, imported: Imported) {
+        let imported = Arc::new(imported);
+        let inner = &self.inner;
+        *inner.imported.write().unwrap_or_else(|p| p.into_inner()) = imported.clone();
+        let mut resolver = inner.resolver.write().unwrap_or_else(|p| p.into_inner());
+        *resolver = Arc::new(resolver.rebuilt_with(imported));
     }
 
     pub fn resolver(&self) -> Arc<Resolver> {

@@ -18,7 +18,7 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 const APPLICATION_ID: i64 = 0x5377_4264;
 
 /// `MIGRATIONS[i]` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// Version 1: everything the first release keeps.
 const V1: &str = r#"
@@ -353,6 +353,47 @@ CREATE TRIGGER requests_rollup_delete AFTER DELETE ON requests BEGIN
     daily_backfill!()
 );
 
+/// Version 4: the price catalog kept current. Each "Update prices" (or `switchboard-gateway prices update`) that
+/// changed something is one `price_imports` row; `price_history` holds the prices it brought that differ from those in
+/// effect before it, so the ledger prices a request with the prices of its own time; `model_capabilities` holds what
+/// the newest import says each model can do, for routing. Self-contained: it touches no earlier table.
+const V4: &str = r#"
+CREATE TABLE price_imports (
+    id             INTEGER PRIMARY KEY,
+    effective_at   INTEGER NOT NULL, -- unix ms: its prices price requests made from then on
+    source         TEXT NOT NULL CHECK (source <> ''), -- the URL or file it was read from
+    models         INTEGER NOT NULL CHECK (models >= 0), -- priced models it listed
+    models_added   INTEGER NOT NULL CHECK (models_added >= 0),
+    prices_changed INTEGER NOT NULL CHECK (prices_changed >= 0)
+) STRICT;
+
+-- USD per million tokens, by provider preset id and normalized model id; `long_context` is a JSON tier
+-- ({"above_tokens": 200000, "input": ..., ...}) or NULL.
+CREATE TABLE price_history (
+    import_id             INTEGER NOT NULL REFERENCES price_imports (id) ON DELETE CASCADE,
+    provider_id           TEXT NOT NULL CHECK (provider_id <> ''),
+    model                 TEXT NOT NULL CHECK (model <> ''),
+    input_per_mtok        REAL NOT NULL CHECK (input_per_mtok >= 0),
+    output_per_mtok       REAL NOT NULL CHECK (output_per_mtok >= 0),
+    cached_input_per_mtok REAL CHECK (cached_input_per_mtok >= 0),
+    cache_write_per_mtok  REAL CHECK (cache_write_per_mtok >= 0),
+    long_context          TEXT CHECK (long_context IS NULL OR json_valid(long_context)),
+    PRIMARY KEY (import_id, provider_id, model)
+) STRICT, WITHOUT ROWID;
+
+-- NULL is "not said"; booleans are 0/1.
+CREATE TABLE model_capabilities (
+    provider_id    TEXT NOT NULL CHECK (provider_id <> ''),
+    model          TEXT NOT NULL CHECK (model <> ''),
+    context_window INTEGER CHECK (context_window > 0),
+    max_output     INTEGER CHECK (max_output > 0),
+    tools          INTEGER CHECK (tools IN (0, 1)),
+    vision         INTEGER CHECK (vision IN (0, 1)),
+    reasoning      INTEGER CHECK (reasoning IN (0, 1)),
+    PRIMARY KEY (provider_id, model)
+) STRICT, WITHOUT ROWID;
+"#;
+
 /// Brings `conn` up to [`SCHEMA_VERSION`]. `path` is only for messages.
 pub(super) fn migrate(conn: &mut Connection, path: &str) -> Result<()> {
     // IMMEDIATE takes the write lock before reading the version, so two processes opening a fresh file at once
@@ -417,6 +458,9 @@ mod tests {
             "conversations",
             "messages",
             "messages_fts",
+            "model_capabilities",
+            "price_history",
+            "price_imports",
             "price_overrides",
             "provider_keys",
             "providers",

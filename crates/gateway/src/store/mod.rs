@@ -1,5 +1,5 @@
 //! The one SQLite database: settings, providers (and their key *metadata*), aliases, apps, the request ledger,
-//! chat conversations and price overrides.
+//! chat conversations, price overrides and the imported price catalog.
 //!
 //! # Threading model
 //!
@@ -32,6 +32,7 @@
 
 mod aliases;
 mod apps;
+mod catalog;
 mod conversations;
 mod defaults;
 mod migrations;
@@ -48,6 +49,7 @@ use rusqlite::{Connection, ErrorCode};
 
 pub use aliases::{AliasRow, TargetRow};
 pub use apps::{AppRow, AppSpec, CHAT_WINDOW_APP, TOKEN_PREFIX, token_digest};
+pub use catalog::{NewPriceImport, PriceImportRow};
 pub use conversations::{
     ConversationPatch, ConversationRow, MessageRow, NewMessage, SEARCH_LIMIT, SearchHit, searchable_text,
 };

@@ -1,12 +1,14 @@
 import { useState, type ReactElement } from "react";
 
+import type { BalanceDto } from "../../api/generated/BalanceDto";
 import { toCommandError } from "../../api/invoke";
 import { saveProvider } from "../../api/providers";
 import type { GatewayError, Preset, Provider } from "../../api/types";
 import { FormError } from "../../components/FormError";
 import { KeyIcon } from "../../components/icons";
 import { Switch } from "../../components/Switch";
-import { testSummary } from "../../lib/format";
+import { lastUsed, testSummary } from "../../lib/format";
+import { balanceAmount } from "../providerForm";
 import { displayName, presetOf, toInput } from "../providerForm";
 import { AddKeyForm } from "./KeyForm";
 
@@ -20,6 +22,10 @@ export interface ProviderCardProps {
   presets: readonly Preset[];
   test: TestState | undefined;
   addingKey: boolean;
+  /** The provider's balance, for those that publish one. */
+  balance?: BalanceDto;
+  refreshingBalance?: boolean;
+  onRefreshBalance?: () => void;
   keychainError: GatewayError | null;
   onTest: () => void;
   onEdit: () => void;
@@ -114,6 +120,23 @@ export function ProviderCard(props: ProviderCardProps): ReactElement {
             </ul>
           )}
         </dd>
+        {props.balance && (
+          <>
+            <dt>Balance</dt>
+            <dd data-testid={`balance-${provider.id}`}>
+              <BalanceLine balance={props.balance} />{" "}
+              <button
+                type="button"
+                className="link-button"
+                onClick={props.onRefreshBalance}
+                disabled={props.refreshingBalance}
+                data-testid={`refresh-balance-${provider.id}`}
+              >
+                {props.refreshingBalance ? "Reading…" : "Refresh"}
+              </button>
+            </dd>
+          </>
+        )}
       </dl>
 
       {savedHint && !addingKey && (
@@ -172,5 +195,23 @@ export function ProviderCard(props: ProviderCardProps): ReactElement {
       </div>
       <FormError message={error} />
     </li>
+  );
+}
+
+/** The amounts left and when they were read; or why they could not be read. */
+function BalanceLine({ balance }: { balance: BalanceDto }): ReactElement {
+  if (balance.error) return <span className="test-result--error">{balance.error}</span>;
+  if (balance.amounts.length === 0) return <span className="muted">no limit on this key · read {lastUsed(balance.readAtMs)}</span>;
+  return (
+    <span>
+      {balance.amounts.map((a, i) => (
+        <span key={a.label} className={balance.low && a.remaining < balance.lowBelow ? "balance-low" : undefined}>
+          {i > 0 && " · "}
+          {balanceAmount(a)}
+        </span>
+      ))}
+      {!balance.usable && <span className="balance-low"> · the provider says the account cannot make requests</span>}
+      <span className="muted"> · read {lastUsed(balance.readAtMs)}</span>
+    </span>
   );
 }
