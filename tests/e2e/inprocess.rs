@@ -56,7 +56,7 @@ async fn world() -> World {
     let apps = AppRegistry::from_config(&[], |_| None).unwrap();
     let state = AppState::build(&config, apps, &OneKey, Some(ledger)).unwrap();
     let row = store.chat_window_app().unwrap();
-    let app = App { id: Some(row.id), name: row.name, allowed_aliases: row.allowed_aliases };
+    let app = App { id: Some(row.id), name: row.name, allowed_aliases: row.allowed_aliases, ..App::default() };
     World { _fake: fake, _dir: dir, state, store, app }
 }
 

@@ -12,6 +12,7 @@ pub mod chat;
 pub mod config;
 pub mod error;
 pub mod ledger;
+pub mod limits;
 pub mod models;
 pub mod paths;
 pub mod protocol;
