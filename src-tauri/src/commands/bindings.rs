@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use ts_rs::{Config, TS};
 
 use super::aliases::{AliasDto, ModelFacts, TryResult};
-use super::apps::{AppDto, AppInput, AppUpdate, NewToken};
+use super::apps::{AllAppsLimits, AppDto, AppInput, AppUpdate, NewToken};
 use super::config::{ConfigExport, ImportPreview};
 use super::logs::{LogFacets, LogFilter, RequestDetailDto};
 use super::providers::{LocalServerDto, PresetDto, ProviderDto, ProviderInput, TestResult};
@@ -34,6 +34,7 @@ fn export_into(dir: &Path) {
     AppDto::export_all(&cfg).unwrap();
     AppInput::export_all(&cfg).unwrap();
     NewToken::export_all(&cfg).unwrap();
+    AllAppsLimits::export_all(&cfg).unwrap();
     GatewayStatus::export_all(&cfg).unwrap();
     LogFilter::export_all(&cfg).unwrap();
     LogFacets::export_all(&cfg).unwrap();
