@@ -148,10 +148,11 @@ impl Limit {
     /// `60 requests per minute`, `200000 tokens per minute`, `4 requests at once`, `the same request 5 times in a
     /// minute`.
     pub fn describe(&self) -> String {
-        match self {
-            Limit::Rpm(n) => format!("{n} requests per minute"),
-            Limit::Tpm(n) => format!("{n} tokens per minute"),
-            Limit::Concurrent(n) => format!("{n} requests at once"),
+        let plural = |n: u64| if n == 1 { "" } else { "s" };
+        match *self {
+            Limit::Rpm(n) => format!("{n} request{} per minute", plural(n.into())),
+            Limit::Tpm(n) => format!("{n} token{} per minute", plural(n)),
+            Limit::Concurrent(n) => format!("{n} request{} at once", plural(n.into())),
             Limit::LoopGuard(n) => format!("the same request {n} times in a minute"),
         }
     }
@@ -276,6 +277,8 @@ mod tests {
             "rate_limited: 60 requests per minute for app \"scripts\"; retry in 12 s, or raise the limit in Apps \
              (headless: `limits` in the config file)"
         );
+        assert_eq!(Limit::Rpm(1).describe(), "1 request per minute");
+        assert_eq!(Limit::Concurrent(1).describe(), "1 request at once");
         let tpm = refusal(Limit::Tpm(200_000), Owner::AllApps, 0.0);
         assert_eq!(tpm.retry_after_secs(), 1, "never 0");
         assert!(
