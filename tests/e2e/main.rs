@@ -7,6 +7,7 @@
 //! - `keychain`: provider keys in the real Secret Service (gnome-keyring on a private D-Bus session).
 //! - `inprocess`: the chat window's in-process path: each request's ticket finds its own ledger row.
 //! - `ledger`: `switchboard-gateway usage` over a database written through the library's ledger.
+//! - `limits`: per-app and all-apps rate limits and the loop guard: bursts, 32 parallel streams, SIGHUP, 429 shapes.
 //! - `matrix`: the translation conformance matrix: inbound protocol × upstream protocol × case, one test per cell.
 //! - `window`: the real desktop app through tauri-driver + WebKitWebDriver under Xvfb.
 //! - `window_chat`: the Chat page of the real app against a fake upstream, hostile output included.
@@ -29,6 +30,7 @@ mod inbound;
 mod inprocess;
 mod keychain;
 mod ledger;
+mod limits;
 mod matrix;
 mod recording;
 mod responses_inbound;

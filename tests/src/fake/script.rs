@@ -82,7 +82,13 @@ pub enum Delivery {
     DropMidStream,
     /// One content chunk, then `data: {not json`, then the rest.
     MalformedSse,
+    /// Every stream frame [`PACE`] after the one before, so a stream stays open for a while (a whole body is sent
+    /// as usual).
+    Paced,
 }
+
+/// The pause before each frame of a `paced` stream.
+pub const PACE: Duration = Duration::from_millis(100);
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Scenario {
@@ -113,6 +119,7 @@ pub fn scenario(model: &str) -> Scenario {
             "stall-mid-stream" => scenario.delivery = Delivery::StallMidStream,
             "drop-mid-stream" => scenario.delivery = Delivery::DropMidStream,
             "malformed-sse" => scenario.delivery = Delivery::MalformedSse,
+            "paced" => scenario.delivery = Delivery::Paced,
             _ => {}
         }
     }
