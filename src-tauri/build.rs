@@ -32,6 +32,8 @@ const COMMANDS: &[&str] = &[
     "stop_generation",
     "send_message",
     "update_app",
+    "get_all_apps_limits",
+    "set_all_apps_limits",
     "list_requests",
     "request_detail",
     "log_facets",

@@ -102,6 +102,8 @@ pub fn run() {
             commands::chat::stop_generation,
             commands::chat::send_message,
             commands::apps::update_app,
+            commands::apps::get_all_apps_limits,
+            commands::apps::set_all_apps_limits,
             commands::logs::list_requests,
             commands::logs::request_detail,
             commands::logs::log_facets,

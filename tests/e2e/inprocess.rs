@@ -1,5 +1,6 @@
 //! The chat window's way in (`server::inprocess`) as the desktop app uses it, against a fake OpenAI upstream and a
-//! real ledger file: each request's ticket finds its own ledger row, however many the same app sends at once.
+//! real ledger file: each request's ticket finds its own ledger row, however many the same app sends at once, and
+//! the built-in app's own limits hold there too.
 
 use std::time::{Duration, Instant};
 
@@ -9,6 +10,7 @@ use switchboard_gateway::apps::{App, AppRegistry};
 use switchboard_gateway::config::Config;
 use switchboard_gateway::ledger::queries::{self, RequestRow};
 use switchboard_gateway::ledger::{self, Ledger, Prices};
+use switchboard_gateway::limits::Limits;
 use switchboard_gateway::secrets::{SecretError, SecretStore, SecretString};
 use switchboard_gateway::server::AppState;
 use switchboard_gateway::server::inprocess::{self, ChatDelta, ChatError};
@@ -38,6 +40,11 @@ struct World {
 }
 
 async fn world() -> World {
+    world_limited(Limits::default()).await
+}
+
+/// A world where the chat window's app has `limits` (it is in the registry as the desktop puts it: without a token).
+async fn world_limited(limits: Limits) -> World {
     let fake = FakeUpstream::start(FakeKind::OpenAi).await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(ledger::DATABASE_FILE);
@@ -53,10 +60,11 @@ async fn world() -> World {
         "test config",
     )
     .unwrap();
-    let apps = AppRegistry::from_config(&[], |_| None).unwrap();
-    let state = AppState::build(&config, apps, &OneKey, Some(ledger)).unwrap();
     let row = store.chat_window_app().unwrap();
-    let app = App { id: Some(row.id), name: row.name, allowed_aliases: row.allowed_aliases };
+    let app = App { id: Some(row.id), name: row.name, allowed_aliases: row.allowed_aliases, ..App::default() };
+    let mut apps = AppRegistry::from_config(&[], |_| None).unwrap();
+    apps.insert_tokenless(App { limits, ..app.clone() });
+    let state = AppState::build(&config, apps, &OneKey, Some(ledger)).unwrap();
     World { _fake: fake, _dir: dir, state, store, app }
 }
 
@@ -120,4 +128,19 @@ async fn a_routed_failure_has_its_row_and_a_refusal_answers_at_once_with_none() 
     assert_eq!(answer.unwrap_err().status, 404);
     assert!(row.is_none());
     assert!(started.elapsed() < Duration::from_secs(1), "took {:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn the_chat_windows_own_limits_hold_in_process_and_its_refusal_has_a_row() {
+    let world = world_limited(Limits { rpm: Some(1), ..Limits::default() }).await;
+    let (answer, _) = ask(&world, "general", "first").await;
+    assert!(answer.is_ok(), "{answer:?}");
+    let (answer, row) = ask(&world, "general", "second").await;
+    let error = answer.unwrap_err();
+    assert_eq!(error.status, 429);
+    assert!(error.message.starts_with("rate_limited: 1 request per minute for app \"Chat window\""), "{error:?}");
+    let row = row.expect("the refusal is recorded");
+    assert_eq!((row.status, row.app_name.as_str()), (429, "Chat window"));
+    let hits = world.state.limit_hits();
+    assert!(hits.apps.iter().any(|(id, _, hit)| *id == world.app.id && hit.limit.describe() == "1 request per minute"));
 }

@@ -13,6 +13,7 @@
 //! - `keychain`: provider keys in the real Secret Service (gnome-keyring on a private D-Bus session).
 //! - `inprocess`: the chat window's in-process path: each request's ticket finds its own ledger row.
 //! - `ledger`: `switchboard-gateway usage` over a database written through the library's ledger.
+//! - `limits`: per-app and all-apps rate limits and the loop guard: bursts, 32 parallel streams, SIGHUP, 429 shapes.
 //! - `matrix`: the translation conformance matrix: inbound protocol × upstream protocol × case, one test per cell.
 //! - `prices`: `prices update` from a local catalog server (each request priced at its own time, a broken catalog
 //!   changing nothing) and provider balances read from fakes of their endpoints.
@@ -43,6 +44,7 @@ mod inbound;
 mod inprocess;
 mod keychain;
 mod ledger;
+mod limits;
 mod matrix;
 mod prices;
 mod recording;

@@ -17,6 +17,7 @@
 //! [[apps]]
 //! name = "scripts"
 //! token_env = "SCRIPTS_TOKEN"
+//! limits = { rpm = 60, concurrent = 4 }
 //! ```
 
 use std::collections::HashSet;
@@ -26,6 +27,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::ledger::budgets::Budget;
+use crate::limits::Limits;
 use crate::providers::presets;
 
 pub const DEFAULT_PORT: u16 = 7352;
@@ -44,6 +46,9 @@ pub struct Config {
     /// budgets from its database instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget: Option<Budget>,
+    /// The rate limits of all apps together (`[limits]`: `rpm`, `tpm`, `concurrent`), in the window and headless.
+    #[serde(default, skip_serializing_if = "Limits::is_empty")]
+    pub limits: Limits,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub providers: Vec<ProviderConfig>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -239,12 +244,22 @@ pub struct AppConfig {
     /// The app's spend limit (desktop; the headless gateway reads budgets from its database).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget: Option<Budget>,
+    /// The app's rate limits and loop guard: `limits = { rpm = 60, tpm = 200000, concurrent = 4, loop_guard = 5 }`.
+    #[serde(default, skip_serializing_if = "Limits::is_empty")]
+    pub limits: Limits,
 }
 
 impl AppConfig {
-    /// An enabled app allowed every alias, with no budget.
+    /// An enabled app allowed every alias, with no budget and no limits.
     pub fn new(name: impl Into<String>, token_env: Option<String>) -> AppConfig {
-        AppConfig { name: name.into(), token_env, enabled: true, allowed_aliases: None, budget: None }
+        AppConfig {
+            name: name.into(),
+            token_env,
+            enabled: true,
+            allowed_aliases: None,
+            budget: None,
+            limits: Limits::default(),
+        }
     }
 }
 
@@ -365,10 +380,12 @@ impl Config {
             if let Some(budget) = &app.budget {
                 check_budget(budget).map_err(|e| format!("app {:?}: budget: {e}", app.name))?;
             }
+            app.limits.check(true).map_err(|e| format!("app {:?}: limits.{e}", app.name))?;
         }
         if let Some(budget) = &self.budget {
             check_budget(budget).map_err(|e| format!("budget: {e}"))?;
         }
+        self.limits.check(false).map_err(|e| format!("limits.{e}"))?;
         Ok(())
     }
 }
@@ -427,6 +444,24 @@ mod tests {
         assert_eq!(config.providers[0].key_env.as_deref(), Some("MOCK_KEY"));
         assert_eq!(config.aliases[0].targets, ["mock/gpt-4o-mini"]);
         assert_eq!(config.apps[0].token_env.as_deref(), Some("SCRIPTS_TOKEN"));
+    }
+
+    #[test]
+    fn limits_are_read_per_app_and_for_all_apps_and_mistakes_are_named() {
+        let text = format!(
+            "{ISSUE_SHAPE}limits = {{ rpm = 60, tpm = 200000, concurrent = 4, loop_guard = 5 }}\n[limits]\nrpm = 600\n"
+        );
+        let config = Config::from_toml(&text, "test.toml").unwrap();
+        let app = config.apps[0].limits;
+        assert_eq!((app.rpm, app.tpm, app.concurrent, app.loop_guard), (Some(60), Some(200_000), Some(4), Some(5)));
+        assert_eq!(config.limits, Limits { rpm: Some(600), ..Limits::default() });
+        assert!(Config::from_toml(ISSUE_SHAPE, "test.toml").unwrap().apps[0].limits.is_empty(), "none by default");
+
+        check_err(&format!("{ISSUE_SHAPE}limits = {{ rpm = 0 }}\n"), "app \"scripts\": limits.rpm = 0 would refuse");
+        check_err(&format!("{ISSUE_SHAPE}limits = {{ loop_guard = 1 }}\n"), "limits.loop_guard = 1");
+        check_err(&format!("{ISSUE_SHAPE}limits = {{ rps = 1 }}\n"), "unknown field `rps`");
+        check_err("[limits]\nloop_guard = 5\n", "limits.loop_guard applies to one app at a time");
+        check_err("[limits]\nconcurrent = 0\n", "limits.concurrent = 0");
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod clients;
 pub mod config;
 pub mod error;
 pub mod ledger;
+pub mod limits;
 pub mod models;
 pub mod paths;
 pub mod protocol;

@@ -163,7 +163,12 @@ pub async fn try_alias(gateway: State<'_, Gateway>, alias: String, prompt: Strin
     if !app_row.enabled {
         return Err(CommandError::Invalid("the Chat window app is disabled; enable it in Apps to try aliases".into()));
     }
-    let app = App { id: Some(app_row.id), name: app_row.name.clone(), allowed_aliases: app_row.allowed_aliases };
+    let app = App {
+        id: Some(app_row.id),
+        name: app_row.name.clone(),
+        allowed_aliases: app_row.allowed_aliases,
+        ..App::default()
+    };
     // No `max_tokens` of our own: the alias's parameters apply as for any app, and OpenAI's reasoning models refuse
     // `max_tokens` (a low cap would also leave them nothing to answer with after thinking).
     let body = json!({ "model": alias, "messages": [{ "role": "user", "content": prompt }] });

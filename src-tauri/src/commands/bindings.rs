@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use ts_rs::{Config, TS};
 
 use super::aliases::{AliasDto, ModelFacts, TryResult};
-use super::apps::{AppDto, AppInput, AppUpdate, NewToken};
+use super::apps::{AllAppsLimits, AppDto, AppInput, AppUpdate, NewToken};
 use super::clients::probe::{CheckEvent, ClientTestDto};
 use super::clients::{ClientsDto, ConnectInput, ConnectPlan, ConnectedDto, DisconnectedDto, UpdatedClient};
 use super::balances::BalanceDto;
@@ -38,6 +38,7 @@ fn export_into(dir: &Path) {
     AppDto::export_all(&cfg).unwrap();
     AppInput::export_all(&cfg).unwrap();
     NewToken::export_all(&cfg).unwrap();
+    AllAppsLimits::export_all(&cfg).unwrap();
     GatewayStatus::export_all(&cfg).unwrap();
     LogFilter::export_all(&cfg).unwrap();
     LogFacets::export_all(&cfg).unwrap();

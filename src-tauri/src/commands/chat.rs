@@ -277,7 +277,12 @@ async fn generate(
     if !app_row.enabled {
         return Err(CommandError::Invalid("the Chat window app is disabled; enable it in Apps to chat".into()));
     }
-    let chat_app = App { id: Some(app_row.id), name: app_row.name.clone(), allowed_aliases: app_row.allowed_aliases };
+    let chat_app = App {
+        id: Some(app_row.id),
+        name: app_row.name.clone(),
+        allowed_aliases: app_row.allowed_aliases,
+        ..App::default()
+    };
     let started = Instant::now();
     let body = chat::request_body(&conversation, &messages);
     let (ticket, receipt) = inprocess::ticket();

@@ -9,7 +9,8 @@
 //! - `balances`: on the OpenAI fake, the balance endpoints of OpenRouter, DeepSeek and Moonshot.
 //!
 //! Every response carries `x-fake-received-model: <model>`; every request is recorded (method, path with query,
-//! headers, body) before auth is checked. A key is accepted when it is non-empty and not `bad-key`.
+//! headers, body) before auth is checked, and counted as in flight from its arrival until its response body has
+//! ended or been dropped ([`FakeUpstream::peak_in_flight`]). A key is accepted when it is non-empty and not `bad-key`.
 
 mod anthropic;
 mod balances;
@@ -97,8 +98,33 @@ pub struct FakeUpstream {
     pub base_url: String,
     pub addr: SocketAddr,
     log: Arc<Mutex<Vec<RecordedRequest>>>,
+    in_flight: Arc<InFlight>,
     shutdown: watch::Sender<bool>,
     server: tokio::task::JoinHandle<()>,
+}
+
+/// Calls being served: now, and the most there have been at once.
+#[derive(Default)]
+struct InFlight {
+    now: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+/// One call in flight, until dropped.
+struct InFlightGuard(Arc<InFlight>);
+
+impl InFlightGuard {
+    fn enter(in_flight: Arc<InFlight>) -> InFlightGuard {
+        let now = in_flight.now.fetch_add(1, Ordering::SeqCst) + 1;
+        in_flight.peak.fetch_max(now, Ordering::SeqCst);
+        InFlightGuard(in_flight)
+    }
+}
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        self.0.now.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl FakeUpstream {
@@ -124,11 +150,30 @@ impl FakeUpstream {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("binding a loopback port for the fake upstream");
         let addr = listener.local_addr().expect("a bound listener has an address");
         let log = Arc::new(Mutex::new(Vec::new()));
+        let in_flight = Arc::new(InFlight::default());
         let (shutdown, stopped) = watch::channel(false);
         let scripts = Arc::new(scripts.iter().map(|(m, w)| ((*m).to_owned(), (*w).to_owned())).collect());
-        let shared = Shared { kind, log: Some(log.clone()), shutdown: stopped, open: None, responses_api, scripts };
+        let shared = Shared {
+            kind,
+            log: Some(log.clone()),
+            in_flight: Some(in_flight.clone()),
+            shutdown: stopped,
+            open: None,
+            responses_api,
+            scripts,
+        };
         let server = tokio::spawn(serve_app(listener, app(shared)));
-        FakeUpstream { kind, base_url: format!("http://{addr}"), addr, log, shutdown, server }
+        FakeUpstream { kind, base_url: format!("http://{addr}"), addr, log, in_flight, shutdown, server }
+    }
+
+    /// Calls being served now: arrived, and their response not yet ended.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.now.load(Ordering::SeqCst)
+    }
+
+    /// The most calls that were in flight at once since the fake started.
+    pub fn peak_in_flight(&self) -> usize {
+        self.in_flight.peak.load(Ordering::SeqCst)
     }
 
     /// What a provider config's `base_url` would be: `{base}/v1` for OpenAI, `{base}` for Anthropic (the client
@@ -164,8 +209,15 @@ impl Drop for FakeUpstream {
 pub async fn serve(kind: FakeKind, listener: TcpListener) {
     // Held for as long as this runs, so stalled streams stall for good.
     let (_shutdown, stopped) = watch::channel(false);
-    let shared =
-        Shared { kind, log: None, shutdown: stopped, open: None, responses_api: true, scripts: Arc::default() };
+    let shared = Shared {
+        kind,
+        log: None,
+        in_flight: None,
+        shutdown: stopped,
+        open: None,
+        responses_api: true,
+        scripts: Arc::default(),
+    };
     serve_app(listener, app(shared)).await;
 }
 
@@ -173,8 +225,15 @@ pub async fn serve(kind: FakeKind, listener: TcpListener) {
 /// as when the caller goes away): what `cargo xtask soak` reads to see upstream calls cancelled.
 pub async fn serve_counting(kind: FakeKind, listener: TcpListener, open: Arc<AtomicUsize>) {
     let (_shutdown, stopped) = watch::channel(false);
-    let shared =
-        Shared { kind, log: None, shutdown: stopped, open: Some(open), responses_api: true, scripts: Arc::default() };
+    let shared = Shared {
+        kind,
+        log: None,
+        in_flight: None,
+        shutdown: stopped,
+        open: Some(open),
+        responses_api: true,
+        scripts: Arc::default(),
+    };
     serve_app(listener, app(shared)).await;
 }
 
@@ -201,6 +260,8 @@ async fn serve_app(listener: TcpListener, app: Router) {
 struct Shared {
     kind: FakeKind,
     log: Option<Arc<Mutex<Vec<RecordedRequest>>>>,
+    /// Calls from arrival to the end of their response, when counted.
+    in_flight: Option<Arc<InFlight>>,
     shutdown: watch::Receiver<bool>,
     /// Responses not yet ended, when counted.
     open: Option<Arc<AtomicUsize>>,
@@ -236,6 +297,8 @@ fn app(shared: Shared) -> Router {
 
 /// Reads and records the request, checks its key the provider's way, and stamps the model on the response.
 async fn observe(State(shared): State<Shared>, request: Request, next: Next) -> Response {
+    // Dropped with this future when the caller leaves before the answer, else with the response body.
+    let in_flight = shared.in_flight.clone().map(InFlightGuard::enter);
     let (mut parts, body) = request.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, BODY_LIMIT).await else {
         return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large or unreadable").into_response();
@@ -277,6 +340,14 @@ async fn observe(State(shared): State<Shared>, request: Request, next: Next) -> 
     if let Some(open) = &shared.open {
         open.fetch_add(1, Ordering::SeqCst);
         let guard = OpenGuard(open.clone());
+        response = response.map(|body| {
+            Body::from_stream(body.into_data_stream().map(move |chunk| {
+                let _held = &guard;
+                chunk
+            }))
+        });
+    }
+    if let Some(guard) = in_flight {
         response = response.map(|body| {
             Body::from_stream(body.into_data_stream().map(move |chunk| {
                 let _held = &guard;

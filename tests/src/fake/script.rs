@@ -111,7 +111,13 @@ pub enum Delivery {
     /// Two content chunks, then the provider's own in-band error event (a Responses `response.failed`, an Anthropic
     /// `error` event, an OpenAI or Gemini error chunk) and the end of the stream. A whole body is sent as usual.
     FailMidStream,
+    /// Every stream frame [`PACE`] after the one before, so a stream stays open for a while (a whole body is sent
+    /// as usual).
+    Paced,
 }
+
+/// The pause before each frame of a `paced` stream.
+pub const PACE: Duration = Duration::from_millis(100);
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Scenario {
@@ -146,6 +152,7 @@ pub fn scenario(model: &str) -> Scenario {
             "drop-mid-stream" => scenario.delivery = Delivery::DropMidStream,
             "malformed-sse" => scenario.delivery = Delivery::MalformedSse,
             "fail-mid-stream" => scenario.delivery = Delivery::FailMidStream,
+            "paced" => scenario.delivery = Delivery::Paced,
             _ => {}
         }
     }

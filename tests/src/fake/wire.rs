@@ -12,7 +12,7 @@ use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::Value;
 use tokio::sync::watch;
 
-use super::script::Delivery;
+use super::script::{Delivery, PACE};
 
 /// A JSON value whose object keys keep the order they were written in (serde_json's own map sorts them), so the
 /// fakes' bytes read like the providers' documented examples.
@@ -194,6 +194,12 @@ pub(crate) fn sse(
             kept.push(Bytes::from((style.failure)(kept.len())));
             stream::iter(kept.into_iter().map(Ok)).boxed()
         }
+        Delivery::Paced => stream::iter(frames)
+            .then(|frame| async move {
+                tokio::time::sleep(PACE).await;
+                Ok(frame.bytes)
+            })
+            .boxed(),
     };
     let mut response = Body::from_stream(chunks).into_response();
     let headers = response.headers_mut();
@@ -221,9 +227,11 @@ pub(crate) async fn json(
             let half = bytes.slice(..bytes.len() / 2);
             Body::from_stream(stream::once(async move { Ok(half) }).chain(stream::once(fail_soon())))
         }
-        Delivery::Normal | Delivery::SlowFirstByte | Delivery::MalformedSse | Delivery::FailMidStream => {
-            Body::from(bytes)
-        }
+        Delivery::Normal
+        | Delivery::SlowFirstByte
+        | Delivery::MalformedSse
+        | Delivery::FailMidStream
+        | Delivery::Paced => Body::from(bytes),
     };
     let mut response = (status, body).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));

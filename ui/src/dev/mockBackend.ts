@@ -3,7 +3,10 @@
 import type { InvokeArgs } from "@tauri-apps/api/core";
 import { mockIPC } from "@tauri-apps/api/mocks";
 
-import type { Alias, App, GatewayStatus, Preset, Provider } from "../api/types";
+import type { AllAppsLimits } from "../api/generated/AllAppsLimits";
+import type { LimitsDto } from "../api/generated/LimitsDto";
+import type { Alias, App, AppInput, GatewayStatus, Preset, Provider } from "../api/types";
+import { NO_LIMITS } from "../pages/apps/limitsForm";
 
 const presets: Preset[] = [
   { id: "openai", name: "OpenAI", baseUrl: "https://api.openai.com/v1", needsKey: true },
@@ -37,11 +40,12 @@ let aliases: Alias[] = empty
 
 const now = Date.now();
 let apps: App[] = [
-  { id: 1, name: "Chat window", builtin: true, enabled: true, allowedAliases: null, budget: null, hasToken: false, createdAt: now - 9 * 86_400_000, lastUsedAt: empty ? null : now - 3_600_000 },
+  { id: 1, name: "Chat window", builtin: true, enabled: true, allowedAliases: null, budget: null, limits: NO_LIMITS, lastLimitHit: null, hasToken: false, createdAt: now - 9 * 86_400_000, lastUsedAt: empty ? null : now - 3_600_000 },
   ...(empty
     ? []
-    : [{ id: 2, name: "VS Code – Continue", builtin: false, enabled: true, allowedAliases: ["general", "fast"], budget: { dailyUsd: 2, monthlyUsd: null, action: "warn" as const }, hasToken: true, createdAt: now - 5 * 86_400_000, lastUsedAt: now - 240_000 }]),
+    : [{ id: 2, name: "VS Code – Continue", builtin: false, enabled: true, allowedAliases: ["general", "fast"], budget: { dailyUsd: 2, monthlyUsd: null, action: "warn" as const }, limits: { ...NO_LIMITS, rpm: 60, concurrent: 4, loopGuard: 5 }, lastLimitHit: { limit: "4 requests at once", atMs: now - 600_000 }, hasToken: true, createdAt: now - 5 * 86_400_000, lastUsedAt: now - 240_000 }]),
 ];
+let allAppsLimits: AllAppsLimits = { limits: NO_LIMITS, lastHit: null };
 
 const status: GatewayStatus = {
   state: "listening",
@@ -137,8 +141,8 @@ function handle(cmd: string, a: Record<string, unknown>): unknown {
     case "list_apps":
       return apps;
     case "create_app": {
-      const input = a.app as { name: string; allowedAliases: string[] | null };
-      const app: App = { id: apps.length + 10, name: input.name, builtin: false, enabled: true, allowedAliases: input.allowedAliases, budget: null, hasToken: true, createdAt: Date.now(), lastUsedAt: null };
+      const input = a.app as AppInput;
+      const app: App = { id: apps.length + 10, name: input.name, builtin: false, enabled: true, allowedAliases: input.allowedAliases, budget: null, limits: input.limits, lastLimitHit: null, hasToken: true, createdAt: Date.now(), lastUsedAt: null };
       apps = [...apps, app];
       return { app, token: token() };
     }
@@ -150,6 +154,11 @@ function handle(cmd: string, a: Record<string, unknown>): unknown {
     case "delete_app":
       apps = apps.filter((x) => x.id !== a.id);
       return null;
+    case "get_all_apps_limits":
+      return allAppsLimits;
+    case "set_all_apps_limits":
+      allAppsLimits = { ...allAppsLimits, limits: a.limits as LimitsDto };
+      return allAppsLimits;
     default:
       throw new Failure("unknownCommand", `the dev mock has no ${cmd}`);
   }

@@ -2,9 +2,11 @@ import { render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 
+import type { AllAppsLimits } from "../api/generated/AllAppsLimits";
 import type { Alias, App } from "../api/types";
-import { answer, core, listening, resetTauriMocks } from "../test/tauri-mocks";
+import { answer, core, emit, listenerCount, listening, resetTauriMocks } from "../test/tauri-mocks";
 import { AppsPage } from "./AppsPage";
+import { NO_LIMITS } from "./apps/limitsForm";
 
 vi.mock("@tauri-apps/api/core", async () => (await import("../test/tauri-mocks")).core);
 vi.mock("@tauri-apps/api/event", async () => (await import("../test/tauri-mocks")).event);
@@ -19,6 +21,8 @@ const CHAT: App = {
   enabled: true,
   allowedAliases: null,
   budget: null,
+  limits: NO_LIMITS,
+  lastLimitHit: null,
   hasToken: false,
   createdAt: Date.UTC(2026, 0, 5),
   lastUsedAt: null,
@@ -31,6 +35,8 @@ const CONTINUE: App = {
   enabled: true,
   allowedAliases: ["code", "fast"],
   budget: null,
+  limits: { rpm: 60, tpm: null, concurrent: 4, loopGuard: null },
+  lastLimitHit: null,
   hasToken: true,
   createdAt: Date.UTC(2026, 0, 6),
   lastUsedAt: Date.now() - 5 * 60_000,
@@ -40,19 +46,27 @@ function alias(name: string): Alias {
   return { name, description: null, strategy: "fallback", settings: {}, targets: [] };
 }
 
-function backend(apps: App[]) {
+function backend(apps: App[], allApps: AllAppsLimits = { limits: NO_LIMITS, lastHit: null }) {
   let list = apps;
   answer({
     gateway_status: () => Promise.resolve({ ...listening, endpoint: ENDPOINT }),
     list_apps: () => Promise.resolve(list),
     list_aliases: () => Promise.resolve([alias("general"), alias("fast"), alias("code")]),
+    get_all_apps_limits: () => Promise.resolve(allApps),
   });
   const fallback = core.invoke.getMockImplementation();
   core.invoke.mockImplementation((cmd: string, args?: unknown) => {
     const a = args as Record<string, unknown>;
     if (cmd === "create_app") {
-      const input = a.app as { name: string; allowedAliases: string[] | null };
-      const app: App = { ...CONTINUE, id: 9, name: input.name, allowedAliases: input.allowedAliases, lastUsedAt: null };
+      const input = a.app as { name: string; allowedAliases: string[] | null; limits: App["limits"] };
+      const app: App = {
+        ...CONTINUE,
+        id: 9,
+        name: input.name,
+        allowedAliases: input.allowedAliases,
+        limits: input.limits,
+        lastUsedAt: null,
+      };
       list = [...list, app];
       return Promise.resolve({ app, token: TOKEN });
     }
@@ -110,7 +124,9 @@ describe("AppsPage", () => {
 
     expect(await screen.findByTestId("app-token")).toHaveTextContent(TOKEN);
     expect(screen.getByTestId("token-dialog")).toHaveTextContent("Shown once — copy it now.");
-    expect(calls("create_app")).toEqual([{ app: { name: "Claude Code", allowedAliases: ["general", "fast"] } }]);
+    expect(calls("create_app")).toEqual([
+      { app: { name: "Claude Code", allowedAliases: ["general", "fast"], limits: NO_LIMITS } },
+    ]);
 
     const curl = screen.getByTestId("snippet-curl");
     expect(curl).toHaveTextContent(`${ENDPOINT}/chat/completions`);
@@ -253,7 +269,122 @@ describe("AppsPage editing", () => {
     await waitFor(() => expect(updates).toHaveLength(1));
     expect(updates[0]).toEqual({
       id: CONTINUE.id,
-      app: { name: CONTINUE.name, allowedAliases: ["code"], budget: { dailyUsd: 2.5, monthlyUsd: null, action: "block" } },
+      app: {
+        name: CONTINUE.name,
+        allowedAliases: ["code"],
+        budget: { dailyUsd: 2.5, monthlyUsd: null, action: "block" },
+        limits: CONTINUE.limits,
+      },
     });
+  });
+
+  it("changes an app's limits, starting from the ones it has", async () => {
+    backend([CHAT, CONTINUE]);
+    const fallback = core.invoke.getMockImplementation();
+    const updates: unknown[] = [];
+    core.invoke.mockImplementation((cmd: string, args?: unknown) => {
+      if (cmd === "update_app") {
+        updates.push(args);
+        return Promise.resolve(CONTINUE);
+      }
+      return fallback ? fallback(cmd, args) : Promise.reject(new Error(cmd));
+    });
+    const user = userEvent.setup();
+    render(<AppsPage />);
+    await user.click(await screen.findByTestId(`edit-app-${CONTINUE.name}`));
+    const dialog = await screen.findByTestId("edit-app-dialog");
+    expect(within(dialog).getByTestId("edit-limits-rpm")).toHaveValue("60");
+    expect(within(dialog).getByTestId("edit-limits-concurrent")).toHaveValue("4");
+    await user.clear(within(dialog).getByTestId("edit-limits-concurrent"));
+    await user.type(within(dialog).getByTestId("edit-limits-tpm"), "200,000");
+    await user.type(within(dialog).getByTestId("edit-limits-loop-guard"), "5");
+    await user.click(within(dialog).getByTestId("save-app"));
+    await waitFor(() => expect(updates).toHaveLength(1));
+    expect((updates[0] as { app: { limits: unknown } }).app.limits).toEqual({
+      rpm: 60,
+      tpm: 200_000,
+      concurrent: null,
+      loopGuard: 5,
+    });
+  });
+});
+
+describe("AppsPage limits", () => {
+  beforeEach(() => resetTauriMocks());
+
+  it("sets limits when creating an app, and refuses numbers the gateway would", async () => {
+    backend([CHAT]);
+    const user = userEvent.setup();
+    render(<AppsPage />);
+    await user.click(await screen.findByTestId("new-app"));
+    await user.type(screen.getByTestId("app-name"), "agent");
+    await user.type(screen.getByTestId("app-limits-rpm"), "0");
+    await user.click(screen.getByTestId("create-app"));
+    expect(screen.getByTestId("form-error")).toHaveTextContent(
+      "Requests per minute must be a whole number from 1 to 100,000, or empty for no limit.",
+    );
+    await user.clear(screen.getByTestId("app-limits-rpm"));
+    await user.type(screen.getByTestId("app-limits-rpm"), "30");
+    await user.type(screen.getByTestId("app-limits-loop-guard"), "1");
+    await user.click(screen.getByTestId("create-app"));
+    expect(screen.getByTestId("form-error")).toHaveTextContent("The loop guard must be a whole number from 2 to 100");
+    expect(calls("create_app")).toEqual([]);
+
+    await user.clear(screen.getByTestId("app-limits-loop-guard"));
+    await user.type(screen.getByTestId("app-limits-loop-guard"), "4");
+    await user.type(screen.getByTestId("app-limits-concurrent"), "2");
+    await user.click(screen.getByTestId("create-app"));
+    await screen.findByTestId("app-token");
+    expect(calls("create_app")).toEqual([
+      { app: { name: "agent", allowedAliases: null, limits: { rpm: 30, tpm: null, concurrent: 2, loopGuard: 4 } } },
+    ]);
+  });
+
+  it("shows each app's limits and the one it hit last, read again when the ledger writes", async () => {
+    const hit = { limit: "60 requests per minute", atMs: Date.now() - 5 * 60_000 };
+    let list: App[] = [CHAT, CONTINUE];
+    backend([]);
+    const fallback = core.invoke.getMockImplementation();
+    core.invoke.mockImplementation((cmd: string, args?: unknown) =>
+      cmd === "list_apps" ? Promise.resolve(list) : (fallback?.(cmd, args) ?? Promise.resolve(null)),
+    );
+    render(<AppsPage />);
+    expect(await screen.findByTestId(`app-limits-${CONTINUE.name}`)).toHaveTextContent(
+      /^60 requests\/min · 4 at once$/,
+    );
+    expect(screen.getByTestId("app-limits-Chat window")).toHaveTextContent(/^none$/);
+    expect(screen.queryByTestId(`app-limit-hit-${CONTINUE.name}`)).not.toBeInTheDocument();
+
+    list = [CHAT, { ...CONTINUE, lastLimitHit: hit }];
+    await waitFor(() => expect(listenerCount("ledger-written")).toBe(1));
+    emit("ledger-written", 7);
+    expect(await screen.findByTestId(`app-limit-hit-${CONTINUE.name}`)).toHaveTextContent(
+      "60 requests per minute, 5 minutes ago",
+    );
+  });
+
+  it("edits the limits of all apps together, without a loop guard", async () => {
+    const hit = { limit: "600 requests per minute", atMs: Date.now() - 2 * 3_600_000 };
+    backend([CHAT], { limits: { ...NO_LIMITS, rpm: 600 }, lastHit: hit });
+    const fallback = core.invoke.getMockImplementation();
+    core.invoke.mockImplementation((cmd: string, args?: unknown) =>
+      cmd === "set_all_apps_limits"
+        ? Promise.resolve({ limits: (args as { limits: unknown }).limits, lastHit: hit })
+        : (fallback?.(cmd, args) ?? Promise.resolve(null)),
+    );
+    const user = userEvent.setup();
+    render(<AppsPage />);
+    const card = await screen.findByTestId("all-apps-limits");
+    expect(within(card).getByTestId("all-apps-limits-text")).toHaveTextContent(/^600 requests\/min$/);
+    expect(within(card).getByTestId("all-apps-limit-hit")).toHaveTextContent("600 requests per minute, 2 hours ago");
+
+    await user.click(within(card).getByTestId("edit-all-apps-limits"));
+    const dialog = await screen.findByTestId("all-apps-limits-dialog");
+    expect(within(dialog).queryByTestId("all-limits-loop-guard")).not.toBeInTheDocument();
+    await user.clear(within(dialog).getByTestId("all-limits-rpm"));
+    await user.type(within(dialog).getByTestId("all-limits-tpm"), "1000000");
+    await user.click(within(dialog).getByTestId("save-all-apps-limits"));
+    await waitFor(() => expect(screen.queryByTestId("all-apps-limits-dialog")).not.toBeInTheDocument());
+    expect(calls("set_all_apps_limits")).toEqual([{ limits: { ...NO_LIMITS, tpm: 1_000_000 } }]);
   });
 });

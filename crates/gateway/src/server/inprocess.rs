@@ -1,6 +1,6 @@
 //! The chat window's way in: an OpenAI chat request sent through the same relay as `POST /v1/chat/completions`
-//! (alias settings, routing, fallback, budgets, the ledger), but from inside the process, as a given app, without
-//! a token or a socket.
+//! (alias settings, routing, fallback, budgets, rate limits, the ledger), but from inside the process, as a given app,
+//! without a token or a socket.
 //!
 //! It calls the route's own relay function directly rather than the router, so the HTTP guards are neither run
 //! nor weakened: nothing here is reachable from the network, and the token guard has no bypass. The answer is
@@ -90,6 +90,8 @@ pub async fn chat(state: &AppState, app: App, mut body: Value, ticket: Option<Ti
     };
     body["stream"] = Value::Bool(true);
     body["stream_options"] = json!({ "include_usage": true });
+    // No token came with it, so its limits (the built-in app's, and all apps') are looked up here.
+    let app = state.apps().with_gate(app);
     let mut ctx = Ctx::new(app, model, "openai-chat", state.ledger());
     if let Some(Ticket(receipt)) = ticket {
         ctx = ctx.with_receipt(receipt);

@@ -29,7 +29,7 @@ use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, 
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
-use crate::apps::AppRegistry;
+use crate::apps::{AppRegistry, LimitHits};
 use crate::config::{Config, ServerConfig};
 use crate::ledger::Ledger;
 use crate::models::ModelList;
@@ -75,10 +75,11 @@ impl AppState {
     /// request path never touches the keychain.
     pub fn build(
         config: &Config,
-        apps: AppRegistry,
+        mut apps: AppRegistry,
         secrets: &dyn SecretStore,
         ledger: Option<Ledger>,
     ) -> Result<AppState, String> {
+        apps.open_windows(&config.limits, None);
         let http_settings = HttpSettings::default();
         let http = http_client(&http_settings, None)?;
         let registry = Registry::from_config(&config.providers, secrets, &http, &http_settings)?;
@@ -101,14 +102,15 @@ impl AppState {
         })
     }
 
-    /// Applies a changed configuration (providers, aliases, models, apps, logging) to the next request, without a
-    /// restart.
+    /// Applies a changed configuration (providers, aliases, models, apps and their limits, logging) to the next
+    /// request, without a restart. Rate-limit windows carry over (see `crate::limits`).
     /// Server settings (port, hosts, origins) need a restart.
-    pub fn reload(&self, config: &Config, apps: AppRegistry, secrets: &dyn SecretStore) -> Result<(), String> {
+    pub fn reload(&self, config: &Config, mut apps: AppRegistry, secrets: &dyn SecretStore) -> Result<(), String> {
         let inner = &self.inner;
         let registry = Registry::from_config(&config.providers, secrets, &inner.http, &inner.http_settings)?;
         inner.memory.restore(&registry);
         let resolver = Resolver::new(registry, &config.aliases, &config.models);
+        apps.open_windows(&config.limits, Some(&self.apps()));
         {
             // The catalog is read under the resolver's lock, so an import landing meanwhile is not lost.
             let mut current = inner.resolver.write().unwrap_or_else(|p| p.into_inner());
@@ -147,6 +149,12 @@ impl AppState {
 
     pub(crate) fn apps(&self) -> Arc<AppRegistry> {
         self.inner.apps.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Which limit last refused a request, per app and for all apps together (from memory, since the limits were
+    /// set or the gateway started).
+    pub fn limit_hits(&self) -> LimitHits {
+        self.apps().limit_hits()
     }
 
     /// Asks every provider for its models, in the background; `/v1/models` shows them as they arrive.

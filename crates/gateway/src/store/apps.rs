@@ -6,6 +6,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::{Result, Store, StoreError, check_name, from_json, is_unique_violation, now_ms, to_json};
+use crate::limits::Limits;
 
 /// The name of the built-in app the schema creates.
 pub const CHAT_WINDOW_APP: &str = "Chat window";
@@ -25,6 +26,8 @@ pub struct AppRow {
     pub allowed_aliases: Option<Vec<String>>,
     /// The ledger's budget rules, as JSON; `None` for no limit.
     pub budget: Option<Value>,
+    /// Its rate limits and loop guard (none when empty).
+    pub limits: Limits,
     pub has_token: bool,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
@@ -36,12 +39,13 @@ pub struct AppSpec {
     pub name: String,
     pub allowed_aliases: Option<Vec<String>>,
     pub budget: Option<Value>,
+    pub limits: Limits,
 }
 
 impl AppSpec {
-    /// An app allowed every alias, with no budget.
+    /// An app allowed every alias, with no budget and no limits.
     pub fn new(name: impl Into<String>) -> AppSpec {
-        AppSpec { name: name.into(), allowed_aliases: None, budget: None }
+        AppSpec { name: name.into(), allowed_aliases: None, budget: None, limits: Limits::default() }
     }
 }
 
@@ -51,7 +55,7 @@ pub fn token_digest(token: &str) -> [u8; 32] {
 }
 
 const APP_COLUMNS: &str =
-    "id, name, builtin, enabled, allowed_aliases, budget, token_hash IS NOT NULL, created_at, last_used_at";
+    "id, name, builtin, enabled, allowed_aliases, budget, token_hash IS NOT NULL, created_at, last_used_at, limits";
 
 impl Store {
     /// Every app, the built-in one first, then by name.
@@ -95,14 +99,15 @@ impl Store {
     /// Creates an app and its token. The token is in the answer and nowhere else: show it to the user once.
     pub fn create_app(&self, spec: &AppSpec) -> Result<(AppRow, String)> {
         check_name("app", &spec.name)?;
-        let (allowed, budget) = spec_json(spec)?;
+        let (allowed, budget, limits) = spec_json(spec)?;
         let token = new_token()?;
         let digest = token_digest(&token);
         let app = self.with_conn(|conn| {
             conn.prepare_cached(
-                "INSERT INTO apps (name, token_hash, allowed_aliases, budget, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO apps (name, token_hash, allowed_aliases, budget, limits, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
-            .execute(params![spec.name, digest.as_slice(), allowed, budget, now_ms()])
+            .execute(params![spec.name, digest.as_slice(), allowed, budget, limits, now_ms()])
             .map_err(|e| name_taken(e, &spec.name))?;
             let id = conn.last_insert_rowid();
             app_where(conn, "id = ?1", id)?.ok_or_else(|| no_app(id))
@@ -110,10 +115,10 @@ impl Store {
         Ok((app, token))
     }
 
-    /// Changes an app's name, allowed aliases and budget. The built-in app keeps its name.
+    /// Changes an app's name, allowed aliases, budget and limits. The built-in app keeps its name.
     pub fn update_app(&self, id: i64, spec: &AppSpec) -> Result<AppRow> {
         check_name("app", &spec.name)?;
-        let (allowed, budget) = spec_json(spec)?;
+        let (allowed, budget, limits) = spec_json(spec)?;
         self.with_conn(|conn| {
             let tx = conn.transaction()?;
             let current = app_where(&tx, "id = ?1", id)?.ok_or_else(|| no_app(id))?;
@@ -121,8 +126,8 @@ impl Store {
                 return Err(StoreError::Invalid(format!("the built-in app {:?} cannot be renamed", current.name)));
             }
             tx.execute(
-                "UPDATE apps SET name = ?2, allowed_aliases = ?3, budget = ?4 WHERE id = ?1",
-                params![id, spec.name, allowed, budget],
+                "UPDATE apps SET name = ?2, allowed_aliases = ?3, budget = ?4, limits = ?5 WHERE id = ?1",
+                params![id, spec.name, allowed, budget, limits],
             )
             .map_err(|e| name_taken(e, &spec.name))?;
             let updated = app_where(&tx, "id = ?1", id)?.ok_or_else(|| no_app(id))?;
@@ -200,6 +205,7 @@ struct RawApp {
     has_token: bool,
     created_at: i64,
     last_used_at: Option<i64>,
+    limits: Option<String>,
 }
 
 impl RawApp {
@@ -214,6 +220,7 @@ impl RawApp {
             has_token: row.get(6)?,
             created_at: row.get(7)?,
             last_used_at: row.get(8)?,
+            limits: row.get(9)?,
         })
     }
 
@@ -222,6 +229,7 @@ impl RawApp {
         let allowed_aliases =
             self.allowed_aliases.map(|t| from_json(&t, || format!("app {id} allowed_aliases"))).transpose()?;
         let budget = self.budget.map(|t| from_json(&t, || format!("app {id} budget"))).transpose()?;
+        let limits = self.limits.map(|t| from_json(&t, || format!("app {id} limits"))).transpose()?.unwrap_or_default();
         Ok(AppRow {
             id,
             name: self.name,
@@ -229,6 +237,7 @@ impl RawApp {
             enabled: self.enabled,
             allowed_aliases,
             budget,
+            limits,
             has_token: self.has_token,
             created_at: self.created_at,
             last_used_at: self.last_used_at,
@@ -244,14 +253,20 @@ fn app_where(conn: &Connection, condition: &str, value: impl rusqlite::ToSql) ->
     raw.map(RawApp::into_row).transpose()
 }
 
-fn spec_json(spec: &AppSpec) -> Result<(Option<String>, Option<String>)> {
+/// The spec's JSON columns: allowed aliases, budget, limits (`NULL` for none). Limits that make no sense are refused
+/// here, so the window and an import say the same.
+fn spec_json(spec: &AppSpec) -> Result<(Option<String>, Option<String>, Option<String>)> {
+    spec.limits.check(true).map_err(|e| StoreError::Invalid(format!("app {:?}: limits.{e}", spec.name)))?;
+    let limits = (!spec.limits.is_empty())
+        .then(|| to_json(&spec.limits, || format!("app {:?} limits", spec.name)))
+        .transpose()?;
     let allowed = spec
         .allowed_aliases
         .as_ref()
         .map(|a| to_json(a, || format!("app {:?} allowed_aliases", spec.name)))
         .transpose()?;
     let budget = spec.budget.as_ref().map(|b| to_json(b, || format!("app {:?} budget", spec.name))).transpose()?;
-    Ok((allowed, budget))
+    Ok((allowed, budget, limits))
 }
 
 fn name_taken(e: rusqlite::Error, name: &str) -> StoreError {
@@ -414,6 +429,27 @@ mod tests {
         let budget = AppSpec { budget: Some(json!({"usd_per_day": 1})), ..AppSpec::new(CHAT_WINDOW_APP) };
         assert_eq!(store.update_app(chat.id, &budget).unwrap().budget, budget.budget);
         assert_eq!(store.list_apps().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn limits_are_kept_with_the_app_and_checked() {
+        let (_dir, store) = temp_store();
+        let limits = Limits { rpm: Some(60), loop_guard: Some(5), ..Limits::default() };
+        let (app, _) = store.create_app(&AppSpec { limits, ..AppSpec::new("agent") }).unwrap();
+        assert_eq!(app.limits, limits);
+        let stored: Option<String> = store
+            .with_conn(|c| Ok(c.query_row("SELECT limits FROM apps WHERE id = ?1", [app.id], |r| r.get(0))?))
+            .unwrap();
+        assert_eq!(stored.as_deref(), Some(r#"{"rpm":60,"loop_guard":5}"#));
+        let cleared = store.update_app(app.id, &AppSpec::new("agent")).unwrap();
+        assert!(cleared.limits.is_empty());
+        let stored: Option<String> = store
+            .with_conn(|c| Ok(c.query_row("SELECT limits FROM apps WHERE id = ?1", [app.id], |r| r.get(0))?))
+            .unwrap();
+        assert_eq!(stored, None, "no limits are stored as NULL");
+        let zero = AppSpec { limits: Limits { concurrent: Some(0), ..Limits::default() }, ..AppSpec::new("agent") };
+        let err = store.update_app(app.id, &zero).unwrap_err().to_string();
+        assert!(err.starts_with("app \"agent\": limits.concurrent = 0 would refuse every request"), "{err}");
     }
 
     #[test]

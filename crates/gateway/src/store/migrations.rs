@@ -18,7 +18,7 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 const APPLICATION_ID: i64 = 0x5377_4264;
 
 /// `MIGRATIONS[i]` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 /// Version 1: everything the first release keeps.
 const V1: &str = r#"
@@ -394,6 +394,12 @@ CREATE TABLE model_capabilities (
 ) STRICT, WITHOUT ROWID;
 "#;
 
+/// Version 5: each app's rate limits and loop guard (`crate::limits::Limits` as JSON: `rpm`, `tpm`, `concurrent`,
+/// `loop_guard`), `NULL` for none. The limits of all apps together are the `limits` setting.
+const V5: &str = r#"
+ALTER TABLE apps ADD COLUMN limits TEXT CHECK (limits IS NULL OR (json_valid(limits) AND json_type(limits) = 'object'));
+"#;
+
 /// Brings `conn` up to [`SCHEMA_VERSION`]. `path` is only for messages.
 pub(super) fn migrate(conn: &mut Connection, path: &str) -> Result<()> {
     // IMMEDIATE takes the write lock before reading the version, so two processes opening a fresh file at once
@@ -652,5 +658,28 @@ mod tests {
         };
         assert_eq!(left("usage_hourly"), vec![("a".to_owned(), 2)]);
         assert_eq!(left("usage_daily"), vec![("a".to_owned(), 2)]);
+    }
+
+    #[test]
+    fn version_5_gives_existing_apps_no_limits_and_refuses_limits_that_are_not_an_object() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("switchboard.db");
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            let tx = conn.transaction().unwrap();
+            for sql in [V1, V2, V3] {
+                tx.execute_batch(sql).unwrap();
+            }
+            tx.pragma_update(None, "application_id", APPLICATION_ID).unwrap();
+            tx.pragma_update(None, "user_version", 3).unwrap();
+            tx.execute("INSERT INTO apps (name, token_hash, created_at) VALUES ('old', zeroblob(32), 1)", []).unwrap();
+            tx.commit().unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let old = store.list_apps().unwrap().into_iter().find(|a| a.name == "old").unwrap();
+        assert!(old.limits.is_empty());
+        let err =
+            store.with_conn(|c| Ok(c.execute("UPDATE apps SET limits = '[1]' WHERE name = 'old'", [])?)).unwrap_err();
+        assert!(err.to_string().contains("CHECK constraint failed"), "{err}");
     }
 }

@@ -60,7 +60,7 @@ pub use portable::{
     PORT_SETTING, to_toml,
 };
 pub use providers::{DEFAULT_KEY_LABEL, ProviderKeyRow, ProviderRow, keychain_account};
-pub use snapshot::{LOGGING_BODIES_SETTING, LOGGING_RETENTION_SETTING};
+pub use snapshot::{ALL_APPS_LIMITS_SETTING, LOGGING_BODIES_SETTING, LOGGING_RETENTION_SETTING};
 
 /// How long a statement waits for another connection's write lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_millis(5000);

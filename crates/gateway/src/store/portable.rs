@@ -1,5 +1,5 @@
-//! The configuration as a file: [`Store::export_config`] writes the database's providers, aliases, apps, overall
-//! budget and server and logging settings as the TOML document of `config.rs` (the headless gateway's `--config`),
+//! The configuration as a file: [`Store::export_config`] writes the database's providers, aliases, apps (with their
+//! budgets and limits), the overall budget, the limits of all apps together and server and logging settings as the TOML document of `config.rs` (the headless gateway's `--config`),
 //! and [`Store::plan_import`] / [`Store::apply_import`] read one back.
 //!
 //! Secrets stay where they are. A provider's keys appear as keychain references (`keychain = ["openai",
@@ -19,8 +19,8 @@ use serde_json::json;
 
 use super::apps::new_token;
 use super::{
-    AliasRow, LOGGING_BODIES_SETTING, LOGGING_RETENTION_SETTING, Result, Store, StoreError, TargetRow, now_ms, to_json,
-    token_digest,
+    ALL_APPS_LIMITS_SETTING, AliasRow, LOGGING_BODIES_SETTING, LOGGING_RETENTION_SETTING, Result, Store, StoreError,
+    TargetRow, now_ms, to_json, token_digest,
 };
 use crate::config::{AliasConfig, AppConfig, Config, ProviderConfig, Strategy};
 use crate::ledger::budgets::{Budget, OVERALL_BUDGET_SETTING};
@@ -63,7 +63,7 @@ pub struct ImportSummary {
     pub providers: Changes,
     pub aliases: Changes,
     pub apps: Changes,
-    /// Whether the server, logging or overall budget settings differ.
+    /// Whether the server, logging, overall budget or all apps' limits differ.
     pub settings_changed: bool,
     /// Add these on the Providers page; until then the provider has no key.
     pub missing_keys: Vec<MissingKey>,
@@ -115,6 +115,7 @@ impl Store {
             Some(value) if !value.is_null() => Some(budget_from(&value, "the overall budget")?),
             _ => None,
         };
+        config.limits = self.all_apps_limits()?;
         for row in self.list_providers()? {
             let keys = self.list_provider_keys(&row.id)?;
             config.providers.push(ProviderConfig {
@@ -156,6 +157,7 @@ impl Store {
                 enabled: app.enabled,
                 allowed_aliases: app.allowed_aliases,
                 budget,
+                limits: app.limits,
             });
         }
         Ok(config)
@@ -172,7 +174,8 @@ impl Store {
             apps: compare(&current.apps, &config.apps, |a| &a.name, |a| AppConfig { token_env: None, ..a.clone() }),
             settings_changed: (current.server != config.server)
                 || current.logging != config.logging
-                || current.budget != config.budget,
+                || current.budget != config.budget
+                || current.limits != config.limits,
             ..ImportSummary::default()
         };
         let mut keys = BTreeMap::new();
@@ -222,6 +225,11 @@ impl Store {
                 None => {
                     tx.execute("DELETE FROM settings WHERE key = ?1", [OVERALL_BUDGET_SETTING])?;
                 }
+            }
+            if config.limits.is_empty() {
+                tx.execute("DELETE FROM settings WHERE key = ?1", [ALL_APPS_LIMITS_SETTING])?;
+            } else {
+                set(&tx, ALL_APPS_LIMITS_SETTING, &json!(config.limits))?;
             }
             import_providers(&tx, config, &plan.keys, now)?;
             import_aliases(&tx, config, &unchanged, now)?;
@@ -327,17 +335,19 @@ fn import_apps(tx: &Transaction<'_>, config: &Config, now: i64) -> Result<()> {
     for app in &config.apps {
         let allowed = app.allowed_aliases.as_ref().map(|a| to_json(a, || format!("app {:?}", app.name))).transpose()?;
         let budget = app.budget.as_ref().map(|b| to_json(b, || format!("app {:?}", app.name))).transpose()?;
+        let limits =
+            (!app.limits.is_empty()).then(|| to_json(&app.limits, || format!("app {:?}", app.name))).transpose()?;
         let updated = tx.execute(
-            "UPDATE apps SET enabled = ?2, allowed_aliases = ?3, budget = ?4 WHERE name = ?1",
-            params![app.name, app.enabled, allowed, budget],
+            "UPDATE apps SET enabled = ?2, allowed_aliases = ?3, budget = ?4, limits = ?5 WHERE name = ?1",
+            params![app.name, app.enabled, allowed, budget, limits],
         )?;
         if updated == 0 {
             // A token no one has seen: the app works once the user rotates it and hands the new one out.
             let digest = token_digest(&new_token()?);
             tx.execute(
-                "INSERT INTO apps (name, token_hash, enabled, allowed_aliases, budget, created_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![app.name, digest.as_slice(), app.enabled, allowed, budget, now],
+                "INSERT INTO apps (name, token_hash, enabled, allowed_aliases, budget, limits, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![app.name, digest.as_slice(), app.enabled, allowed, budget, limits, now],
             )?;
         }
     }
@@ -456,6 +466,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::limits::Limits;
     use crate::secrets::SecretError;
     use crate::store::{AppSpec, ProviderRow};
 
@@ -507,9 +518,11 @@ mod tests {
         let spec = AppSpec {
             allowed_aliases: Some(vec!["code".into()]),
             budget: Some(json!({ "daily_usd": 5.0, "action": "block" })),
+            limits: Limits { rpm: Some(60), concurrent: Some(4), loop_guard: Some(5), ..Limits::default() },
             ..AppSpec::new("Cursor")
         };
         store.create_app(&spec).unwrap();
+        store.set_all_apps_limits(&Limits { tpm: Some(500_000), ..Limits::default() }).unwrap();
         store.set_setting(PORT_SETTING, &7400_u16).unwrap();
         store.set_setting(ALLOWED_ORIGINS_SETTING, &["https://example.com"]).unwrap();
         store.set_setting(LOGGING_BODIES_SETTING, &true).unwrap();
@@ -562,6 +575,27 @@ mod tests {
         assert!(!config.providers[0].enabled, "local is disabled");
         assert_eq!(config.aliases[0].weights, [3, 1]);
         assert_eq!(config.apps[1].budget.unwrap().daily_usd, Some(5.0));
+        assert_eq!(config.apps[1].limits.rpm, Some(60));
+        assert_eq!(config.limits.tpm, Some(500_000));
+    }
+
+    #[test]
+    fn limits_travel_in_the_file_and_an_edit_of_them_is_a_change() {
+        let text = export(&filled());
+        assert!(text.contains("[limits]\ntpm = 500000\n"), "{text}");
+        assert!(text.contains("[apps.limits]\nrpm = 60\nconcurrent = 4\nloop_guard = 5\n"), "{text}");
+        let store = filled();
+        let edited = text.replace("rpm = 60", "rpm = 30");
+        let plan = store.plan_import(&edited, "f.toml", &Memory::with(&["oa", "oa:backup"])).unwrap();
+        assert_eq!(plan.summary.apps.changed, 1);
+        store.apply_import(&plan).unwrap();
+        let cursor = store.list_apps().unwrap().into_iter().find(|a| a.name == "Cursor").unwrap();
+        assert_eq!(cursor.limits.rpm, Some(30));
+        let without = text.replace("[limits]\ntpm = 500000\n", "");
+        let plan = store.plan_import(&without, "f.toml", &Memory::with(&["oa", "oa:backup"])).unwrap();
+        assert!(plan.summary.settings_changed);
+        store.apply_import(&plan).unwrap();
+        assert!(store.all_apps_limits().unwrap().is_empty());
     }
 
     #[test]
@@ -608,6 +642,7 @@ mod tests {
         check("[server]\nprot = 1\n", "unknown field `prot`");
         check("[[providers]]\nid = \"oa\"\nkind = \"openai\"\nkeychain = [\"other\"]\n", "keychain entry \"other\"");
         check("[[apps]]\nname = \"x\"\nbudget = { daily_usd = -1 }\n", "daily_usd = -1");
+        check("[[apps]]\nname = \"x\"\nlimits = { rpm = 0 }\n", "app \"x\": limits.rpm = 0");
         check("[[aliases]]\nname = \"g\"\ntargets = [\"nope/m\"]\n", "names no configured provider");
         assert_eq!(export(&store), before);
     }

@@ -19,6 +19,10 @@
 //! 409, 429, 5xx, an unreadable answer, a rejected provider key, or a context-length error (to a larger window)
 //! move on — with one jittered retry of the same target where that can help — while other 4xx stop at once.
 //! After the first byte, a failure ends the stream with an in-band error event.
+//!
+//! **Limits** (`crate::limits`) are checked once per request, after the budget and before the first attempt; the
+//! permit a request is admitted with lives in its `Ctx`, so it ends with the response (a stream's ends with its
+//! task), and the tokens the ledger record carries are counted into the windows as it is made.
 
 mod passthrough;
 mod settings;
@@ -39,6 +43,7 @@ use tokio::sync::oneshot;
 use crate::apps::App;
 use crate::error::ApiError;
 use crate::ledger::{AttemptRecord, Bodies, Ledger, Record, budgets::Verdict};
+use crate::limits::{Now, Permit};
 use crate::protocol;
 use crate::protocol::neutral::Usage;
 use crate::providers::Operation;
@@ -75,6 +80,8 @@ pub struct Ctx {
     receipt: Option<oneshot::Sender<i64>>,
     /// The request's `x-request-id`, kept only while the ledger expects some ([`Ledger::expect`]).
     request_id: Option<Box<str>>,
+    /// The request's turn in its app's rate-limit windows, once admitted; held until the response has ended.
+    permit: Option<Permit>,
 }
 
 impl Ctx {
@@ -90,6 +97,7 @@ impl Ctx {
             logged_request: None,
             receipt: None,
             request_id: None,
+            permit: None,
         }
     }
 
@@ -149,6 +157,9 @@ struct Outcome {
 /// Hands the outcome to the ledger's writer (a channel send: the request path never waits on SQLite).
 fn record(ctx: &mut Ctx, outcome: Outcome) {
     let latency = ctx.started.elapsed();
+    if let (Some(permit), Some(usage)) = (&ctx.permit, &outcome.usage) {
+        permit.count_tokens(usage.input.saturating_add(usage.output), Instant::now());
+    }
     tracing::debug!(app = %ctx.app.name, model = %ctx.client_model, target = ?outcome.target, status = outcome.status,
         latency_ms = latency.as_millis() as u64, error = ?outcome.error, "request finished");
     let Some(ledger) = &ctx.ledger else { return };
@@ -220,6 +231,17 @@ fn budget_check(ctx: &Ctx, plan: &[Target]) -> Result<Option<HeaderValue>, ApiEr
             Err(error)
         }
     }
+}
+
+/// The rate limits' word on a request about to be walked: the permit goes into `ctx`, or the 429 comes back. Apps
+/// without limits (and without limits for all apps) pass at no cost. Read from memory; no lock is held past this call.
+fn admit(ctx: &mut Ctx, body: &Value) -> Result<(), ApiError> {
+    if ctx.app.gate.is_open() {
+        return Ok(());
+    }
+    let permit = ctx.app.gate.admit(body, Now::current())?;
+    ctx.permit = Some(permit);
+    Ok(())
 }
 
 /// A chat request in any client protocol: the alias's settings applied, the request validated, a plan made and
@@ -324,11 +346,11 @@ pub async fn chat(
             return with_routing_headers(client.error_response(error), &resolution, None, &[]);
         }
     }
-    let budget = match budget_check(&ctx, &plan) {
+    let budget = match budget_check(&ctx, &plan).and_then(|warning| admit(&mut ctx, &body).map(|()| warning)) {
         Ok(warning) => warning,
         Err(error) => {
             record(&mut ctx, Outcome::refused(&error, request.stream));
-            return client.error_response(error);
+            return with_routing_headers(client.error_response(error), &resolution, None, &[]);
         }
     };
     let forward: Vec<(&'static str, String)> = ANTHROPIC_HEADERS
@@ -390,11 +412,11 @@ pub async fn openai_raw(
         Ok(plan) => plan,
         Err(no_target) => return ApiError::invalid(no_target.to_string(), Some("model")).into_response(),
     };
-    let budget = match budget_check(&ctx, &plan) {
+    let budget = match budget_check(&ctx, &plan).and_then(|warning| admit(&mut ctx, &body).map(|()| warning)) {
         Ok(warning) => warning,
         Err(error) => {
             record(&mut ctx, Outcome::refused(&error, stream));
-            return error.into_response();
+            return with_routing_headers(error.into_response(), &resolution, None, &[]);
         }
     };
     let prepare = |target: &Target| passthrough_body(target, &body, op, stream, wants_usage);
@@ -543,7 +565,7 @@ fn with_budget_header(mut response: Response, warning: Option<HeaderValue>) -> R
 }
 
 impl Outcome {
-    /// A request refused before any attempt (a spent budget).
+    /// A request refused before any attempt (a spent budget, a rate limit).
     fn refused(error: &ApiError, stream: bool) -> Outcome {
         Outcome {
             target: None,
