@@ -9,9 +9,9 @@ use ts_rs::{Config, TS};
 
 use super::aliases::{AliasDto, ModelFacts, TryResult};
 use super::apps::{AllAppsLimits, AppDto, AppInput, AppUpdate, NewToken};
+use super::balances::BalanceDto;
 use super::clients::probe::{CheckEvent, ClientTestDto};
 use super::clients::{ClientsDto, ConnectInput, ConnectPlan, ConnectedDto, DisconnectedDto, UpdatedClient};
-use super::balances::BalanceDto;
 use super::config::{ConfigExport, ImportPreview};
 use super::logs::{LogFacets, LogFilter, RequestDetailDto};
 use super::prices::{PriceImportDto, PriceOverrideDto, PriceStatus};
