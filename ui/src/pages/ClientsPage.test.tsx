@@ -7,12 +7,13 @@ import type { ClientDto } from "../api/generated/ClientDto";
 import type { Alias, App } from "../api/types";
 import { clientDto, request } from "../test/fixtures";
 import { core, listening, resetTauriMocks } from "../test/tauri-mocks";
+import { NO_LIMITS } from "./apps/limitsForm";
 import { ClientsPage } from "./ClientsPage";
 
 vi.mock("@tauri-apps/api/core", async () => (await import("../test/tauri-mocks")).core);
 vi.mock("@tauri-apps/api/event", async () => (await import("../test/tauri-mocks")).event);
 
-const CHAT: App = { id: 1, name: "Chat window", builtin: true, enabled: true, allowedAliases: null, budget: null, hasToken: false, createdAt: 0, lastUsedAt: null };
+const CHAT: App = { id: 1, name: "Chat window", builtin: true, enabled: true, allowedAliases: null, budget: null, limits: NO_LIMITS, lastLimitHit: null, hasToken: false, createdAt: 0, lastUsedAt: null };
 
 function alias(name: string): Alias {
   return { name, description: null, strategy: "fallback", settings: {}, targets: [] };

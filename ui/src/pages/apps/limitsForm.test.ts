@@ -20,7 +20,7 @@ describe("limits form", () => {
   it("names the first number that is not one the gateway takes", () => {
     const check = (field: Partial<typeof EMPTY_LIMITS_FORM>, expected: string) => {
       const result = parseLimits({ ...EMPTY_LIMITS_FORM, ...field }, true);
-      expect(typeof result === "string" && result.startsWith(expected), `${JSON.stringify(result)}`).toBe(true);
+      expect(typeof result === "string" && result.startsWith(expected), JSON.stringify(result)).toBe(true);
     };
     check({ rpm: "0" }, "requests per minute must be a whole number from 1 to 100,000");
     check({ rpm: "1.5" }, "requests per minute must be a whole number");

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 
 import type { App } from "../../api/types";
 import { clientDto as client } from "../../test/fixtures";
+import { NO_LIMITS } from "../apps/limitsForm";
 import {
   EMPTY_GRID,
   applyCheckEvent,
@@ -18,7 +19,7 @@ import {
 } from "./clientsView";
 
 function app(id: number, name: string, over: Partial<App> = {}): App {
-  return { id, name, builtin: false, enabled: true, allowedAliases: null, budget: null, hasToken: true, createdAt: 0, lastUsedAt: null, ...over };
+  return { id, name, builtin: false, enabled: true, allowedAliases: null, budget: null, limits: NO_LIMITS, lastLimitHit: null, hasToken: true, createdAt: 0, lastUsedAt: null, ...over };
 }
 
 describe("a client's card", () => {
