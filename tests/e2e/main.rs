@@ -23,6 +23,8 @@
 //! - `window_chat`: the Chat page of the real app against a fake upstream, hostile output included.
 //! - `window_aliases`: local Ollama detection offered on Providers, alias targets reordered by dragging, and "Try it"
 //!   through the alias (the answering target, attempts, tokens and cost), against fake upstreams.
+//! - `window_clients`: the Clients page: Connect Claude Code, Test, Check and Disconnect, its file checked at each
+//!   step.
 //! - `window_manage`: the issue-7 flow through the real window: provider, key, alias, app, a request, then Logs
 //!   and Usage (and the screenshots in docs/screenshots/ with UPDATE_SCREENSHOTS=1).
 
@@ -55,4 +57,5 @@ mod sdk;
 mod window;
 mod window_aliases;
 mod window_chat;
+mod window_clients;
 mod window_manage;

@@ -1,6 +1,6 @@
 //! The Chat page of the real app, through tauri-driver + WebKitWebDriver under Xvfb, against a fake OpenAI
-//! upstream: send and stream, stop, regenerate, search, export, the ledger, and hostile model output that must
-//! neither run nor reach a Tauri command.
+//! upstream: send and stream, stop, regenerate, search, export, Markdown answers, the ledger, and hostile model
+//! output that must neither run nor reach a Tauri command.
 
 use std::time::Duration;
 
@@ -18,7 +18,7 @@ struct App {
     client: Client,
     session: Session,
     _driver: Driver,
-    _display: Display,
+    display: Display,
 }
 
 impl App {
@@ -37,7 +37,7 @@ impl App {
             .connect(&driver.url)
             .await
             .expect("a WebDriver session with the app");
-        App { client, session, _driver: driver, _display: display }
+        App { client, session, _driver: driver, display }
     }
 
     async fn invoke(&self, command: &str, args: Value) -> Value {
@@ -125,7 +125,8 @@ impl App {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chat_sends_streams_stops_regenerates_searches_exports_and_renders_hostile_output_inert() {
-    let fake = FakeUpstream::start(FakeKind::OpenAi).await;
+    // `gpt-4.1` answers in Markdown: code, a list and emphasis.
+    let fake = FakeUpstream::start_scripted(FakeKind::OpenAi, &[("gpt-4.1", "markdown")]).await;
     let port = free_port();
     let app = App::launch(port).await;
     app.text("[data-testid='gateway-status']", |s| s == "Listening").await;
@@ -133,7 +134,9 @@ async fn chat_sends_streams_stops_regenerates_searches_exports_and_renders_hosti
         "apiVersion": null, "enabled": true } });
     app.invoke("save_provider", provider).await;
     app.invoke("set_provider_key", json!({ "providerId": "fake", "label": null, "key": e2e::FAKE_KEY })).await;
-    for (alias, model) in [("general", "chat-model"), ("stall", "stall-mid-stream"), ("hostile", "hostile")] {
+    let aliases =
+        [("general", "chat-model"), ("stall", "stall-mid-stream"), ("hostile", "hostile"), ("code", "gpt-4.1")];
+    for (alias, model) in aliases {
         let alias = json!({ "alias": { "name": alias, "description": null, "strategy": "fallback", "settings": {},
             "targets": [{ "providerId": "fake", "model": model, "weight": 1 }] } });
         app.invoke("save_alias", alias).await;
@@ -195,6 +198,18 @@ async fn chat_sends_streams_stops_regenerates_searches_exports_and_renders_hosti
     app.text("[data-testid='message'][data-position='0']", |s| s.contains("brass telescope")).await;
     app.find("chat-search").await.clear().await.unwrap();
 
+    // Markdown: code, a list and emphasis are drawn as such, highlighted and inert (the README's first picture).
+    app.click("chat-new").await;
+    app.choose_model("code").await;
+    app.send("How do I read a file line by line in Rust?").await;
+    app.last_message(|role, text| role == "assistant" && text.contains("even when the lines are short")).await;
+    let drawn = "const m = [...document.querySelectorAll(\"[data-testid='message'][data-role='assistant']\")].pop(); \
+        return { code: !!m.querySelector('pre code'), items: m.querySelectorAll('li').length, \
+                 strong: !!m.querySelector('strong') };";
+    let drawn = app.client.execute(drawn, vec![]).await.unwrap();
+    assert_eq!(drawn, json!({ "code": true, "items": 2, "strong": true }), "{drawn}");
+    crate::window_manage::capture(&app.display, "chat").await;
+
     // Hostile output: nothing in it runs, becomes an element that could, or reaches a Tauri command.
     app.click("chat-new").await;
     app.choose_model("hostile").await;
@@ -217,7 +232,7 @@ async fn chat_sends_streams_stops_regenerates_searches_exports_and_renders_hosti
     let pwned = app.client.execute("return window.__pwned ?? null;", vec![]).await.unwrap();
     assert_eq!(pwned, Value::Null, "injected script ran");
     let conversations = app.invoke("list_conversations", json!({})).await;
-    assert_eq!(conversations.as_array().unwrap().len(), 2, "no conversation was deleted: {conversations}");
+    assert_eq!(conversations.as_array().unwrap().len(), 3, "no conversation was deleted: {conversations}");
     let error = "const e = document.querySelector(\"[data-testid='chat-error']\"); return e ? e.textContent : null;";
     assert_eq!(app.client.execute(error, vec![]).await.unwrap(), Value::Null);
     let _ = app.client.clone().close().await;

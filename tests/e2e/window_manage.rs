@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use e2e::fake::{FakeKind, FakeUpstream};
-use e2e::free_port;
+use e2e::{Display, free_port};
 use fantoccini::Locator;
 use fantoccini::elements::Element;
 use serde_json::json;
@@ -69,6 +69,11 @@ async fn ledger(app: &App, count: usize) -> serde_json::Value {
 
 /// Saves what the window shows as `docs/screenshots/<name>.png` when `UPDATE_SCREENSHOTS` is set.
 pub(crate) async fn screenshot(app: &App, name: &str) {
+    capture(&app.display, name).await;
+}
+
+/// As [`screenshot`], for a window on `display` driven some other way (`window_chat`).
+pub(crate) async fn capture(display: &Display, name: &str) {
     if std::env::var_os("UPDATE_SCREENSHOTS").is_none() {
         return;
     }
@@ -81,7 +86,7 @@ pub(crate) async fn screenshot(app: &App, name: &str) {
     let status = std::process::Command::new("import")
         .args(["-window", "root", "-crop", "1180x760+0+0", "+repage"])
         .arg(dir.join(format!("{name}.png")))
-        .env("DISPLAY", &app.display.name)
+        .env("DISPLAY", &display.name)
         .status()
         .expect("imagemagick's import (apt-get install imagemagick)");
     assert!(status.success(), "import failed for {name}");
@@ -342,7 +347,7 @@ async fn a_warn_budget_reached_shows_one_desktop_notification() {
     let daemon = app
         .session
         .command("/usr/lib/notification-daemon/notification-daemon")
-        .env("DISPLAY", &app.display.name)
+        .env("DISPLAY", &display.name)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()

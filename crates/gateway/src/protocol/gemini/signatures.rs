@@ -94,7 +94,8 @@ impl Pending {
     pub(super) fn signed(&mut self, text: &str, signature: &str) {
         match Signature::of(signature) {
             Signature::Gemini(raw) => self.gemini = Some(raw.to_owned()),
-            Signature::Anthropic(_) => {
+            // Another maker's (Anthropic's signature, OpenAI's encrypted reasoning) travels inside the gateway's own.
+            Signature::Anthropic(_) | Signature::OpenAi(_) => {
                 self.blocks.push(Part::Thinking { text: text.to_owned(), signature: Some(signature.to_owned()) })
             }
         }

@@ -441,6 +441,31 @@ fn another_providers_signatures_round_trip_through_a_gemini_client() {
     assert!(parts[1]["thoughtSignature"].is_string());
 }
 
+/// OpenAI's encrypted reasoning (from a Responses upstream) rides through a Gemini client the same way, and reaches
+/// a Responses upstream again as its reasoning item.
+#[test]
+fn openai_encrypted_reasoning_round_trips_through_a_gemini_client() {
+    let signature = Signature::openai("gAAAAB-encrypted");
+    let thinking = Part::Thinking { text: "Checking the weather tool.".into(), signature: Some(signature) };
+    let call = Part::ToolCall { id: "call_1".into(), name: "f".into(), arguments: "{}".into() };
+    let body = encode_response(&answer(vec![thinking.clone(), call.clone()], StopReason::ToolUse));
+    let parts = body["candidates"][0]["content"]["parts"].as_array().unwrap();
+    assert_eq!(parts[0], json!({ "text": "Checking the weather tool.", "thought": true }), "{parts:?}");
+    let carried = parts[1]["thoughtSignature"].as_str().expect("the call carries the reasoning");
+    assert!(!carried.contains("gAAAAB"), "wrapped, not shown raw: {carried}");
+
+    let history = json!({ "contents": [
+        { "role": "user", "parts": [{ "text": "go" }] },
+        { "role": "model", "parts": [parts[1].clone()] },
+        { "role": "user", "parts": [{ "functionResponse": { "id": "call_1", "name": "f", "response": { "output": "ok" } } }] }
+    ] });
+    let request = decode(history);
+    assert_eq!(request.messages[1].content, vec![thinking, call]);
+    let upstream = crate::protocol::responses::encode_request(&request);
+    let reasoning = upstream["input"].as_array().unwrap().iter().find(|item| item["type"] == "reasoning").cloned();
+    assert_eq!(reasoning.unwrap()["encrypted_content"], "gAAAAB-encrypted", "{upstream}");
+}
+
 fn base64_decode(text: &str) -> Vec<u8> {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.decode(text).unwrap()
