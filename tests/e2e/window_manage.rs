@@ -347,7 +347,7 @@ async fn a_warn_budget_reached_shows_one_desktop_notification() {
     let daemon = app
         .session
         .command("/usr/lib/notification-daemon/notification-daemon")
-        .env("DISPLAY", &display.name)
+        .env("DISPLAY", &app.display.name)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()

@@ -267,6 +267,12 @@ fn subjects(store: &Store, alias: &str, token: &str) -> Result<Vec<Subject>, Com
         ));
     };
     let catalog = Catalog::new(&[]);
+    let kinds: std::collections::HashMap<String, String> =
+        store.list_providers()?.into_iter().map(|p| (p.id, p.kind)).collect();
+    let reasons_of = |t: &switchboard_gateway::store::TargetRow| {
+        let kind = kinds.get(&t.provider_id).map_or(t.provider_id.as_str(), String::as_str);
+        catalog.lookup(&t.provider_id, kind, &t.model).reasoning
+    };
     if let Some(allowed) = app.allowed_aliases {
         let note = format!(
             "{:?} may use only the aliases {}, not provider/model names, so this row goes through the alias (a \
@@ -274,7 +280,7 @@ fn subjects(store: &Store, alias: &str, token: &str) -> Result<Vec<Subject>, Com
             app.name,
             allowed.join(", ")
         );
-        let reasons = row.targets.first().and_then(|t| catalog.lookup(&t.provider_id, &t.model).reasoning);
+        let reasons = row.targets.first().and_then(reasons_of);
         return Ok(vec![Subject { model: alias.to_owned(), reasons, note: Some(note) }]);
     }
     Ok(row
@@ -282,7 +288,7 @@ fn subjects(store: &Store, alias: &str, token: &str) -> Result<Vec<Subject>, Com
         .iter()
         .map(|t| Subject {
             model: format!("{}/{}", t.provider_id, t.model),
-            reasons: catalog.lookup(&t.provider_id, &t.model).reasoning,
+            reasons: reasons_of(t),
             note: None,
         })
         .collect())
