@@ -286,10 +286,6 @@ fn subjects(store: &Store, alias: &str, token: &str) -> Result<Vec<Subject>, Com
     Ok(row
         .targets
         .iter()
-        .map(|t| Subject {
-            model: format!("{}/{}", t.provider_id, t.model),
-            reasons: reasons_of(t),
-            note: None,
-        })
+        .map(|t| Subject { model: format!("{}/{}", t.provider_id, t.model), reasons: reasons_of(t), note: None })
         .collect())
 }
