@@ -136,17 +136,26 @@ async fn fake_ollama() -> String {
 
 /// Drags `from` onto `to` with the mouse: press, a few small moves (dnd-kit starts a drag after 4 px), release.
 async fn drag(app: &App, from: &str, to: &str) {
-    let (from, to) = (element(app, from).await, element(app, to).await);
+    let (handle, onto) = (element(app, from).await, element(app, to).await);
     let step = Some(Duration::from_millis(100));
-    let mouse = MouseActions::new("mouse".into())
-        .then(PointerAction::MoveToElement { element: from, duration: None, x: 0.0, y: 0.0 })
+    let press = MouseActions::new("mouse".into())
+        .then(PointerAction::MoveToElement { element: handle, duration: None, x: 0.0, y: 0.0 })
         .then(PointerAction::Down { button: MOUSE_BUTTON_LEFT })
         .then(PointerAction::MoveBy { duration: step, x: 0.0, y: -6.0 })
         .then(PointerAction::MoveBy { duration: step, x: 0.0, y: -6.0 })
-        .then(PointerAction::MoveToElement { element: to, duration: step, x: 0.0, y: -4.0 })
-        .then(PointerAction::Pause { duration: Duration::from_millis(300) })
-        .then(PointerAction::Up { button: MOUSE_BUTTON_LEFT });
-    app.client.perform_actions(mouse).await.unwrap();
+        .then(PointerAction::MoveToElement { element: onto, duration: step, x: 0.0, y: -4.0 });
+    app.client.perform_actions(press).await.unwrap();
+    // dnd-kit finds what the dragged row is over from positions it measures in a frame after the drag starts; on a
+    // busy machine the moves can all be handled before that frame, and a release then drops onto nothing. So the
+    // button goes up only once the page shows the drag over its new place: the row there has moved aside.
+    let row = to.replace("target-handle-", "target-");
+    let over = format!(
+        "const t = document.querySelector(`[data-testid='{row}']`).style.transform; \
+         return !!document.querySelector('.target-row--dragging') && !!t && !/^translate3d\\(0px, 0px/.test(t)"
+    );
+    wait_until(app, &over).await;
+    let release = MouseActions::new("mouse".into()).then(PointerAction::Up { button: MOUSE_BUTTON_LEFT });
+    app.client.perform_actions(release).await.unwrap();
 }
 
 /// Waits up to 10 s for `script` (returning a boolean) to be true in the window.

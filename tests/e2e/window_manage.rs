@@ -377,7 +377,8 @@ async fn a_warn_budget_reached_shows_one_desktop_notification() {
     let budget = json!({ "dailyUsd": 0.000001, "monthlyUsd": null, "action": "warn" });
     app.invoke(
         "update_app",
-        json!({ "id": created["app"]["id"], "app": { "name": "Cursor", "allowedAliases": null, "budget": budget } }),
+        json!({ "id": created["app"]["id"], "app": { "name": "Cursor", "allowedAliases": null, "budget": budget,
+                                                     "limits": created["app"]["limits"] } }),
     )
     .await
     .unwrap();

@@ -164,7 +164,8 @@ impl<'a> World<'a> {
             .collect();
         let config = format!(
             "[[providers]]\nid = \"up\"\nkind = \"{}\"\nbase_url = \"{}\"\nkey_env = \"UP_KEY\"\n{aliases}\
-             [[apps]]\nname = \"{}\"\ntoken_env = \"AGENT_TOKEN\"\n",
+             [[apps]]\nname = \"{}\"\ntoken_env = \"AGENT_TOKEN\"\n\
+             # The client's bodies, to say what it sends (printed after the run).\n[logging]\nbodies = true\n",
             kind.name(),
             fake.api_base(),
             agent.id,
@@ -202,6 +203,10 @@ impl<'a> World<'a> {
         let store = Store::open(&self.gateway.data().join(DATABASE_FILE)).unwrap();
         let page = queries::Page { limit: 100, before_id: None };
         let rows = queries::requests(&store, &queries::RequestFilter::default(), page).unwrap();
+        for row in rows.iter().rev() {
+            let bodies = queries::request_detail(&store, row.id).unwrap().and_then(|detail| detail.bodies);
+            eprintln!("agents: {} sent {}", self.agent.id, sent(row, bodies.as_ref()));
+        }
 
         self.switchboard("disconnect");
         self.check_home(&before, &written);
@@ -305,6 +310,28 @@ impl<'a> World<'a> {
         }
         assert!(problems.is_empty(), "HOME after disconnect:\n{}", problems.join("\n"));
     }
+}
+
+/// What a client's request looked like, from its ledger row and logged body: the protocol, whether it streamed,
+/// the body's size, its top-level fields and how many tools it offered (what `docs/CLIENTS.md` records).
+fn sent(row: &queries::RequestRow, bodies: Option<&switchboard_gateway::ledger::Bodies>) -> String {
+    let stream = if row.stream { "streamed" } else { "whole" };
+    let Some(text) = bodies.and_then(|b| b.request.as_deref()) else {
+        return format!("{} {stream}, no body logged", row.client_protocol);
+    };
+    let cut = if bodies.is_some_and(|b| b.truncated) { " (cut at the log limit)" } else { "" };
+    let body: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+    let fields: Vec<&str> = body.as_object().map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default();
+    let tools = body["tools"].as_array().map_or(0, |tools| {
+        // Gemini groups function declarations in one tools entry.
+        tools.iter().map(|t| t["functionDeclarations"].as_array().map_or(1, Vec::len)).sum()
+    });
+    format!(
+        "{} {stream}, {:.1} KB{cut}, {tools} tools, fields: {}",
+        row.client_protocol,
+        text.len() as f64 / 1024.0,
+        fields.join(" ")
+    )
 }
 
 /// A client and every process it started (the npm wrappers start the real binary; some leave helpers behind):
