@@ -283,7 +283,7 @@ fn ask(body: &Value) -> script::Ask {
         user_text: last_user_text(body),
         offers_tool: body["tools"]
             .as_array()
-            .is_some_and(|tools| tools.iter().any(|t| t["name"].as_str() == Some(script::TOOL_CALLS[0].name))),
+            .is_some_and(|tools| tools.iter().any(|t| t["name"].as_str() == Some(script::AGENT_TOOL))),
         tool_result,
         thinking: matches!(body["thinking"]["type"].as_str(), Some("enabled" | "adaptive")),
     }

@@ -197,11 +197,14 @@ impl ToolCall {
     }
 }
 
+/// The name of the first scripted call, the one tool an `agent` model calls when offered it.
+pub const AGENT_TOOL: &str = "get_weather";
+
 /// The two parallel calls of a `tools` reply: `get_weather` `{"city":"Paris"}` and `get_time` `{"tz":"CET"}`.
 pub fn tool_calls() -> Vec<ToolCall> {
     let call =
         |index, name: &str, arguments: &str| ToolCall { index, name: name.to_owned(), arguments: arguments.to_owned() };
-    vec![call(0, "get_weather", r#"{"city":"Paris"}"#), call(1, "get_time", r#"{"tz":"CET"}"#)]
+    vec![call(0, AGENT_TOOL, r#"{"city":"Paris"}"#), call(1, "get_time", r#"{"tz":"CET"}"#)]
 }
 
 /// Token counts, the same for every reply. `input` includes `cached`; `output` includes `reasoning`.
@@ -333,7 +336,7 @@ fn read_call(tools: &[(String, Value)], path: &str) -> Option<(String, Value)> {
 pub struct Ask {
     /// The last user text (not a tool result).
     pub user_text: String,
-    /// The request offers a tool named like the first scripted call ([`TOOL_CALLS`]: `get_weather`).
+    /// The request offers a tool named like the first scripted call ([`AGENT_TOOL`]).
     pub offers_tool: bool,
     /// The last turn is a tool's result: its text.
     pub tool_result: Option<String>,
@@ -351,7 +354,7 @@ pub fn agent(kind: FakeKind, model: &str, ask: &Ask) -> Reply {
         },
         (None, true) => Reply {
             text: None,
-            tool_calls: vec![TOOL_CALLS[0]],
+            tool_calls: tool_calls()[..1].to_vec(),
             finish: Finish::ToolCalls,
             ..reply(kind, model, Content::Text, "")
         },
@@ -401,7 +404,7 @@ mod tests {
     fn an_agent_calls_the_offered_tool_then_answers_from_its_result() {
         let ask = Ask { user_text: "weather?".into(), offers_tool: true, ..Ask::default() };
         let called = agent(FakeKind::Anthropic, "m+agent", &ask);
-        assert_eq!((called.tool_calls.as_slice(), called.finish), (&TOOL_CALLS[..1], Finish::ToolCalls));
+        assert_eq!((called.tool_calls.as_slice(), called.finish), (&tool_calls()[..1], Finish::ToolCalls));
         let answered = agent(FakeKind::Anthropic, "m", &Ask { tool_result: Some("Sunny".into()), ..ask.clone() });
         assert_eq!(answered.text.as_deref(), Some("The tool says: Sunny"));
         assert!(answered.tool_calls.is_empty() && answered.reasoning.is_none());
