@@ -17,7 +17,7 @@
 //! body untouched: its model is in the URL); Responses and Gemini streams and bodies must also arrive byte for byte.
 //!
 //! What a Responses upstream cannot do is asserted as the gateway does it: stop sequences have no Responses form and
-//! are not sent (the text still arrives, with a plain stop); `max_output_tokens` is at least 16; it breaks
+//! are not sent, which the gateway logs (the text still arrives, with a plain stop); `max_output_tokens` is at least 16; it breaks
 //! mid-stream with its own `response.failed` (error and usage in the ledger row) rather than a dropped connection.
 //! `responses_openai` holds what the grid cannot say about Responses onto OpenAI: fallback to a translated target,
 //! `previous_response_id`, alias settings, compatible hosts.
@@ -263,6 +263,10 @@ fn run(inbound: Inbound, upstream: Upstream, case: Case) {
             assert_eq!(outcome.text, "Counting: one two three ", "{text}");
             if inbound == Inbound::Messages && upstream == Upstream::Anthropic {
                 assert_eq!(outcome.stop_sequence.as_deref(), Some(STOP_SEQUENCE), "{text}");
+            }
+            if upstream == Upstream::Responses && inbound != Inbound::Responses {
+                // Not sent (the Responses API has none), and the gateway's log says so.
+                world.log_line(&cell.client_model(), "the Responses API has no such parameters: stop");
             }
         }
         Case::MaxTokens => assert_eq!(outcome.text, "Once upon a time there", "{text}"),

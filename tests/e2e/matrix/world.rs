@@ -100,6 +100,17 @@ impl World {
             .collect()
     }
 
+    /// The first line of the gateway's log that names `target` (`provider/model`) and says `what`, waiting a little
+    /// for it to be written.
+    pub(super) fn log_line(&self, target: &str, what: &str) -> String {
+        let path = self.data.parent().expect("the gateway's folder").join("stderr.log");
+        wait_for(&format!("a log line on {target} saying {what:?}"), Duration::from_secs(5), || {
+            let log = std::fs::read_to_string(&path).ok()?;
+            log.lines().find(|line| line.contains(target) && line.contains(what)).map(str::to_owned)
+        })
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
     /// The ledger rows written for `model`, waiting (the writer batches every 250 ms) until there are `count`.
     pub(super) fn ledger_rows(&self, model: &str, count: usize) -> Vec<RequestRow> {
         let store =
