@@ -119,6 +119,29 @@ pub(super) fn check_two_calls(cell: &Cell, outcome: &Outcome, body: &str) {
     assert!(outcome.text.is_empty(), "a tool-only reply has no text: {body}");
 }
 
+/// A Responses upstream whose connection breaks mid-stream, rather than failing in-band as the cell's own request
+/// does: the client's stream ends with an in-band error after what arrived, and the ledger says the stream broke,
+/// with no usage (the Responses API reports it only in its terminal event).
+pub(super) fn check_dropped_responses_stream(world: &World, cell: &Cell) {
+    let (path, mut body) = request(cell);
+    let model = cell.model().replacen("fail-mid-stream", "drop-mid-stream", 1);
+    let path = path.replace(&cell.model(), &model);
+    if cell.inbound != Inbound::Gemini {
+        body["model"] = json!(format!("{}/{model}", cell.upstream.provider()));
+    }
+    let (status, text) = send(world, cell, &path, &body);
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let outcome = outcome(cell, &text);
+    assert!(outcome.error.is_some(), "an in-band error ends the broken stream: {text}");
+    let hello = format!("Hello from openai {model}: {}", user_text(cell.case));
+    assert!(!outcome.text.is_empty() && hello.starts_with(&outcome.text), "what arrived is kept: {text}");
+    let rows = world.ledger_rows(&model, 1);
+    let row = &rows[0];
+    assert_eq!((row.status, row.provider_id.as_deref()), (200, Some(cell.upstream.provider())), "{row:?}");
+    assert!(row.error.as_deref().is_some_and(|e| e.contains("broke")), "the ledger says the stream broke: {row:?}");
+    assert_eq!(row.input_tokens, None, "no usage arrived: {row:?}");
+}
+
 /// The signature the fake signs its thinking with, as the client should see it (`None`: one of the gateway's
 /// making, which carries the thinking too), and as the upstream wants it back.
 pub(super) fn signatures(cell: &Cell) -> Option<(Option<String>, &'static str)> {

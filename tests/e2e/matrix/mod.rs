@@ -18,7 +18,8 @@
 //!
 //! What a Responses upstream cannot do is asserted as the gateway does it: stop sequences have no Responses form and
 //! are not sent, which the gateway logs (the text still arrives, with a plain stop); `max_output_tokens` is at least 16; it breaks
-//! mid-stream with its own `response.failed` (error and usage in the ledger row) rather than a dropped connection.
+//! mid-stream with its own `response.failed` (error and usage in the ledger row), and its dropped connection is
+//! checked in the same cell.
 //! `responses_openai` holds what the grid cannot say about Responses onto OpenAI: fallback to a translated target,
 //! `previous_response_id`, alias settings, compatible hosts.
 
@@ -225,6 +226,9 @@ fn run(inbound: Inbound, upstream: Upstream, case: Case) {
             check_relayed_unchanged(world, &cell, &path, &text);
         }
         check_ledger(world, &cell, 200);
+        if upstream == Upstream::Responses {
+            check_dropped_responses_stream(world, &cell);
+        }
         return;
     }
     assert_eq!(outcome.error, None, "{text}");
