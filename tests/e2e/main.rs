@@ -14,7 +14,7 @@
 //! - `inprocess`: the chat window's in-process path: each request's ticket finds its own ledger row.
 //! - `ledger`: `switchboard-gateway usage` over a database written through the library's ledger.
 //! - `limits`: per-app and all-apps rate limits and the loop guard: bursts, 32 parallel streams, SIGHUP, 429 shapes.
-//! - `matrix`: the translation conformance matrix: inbound protocol × upstream protocol × case, one test per cell.
+//! - `matrix`: the translation conformance matrix: inbound protocol × upstream kind × case, one test per cell.
 //! - `prices`: `prices update` from a local catalog server (each request priced at its own time, a broken catalog
 //!   changing nothing) and provider balances read from fakes of their endpoints.
 //! - `responses_upstream`: every client onto a provider of kind `openai-responses`, and Responses clients onto an

@@ -62,7 +62,11 @@ pub(super) fn check_ledger(world: &World, cell: &Cell, status: u16) {
     if status == 200 && cell.case.streams() {
         assert!(row.ttft_ms.is_some(), "a stream's time to first byte is recorded: {row:?}");
     }
-    if cell.case == Case::MidStreamError {
+    if cell.case == Case::MidStreamError && cell.upstream == Upstream::Responses {
+        // The Responses API's own failure: `response.failed`, its error and its usage so far.
+        assert_eq!(row.error.as_deref(), Some(FAILED_MESSAGE), "the ledger has the upstream's error: {row:?}");
+        assert_eq!((row.input_tokens, row.output_tokens), (Some(12), Some(7)), "the failed response's usage: {row:?}");
+    } else if cell.case == Case::MidStreamError {
         assert!(row.error.as_deref().is_some_and(|e| e.contains("broke")), "the ledger says the stream broke: {row:?}");
         // What the upstream reported before the break: Anthropic's message_start and every Gemini chunk carry the
         // prompt's tokens; OpenAI reports usage only at the end.
@@ -115,234 +119,27 @@ pub(super) fn check_two_calls(cell: &Cell, outcome: &Outcome, body: &str) {
     assert!(outcome.text.is_empty(), "a tool-only reply has no text: {body}");
 }
 
-/// What the upstream received, checked for what the case must carry across.
-pub(super) fn check_upstream(world: &World, cell: &Cell, path_body: &Value) {
-    let calls = world.upstream_requests(cell.upstream, &cell.model());
-    let expected_calls = if cell.case == Case::UpstreamError { 2 } else { 1 };
-    assert_eq!(calls.len(), expected_calls, "upstream calls for {}: {calls:?}", cell.model());
-    let call = &calls[0];
-    let sent = call.json.clone().expect("a JSON body upstream");
-    let text = call.text.as_str();
-    assert!(!format!("{:?}", call.headers).contains(FAKE_TOKEN), "the app token never reaches a provider");
-    if cell.passthrough() {
-        let mut expected = path_body.clone();
-        if cell.inbound == Inbound::Gemini {
-            // Gemini's model is in the URL: the body arrives untouched.
-            assert!(call.path.contains(&format!("/models/{}:", cell.model())), "{}", call.path);
-            assert!(call.path.ends_with("generateContent") || call.path.ends_with("?alt=sse"), "{}", call.path);
-            assert_eq!(sent, expected, "passthrough keeps the body untouched");
-            return;
-        }
-        expected["model"] = json!(cell.model());
-        if cell.inbound == Inbound::Messages && cell.case == Case::Client {
-            // The Anthropic API refuses `role: "system"` inside `messages`: Claude Code's joins `system`.
-            let messages = expected["messages"].as_array_mut().expect("messages");
-            let system = messages.remove(0);
-            assert_eq!(system["role"], "system", "the fixture starts with a system message");
-            let block = json!({ "type": "text", "text": system["content"] });
-            expected["system"].as_array_mut().expect("system blocks").push(block);
-        }
-        if cell.inbound == Inbound::Chat && cell.case.streams() {
-            // The gateway asks for usage; the client asked too.
-            assert_eq!(sent["stream_options"]["include_usage"], true, "{sent}");
-        }
-        assert_eq!(sent, expected, "passthrough keeps the body but for the model");
-        if cell.inbound == Inbound::Responses {
-            // OpenAI itself is reached through its Responses API, not chat completions.
-            assert_eq!(call.path, "/v1/responses", "{}", call.path);
-        }
-        if cell.inbound == Inbound::Messages && cell.case == Case::Client {
-            let beta = call.header("anthropic-beta").unwrap_or_default();
-            assert!(beta.contains("claude-code-20250219"), "beta headers reach Anthropic: {beta}");
-            assert!(call.path.starts_with("/v1/messages"), "{}", call.path);
-        }
-        return;
+/// A Responses upstream whose connection breaks mid-stream, rather than failing in-band as the cell's own request
+/// does: the client's stream ends with an in-band error after what arrived, and the ledger says the stream broke,
+/// with no usage (the Responses API reports it only in its terminal event).
+pub(super) fn check_dropped_responses_stream(world: &World, cell: &Cell) {
+    let (path, mut body) = request(cell);
+    let model = cell.model().replacen("fail-mid-stream", "drop-mid-stream", 1);
+    let path = path.replace(&cell.model(), &model);
+    if cell.inbound != Inbound::Gemini {
+        body["model"] = json!(format!("{}/{model}", cell.upstream.provider()));
     }
-    if cell.upstream != Upstream::Anthropic {
-        assert_eq!(call.header("anthropic-beta"), None, "Anthropic's beta flags stay with Anthropic");
-    }
-    match cell.upstream {
-        Upstream::OpenAi => {
-            assert_eq!(sent["stream"].as_bool().unwrap_or(false), cell.case.streams(), "{sent}");
-            if cell.case.streams() {
-                assert_eq!(sent["stream_options"]["include_usage"], true, "usage is asked for: {sent}");
-            }
-        }
-        Upstream::Anthropic => {
-            assert!(sent["max_tokens"].as_u64().is_some_and(|n| n > 0), "Anthropic needs max_tokens: {sent}");
-            assert_eq!(call.header("anthropic-version"), Some("2023-06-01"));
-        }
-        Upstream::Gemini => {
-            let method = if cell.case.streams() { ":streamGenerateContent" } else { ":generateContent" };
-            assert!(call.path.contains(method), "{}", call.path);
-        }
-    }
-    match cell.case {
-        Case::MultiTurn => {
-            let (system, roles): (String, Vec<Value>) = match cell.upstream {
-                Upstream::OpenAi => (
-                    sent["messages"][0]["content"].to_string(),
-                    sent["messages"].as_array().expect("messages").iter().map(|m| m["role"].clone()).collect(),
-                ),
-                Upstream::Anthropic => (
-                    sent["system"].to_string(),
-                    sent["messages"].as_array().expect("messages").iter().map(|m| m["role"].clone()).collect(),
-                ),
-                Upstream::Gemini => (
-                    sent["systemInstruction"].to_string(),
-                    sent["contents"].as_array().expect("contents").iter().map(|m| m["role"].clone()).collect(),
-                ),
-            };
-            assert!(system.contains("You are terse."), "the system prompt: {sent}");
-            let want: Vec<Value> = match cell.upstream {
-                Upstream::OpenAi => vec![json!("system"), json!("user"), json!("assistant"), json!("user")],
-                Upstream::Anthropic => vec![json!("user"), json!("assistant"), json!("user")],
-                Upstream::Gemini => vec![json!("user"), json!("model"), json!("user")],
-            };
-            assert_eq!(roles, want, "{sent}");
-        }
-        Case::ParallelTools => {
-            let (calls, results) = match cell.upstream {
-                Upstream::OpenAi => (r#""tool_calls""#, r#""role":"tool""#),
-                Upstream::Anthropic => (r#""type":"tool_use""#, r#""type":"tool_result""#),
-                Upstream::Gemini => ("\"functionCall\"", "\"functionResponse\""),
-            };
-            assert_eq!(text.matches(results).count(), 2, "both tool results travel: {sent}");
-            assert!(text.contains(calls) && text.contains("18°C and sunny") && text.contains("14:05"), "{sent}");
-            if cell.upstream == Upstream::Gemini {
-                assert!(text.contains(r#""name":"get_time""#), "a functionResponse names its function: {sent}");
-            }
-        }
-        Case::Image => {
-            let found = match cell.upstream {
-                Upstream::OpenAi => text.contains(&format!("data:image/png;base64,{PNG}")),
-                Upstream::Anthropic => {
-                    text.contains(&json!({ "type": "base64", "media_type": "image/png", "data": PNG }).to_string())
-                }
-                Upstream::Gemini => text.contains(&json!({ "mimeType": "image/png", "data": PNG }).to_string()),
-            };
-            assert!(found, "the image travels in the upstream's form: {sent}");
-        }
-        Case::JsonMode => match cell.upstream {
-            Upstream::OpenAi => assert_eq!(sent["response_format"]["type"], "json_schema", "{sent}"),
-            Upstream::Anthropic => assert!(sent["system"].to_string().contains("ok"), "the schema is conveyed: {sent}"),
-            Upstream::Gemini => assert_eq!(sent["generationConfig"]["responseMimeType"], "application/json", "{sent}"),
-        },
-        Case::Thinking => match cell.upstream {
-            Upstream::OpenAi => assert!(sent["reasoning_effort"].is_string(), "{sent}"),
-            Upstream::Anthropic => assert_eq!(sent["thinking"]["type"], "enabled", "{sent}"),
-            Upstream::Gemini => assert!(sent["generationConfig"]["thinkingConfig"].is_object(), "{sent}"),
-        },
-        Case::StopSequence if cell.inbound != Inbound::Responses => {
-            let stops = match cell.upstream {
-                Upstream::OpenAi => &sent["stop"],
-                Upstream::Anthropic => &sent["stop_sequences"],
-                Upstream::Gemini => &sent["generationConfig"]["stopSequences"],
-            };
-            assert_eq!(stops, &json!([STOP_SEQUENCE]), "{sent}");
-        }
-        Case::MaxTokens => {
-            let limit = match cell.upstream {
-                Upstream::OpenAi => sent.get("max_completion_tokens").or(sent.get("max_tokens")),
-                Upstream::Anthropic => sent.get("max_tokens"),
-                Upstream::Gemini => sent["generationConfig"].get("maxOutputTokens"),
-            };
-            let want = if cell.inbound == Inbound::Responses { 16 } else { 5 };
-            assert_eq!(limit.and_then(Value::as_u64), Some(want), "{sent}");
-        }
-        Case::Client => check_client_fixture_upstream(cell, &sent, text),
-        _ => {}
-    }
-}
-
-/// The system prompt as the upstream received it (its text, JSON-encoded).
-pub(super) fn system_text(upstream: Upstream, sent: &Value) -> String {
-    match upstream {
-        Upstream::OpenAi => sent["messages"]
-            .as_array()
-            .expect("messages")
-            .iter()
-            .filter(|m| m["role"] == "system" || m["role"] == "developer")
-            .map(|m| m["content"].to_string())
-            .collect(),
-        Upstream::Anthropic => sent["system"].to_string(),
-        Upstream::Gemini => sent["systemInstruction"].to_string(),
-    }
-}
-
-/// How a PNG looks in the upstream's request.
-pub(super) fn image_form(upstream: Upstream) -> &'static str {
-    match upstream {
-        Upstream::OpenAi => "data:image/png;base64,",
-        Upstream::Anthropic => "\"media_type\":\"image/png\"",
-        Upstream::Gemini => "\"mimeType\":\"image/png\"",
-    }
-}
-
-/// What must survive (or be dropped) when a real client's request is translated.
-pub(super) fn check_client_fixture_upstream(cell: &Cell, sent: &Value, text: &str) {
-    let tool_names: Vec<String> = match cell.upstream {
-        Upstream::OpenAi => {
-            sent["tools"].as_array().expect("tools").iter().map(|t| t["function"]["name"].to_string()).collect()
-        }
-        Upstream::Anthropic => sent["tools"].as_array().expect("tools").iter().map(|t| t["name"].to_string()).collect(),
-        Upstream::Gemini => sent["tools"][0]["functionDeclarations"]
-            .as_array()
-            .expect("function declarations")
-            .iter()
-            .map(|t| t["name"].to_string())
-            .collect(),
-    };
-    // Neither cache hints nor Anthropic's signatures mean anything to other upstreams.
-    if cell.upstream != Upstream::Anthropic {
-        assert!(!text.contains("cache_control"), "cache_control is dropped: {sent}");
-        assert!(!text.contains("EqQBCkYIBxgC"), "Claude's thinking signature is dropped: {sent}");
-    }
-    // OpenAI's own encrypted reasoning, replayed by Codex, means nothing to any upstream here.
-    assert!(!text.contains("gAAAAB"), "foreign encrypted reasoning is dropped: {sent}");
-    match cell.inbound {
-        Inbound::Messages => {
-            let fixture = fixture("claude-code-messages.json");
-            assert_eq!(tool_names.len(), fixture["tools"].as_array().expect("tools").len(), "every tool travels");
-            // The system blocks (and the system message inside `messages`), the tool result's image.
-            let system = system_text(cell.upstream, sent);
-            for block in fixture["system"].as_array().expect("system blocks") {
-                let first_line = block["text"].as_str().expect("text").lines().next().expect("a line");
-                assert!(system.contains(first_line), "system text {first_line:?} is the system prompt: {sent}");
-            }
-            assert!(system.contains("Prefer small, focused diffs."), "the system message joins the system prompt");
-            assert!(text.contains(image_form(cell.upstream)), "the tool result's image travels: {sent}");
-            assert!(!text.contains("context_management") && !text.contains("output_config"), "{sent}");
-        }
-        Inbound::Responses => {
-            let fixture = fixture("codex-responses.json");
-            let functions = fixture["tools"].as_array().expect("tools").iter().filter(|t| t["type"] == "function");
-            assert_eq!(tool_names.len(), functions.count(), "function tools travel, hosted ones do not: {sent}");
-            assert!(!text.contains("web_search"), "the hosted tool is dropped: {sent}");
-            let system = system_text(cell.upstream, sent);
-            assert!(system.contains("You are Codex, a coding agent"), "developer items become the system prompt");
-            assert!(!system.contains("environment_context"), "user items stay user turns: {sent}");
-            assert!(text.contains("Cargo.toml") && text.contains("exit code 0"), "the tool output travels: {sent}");
-            assert!(text.contains(image_form(cell.upstream)), "view_image's output image travels: {sent}");
-        }
-        Inbound::Gemini => {
-            let fixture = fixture("gemini-cli-generate.json");
-            let declared = fixture["tools"][0]["functionDeclarations"].as_array().expect("declarations").len();
-            assert_eq!(tool_names.len(), declared, "every function declaration travels: {sent}");
-            assert!(!text.contains("googleSearch"), "the built-in tool is dropped: {sent}");
-            let system = system_text(cell.upstream, sent);
-            let first_line = fixture["systemInstruction"]["parts"][0]["text"].as_str().expect("text").lines().next();
-            assert!(system.contains(first_line.expect("a line")), "the system instruction is the system prompt");
-            assert!(text.contains("src/main.rs") && text.contains("cargo check passed"), "tool results travel: {sent}");
-            // Gemini's own signatures mean nothing elsewhere.
-            assert!(!text.contains("R2VtaW5pU2lnbmF0dXJl"), "Gemini's thought signatures stay with Gemini: {sent}");
-        }
-        Inbound::Chat => {
-            let fixture = fixture("continue-chat.json");
-            assert_eq!(tool_names.len(), fixture["tools"].as_array().expect("tools").len(), "every tool travels");
-            assert!(system_text(cell.upstream, sent).contains("You are in agent mode."), "{sent}");
-        }
-    }
+    let (status, text) = send(world, cell, &path, &body);
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let outcome = outcome(cell, &text);
+    assert!(outcome.error.is_some(), "an in-band error ends the broken stream: {text}");
+    let hello = format!("Hello from openai {model}: {}", user_text(cell.case));
+    assert!(!outcome.text.is_empty() && hello.starts_with(&outcome.text), "what arrived is kept: {text}");
+    let rows = world.ledger_rows(&model, 1);
+    let row = &rows[0];
+    assert_eq!((row.status, row.provider_id.as_deref()), (200, Some(cell.upstream.provider())), "{row:?}");
+    assert!(row.error.as_deref().is_some_and(|e| e.contains("broke")), "the ledger says the stream broke: {row:?}");
+    assert_eq!(row.input_tokens, None, "no usage arrived: {row:?}");
 }
 
 /// The signature the fake signs its thinking with, as the client should see it (`None`: one of the gateway's
@@ -352,15 +149,21 @@ pub(super) fn signatures(cell: &Cell) -> Option<(Option<String>, &'static str)> 
         Upstream::Anthropic => SIGNATURE,
         // base64("sig-fake-123"): Gemini's thoughtSignature.
         Upstream::Gemini => "c2lnLWZha2UtMTIz",
+        // OpenAI's encrypted reasoning comes only from its Responses API (chat completions have none).
+        Upstream::Responses => ENCRYPTED_REASONING,
+        Upstream::OpenAi if cell.inbound == Inbound::Responses => ENCRYPTED_REASONING,
         Upstream::OpenAi => return None,
     };
     let client = match (cell.inbound, cell.upstream) {
         (Inbound::Chat, _) => return None,
-        (Inbound::Messages, Upstream::Anthropic) => Some(raw.to_owned()),
+        (Inbound::Messages, Upstream::Anthropic) | (Inbound::Gemini, Upstream::Gemini) => Some(raw.to_owned()),
+        // Passed through: OpenAI's own, as OpenAI wrote it.
+        (Inbound::Responses, Upstream::OpenAi | Upstream::Responses) => Some(raw.to_owned()),
         (Inbound::Responses, Upstream::Anthropic) => Some(format!("anthropic:{raw}")),
-        (Inbound::Gemini, Upstream::Anthropic) => None,
-        (Inbound::Gemini, _) => Some(raw.to_owned()),
-        (_, _) => Some(format!("gemini:{raw}")),
+        (Inbound::Messages, Upstream::Responses) => Some(format!("openai:{raw}")),
+        (Inbound::Messages | Inbound::Responses, Upstream::Gemini) => Some(format!("gemini:{raw}")),
+        (Inbound::Gemini, Upstream::Anthropic | Upstream::Responses) => None,
+        (Inbound::Messages | Inbound::Gemini, Upstream::OpenAi) => unreachable!("no signature"),
     };
     Some((client, raw))
 }
@@ -423,7 +226,11 @@ pub(super) fn check_signature_round_trip(world: &World, cell: &Cell, outcome: &O
     let sent = sent[0].json.clone().expect("JSON");
     let got = match cell.upstream {
         Upstream::Anthropic => &sent["messages"][1]["content"][0]["signature"],
-        _ => sent["contents"][1]["parts"]
+        Upstream::OpenAi | Upstream::Responses => sent["input"]
+            .as_array()
+            .and_then(|items| items.iter().find(|i| i["type"] == "reasoning"))
+            .map_or(&Value::Null, |item| &item["encrypted_content"]),
+        Upstream::Gemini => sent["contents"][1]["parts"]
             .as_array()
             .and_then(|parts| parts.iter().find_map(|p| p.get("thoughtSignature")))
             .unwrap_or(&Value::Null),

@@ -1,27 +1,34 @@
 //! The translation conformance matrix: every inbound protocol (OpenAI chat, Anthropic messages, Responses, Gemini) ×
-//! every
-//! upstream protocol (OpenAI chat, Anthropic, Gemini) × every case, one named test per cell
-//! (`matrix::<inbound>::<upstream>::<case>`), so a failure names its cell.
+//! every upstream kind (OpenAI chat completions, Anthropic, Gemini, and OpenAI through its Responses API: kind
+//! `openai-responses`) × every case, one named test per cell (`matrix::<inbound>::<upstream>::<case>`), so a failure
+//! names its cell.
 //!
-//! One gateway and the three fakes serve the whole grid (started on first use, stopped when the test process ends);
-//! each cell asks for its own model name (`<scenario words>+cell-<inbound>-<upstream>-<case>`), so its upstream
-//! request, its routing health and its ledger row are its own. Each cell checks, for the client's protocol:
-//! well-formedness (event order, indices, ids, terminators), completeness (text and arguments reassembled equal what
-//! the fake sent), the stop reason, the usage the fake reported (input, cached, output, reasoning) in the client's
-//! usage and in the ledger row, and what the upstream received. The `client_shaped` case replays the requests of
-//! Claude Code, Codex, Continue and Gemini CLI from `tests/fixtures/clients/`.
+//! One gateway and the three fakes serve the whole grid (started on first use, stopped when the test process ends;
+//! the OpenAI fake serves both OpenAI kinds, chat completions and `/v1/responses`); each cell asks for its own model
+//! name (`<scenario words>+cell-<inbound>-<upstream>-<case>`), so its upstream request, its routing health and its
+//! ledger row are its own. Each cell checks, for the client's protocol: well-formedness (event order, indices, ids,
+//! terminators), completeness (text and arguments reassembled equal what the fake sent), the stop reason, the usage
+//! the fake reported (input, cached, output, reasoning) in the client's usage and in the ledger row, and what the
+//! upstream received, in its own form (`upstream.rs`). The `client_shaped` case replays the requests of Claude Code,
+//! Codex, Continue and Gemini CLI from `tests/fixtures/clients/`.
 //!
-//! Passthrough cells (OpenAI chat onto OpenAI, Anthropic onto Anthropic, Responses onto OpenAI's own Responses API,
-//! Gemini onto Gemini) check instead that the upstream received the client's body with only `model` rewritten (a
-//! Gemini body untouched: its model is in the URL); Responses and Gemini streams and bodies must also arrive byte
-//! for byte. `responses_openai` holds what the grid cannot say about Responses onto
-//! OpenAI: fallback to a translated target, `previous_response_id`, alias settings, compatible hosts.
+//! Passthrough cells (OpenAI chat onto OpenAI, Anthropic onto Anthropic, Responses onto either OpenAI kind, Gemini
+//! onto Gemini) check instead that the upstream received the client's body with only `model` rewritten (a Gemini
+//! body untouched: its model is in the URL); Responses and Gemini streams and bodies must also arrive byte for byte.
+//!
+//! What a Responses upstream cannot do is asserted as the gateway does it: stop sequences have no Responses form and
+//! are not sent, which the gateway logs (the text still arrives, with a plain stop); `max_output_tokens` is at least 16; it breaks
+//! mid-stream with its own `response.failed` (error and usage in the ledger row), and its dropped connection is
+//! checked in the same cell.
+//! `responses_openai` holds what the grid cannot say about Responses onto OpenAI: fallback to a translated target,
+//! `previous_response_id`, alias settings, compatible hosts.
 
 mod checks;
 mod clients;
 mod gemini_client;
 mod requests;
 mod responses_openai;
+mod upstream;
 mod world;
 
 use std::path::PathBuf;
@@ -30,7 +37,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use e2e::fake::script::{SIGNATURE, STOP_SEQUENCE, THINKING};
-use e2e::fake::{FakeKind, FakeUpstream, RecordedRequest};
+use e2e::fake::{ENCRYPTED_REASONING, FakeKind, FakeUpstream, RecordedRequest};
 use e2e::{FAKE_KEY, FAKE_TOKEN, Guarded, free_port, http_get, wait_for, workspace_bin};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -41,7 +48,11 @@ use checks::*;
 use clients::*;
 use gemini_client::*;
 use requests::*;
+use upstream::*;
 use world::*;
+
+/// What the OpenAI fake's `response.failed` says (its `fail-mid-stream` delivery).
+const FAILED_MESSAGE: &str = "The model had an error while generating.";
 
 /// A 1×1 PNG.
 const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
@@ -60,25 +71,32 @@ enum Inbound {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Upstream {
+    /// OpenAI's chat completions (kind `openai`, which reaches OpenAI's Responses API only for Responses clients).
     OpenAi,
     Anthropic,
     Gemini,
+    /// OpenAI through its Responses API only (kind `openai-responses`): every client's request goes to
+    /// `/v1/responses`, on the OpenAI fake.
+    Responses,
 }
 
 impl Upstream {
-    fn of(kind: FakeKind) -> Upstream {
-        match kind {
-            FakeKind::OpenAi => Upstream::OpenAi,
-            FakeKind::Anthropic => Upstream::Anthropic,
-            FakeKind::Gemini => Upstream::Gemini,
+    const ALL: [Upstream; 4] = [Upstream::OpenAi, Upstream::Anthropic, Upstream::Gemini, Upstream::Responses];
+
+    /// The fake that serves it.
+    fn kind(self) -> FakeKind {
+        match self {
+            Upstream::OpenAi | Upstream::Responses => FakeKind::OpenAi,
+            Upstream::Anthropic => FakeKind::Anthropic,
+            Upstream::Gemini => FakeKind::Gemini,
         }
     }
 
-    fn kind(self) -> FakeKind {
+    /// The provider's `kind` in the gateway's configuration.
+    fn provider_kind(self) -> &'static str {
         match self {
-            Upstream::OpenAi => FakeKind::OpenAi,
-            Upstream::Anthropic => FakeKind::Anthropic,
-            Upstream::Gemini => FakeKind::Gemini,
+            Upstream::Responses => "openai-responses",
+            other => other.kind().name(),
         }
     }
 
@@ -87,6 +105,7 @@ impl Upstream {
             Upstream::OpenAi => "oa",
             Upstream::Anthropic => "an",
             Upstream::Gemini => "ge",
+            Upstream::Responses => "rs",
         }
     }
 }
@@ -150,20 +169,29 @@ struct Cell {
 impl Cell {
     /// The upstream model this cell asks for: the fake's scenario, and a tag that makes it the cell's own.
     fn model(&self) -> String {
-        format!("{}+cell-{:?}-{:?}-{:?}", self.case.words(), self.inbound, self.upstream, self.case).to_lowercase()
+        format!("{}+cell-{:?}-{:?}-{:?}", self.words(), self.inbound, self.upstream, self.case).to_lowercase()
+    }
+
+    /// The fake's scenario words: the case's, but a Responses upstream breaks mid-stream its own way, with a
+    /// `response.failed` event (the connection breaking is the other upstreams' case).
+    fn words(&self) -> &'static str {
+        match (self.case, self.upstream) {
+            (Case::MidStreamError, Upstream::Responses) => "fail-mid-stream",
+            (case, _) => case.words(),
+        }
     }
 
     fn client_model(&self) -> String {
         format!("{}/{}", self.upstream.provider(), self.model())
     }
 
-    /// Whether the client's body goes to this upstream as it is (same protocol, or Responses onto OpenAI).
+    /// Whether the client's body goes to this upstream as it is (same protocol, or Responses onto either OpenAI kind).
     fn passthrough(&self) -> bool {
         matches!(
             (self.inbound, self.upstream),
             (Inbound::Chat, Upstream::OpenAi)
                 | (Inbound::Messages, Upstream::Anthropic)
-                | (Inbound::Responses, Upstream::OpenAi)
+                | (Inbound::Responses, Upstream::OpenAi | Upstream::Responses)
                 | (Inbound::Gemini, Upstream::Gemini)
         )
     }
@@ -193,7 +221,14 @@ fn run(inbound: Inbound, upstream: Upstream, case: Case) {
         assert!(outcome.error.is_some(), "an in-band error ends the broken stream: {text}");
         assert!(!outcome.text.is_empty(), "what arrived before the drop is kept: {text}");
         assert!(cell.hello(user_text(case)).starts_with(&outcome.text), "{text}");
+        if cell.passthrough() && upstream == Upstream::Responses {
+            // The upstream's own `response.failed`, relayed as it came.
+            check_relayed_unchanged(world, &cell, &path, &text);
+        }
         check_ledger(world, &cell, 200);
+        if upstream == Upstream::Responses {
+            check_dropped_responses_stream(world, &cell);
+        }
         return;
     }
     assert_eq!(outcome.error, None, "{text}");
@@ -210,10 +245,12 @@ fn run(inbound: Inbound, upstream: Upstream, case: Case) {
             check_two_calls(&cell, &outcome, &text);
             if case.streams() && upstream != Upstream::Gemini && inbound != Inbound::Gemini {
                 // Gemini sends (and Gemini clients get) each call whole; the others stream the arguments in pieces,
-                // and so must we. An
-                // Anthropic client's blocks are sequential while an OpenAI upstream may interleave parallel calls,
-                // so there the first call streams live and the next ones arrive whole when it ends.
-                let live = if inbound == Inbound::Messages && upstream == Upstream::OpenAi { 1 } else { 2 };
+                // and so must we. An Anthropic client's blocks are sequential while OpenAI's chat completions may
+                // interleave parallel calls, so from an OpenAI upstream the first call streams live and the next
+                // ones arrive whole when the run of calls ends. The Responses API streams its calls one item after
+                // another, but the neutral stream does not say when a call is done, so it is treated the same.
+                let openai = matches!(upstream, Upstream::OpenAi | Upstream::Responses);
+                let live = if inbound == Inbound::Messages && openai { 1 } else { 2 };
                 assert!(outcome.calls.iter().take(live).all(|c| c.deltas >= 2), "arguments stream: {text}");
             }
         }
@@ -230,6 +267,10 @@ fn run(inbound: Inbound, upstream: Upstream, case: Case) {
             assert_eq!(outcome.text, "Counting: one two three ", "{text}");
             if inbound == Inbound::Messages && upstream == Upstream::Anthropic {
                 assert_eq!(outcome.stop_sequence.as_deref(), Some(STOP_SEQUENCE), "{text}");
+            }
+            if upstream == Upstream::Responses && inbound != Inbound::Responses {
+                // Not sent (the Responses API has none), and the gateway's log says so.
+                world.log_line(&cell.client_model(), "the Responses API has no such parameters: stop");
             }
         }
         Case::MaxTokens => assert_eq!(outcome.text, "Once upon a time there", "{text}"),
@@ -266,7 +307,8 @@ macro_rules! matrix {
 
 matrix! {
     [chat => Inbound::Chat, messages => Inbound::Messages, responses => Inbound::Responses, gemini => Inbound::Gemini]
-    [openai => Upstream::OpenAi, anthropic => Upstream::Anthropic, gemini => Upstream::Gemini]
+    [openai => Upstream::OpenAi, anthropic => Upstream::Anthropic, gemini => Upstream::Gemini,
+     responses => Upstream::Responses]
     [plain => Case::Plain, stream => Case::Stream, multi_turn => Case::MultiTurn,
      tools_streamed => Case::ToolsStreamed, parallel_tools => Case::ParallelTools, image_input => Case::Image,
      json_mode => Case::JsonMode, thinking => Case::Thinking, stop_sequence => Case::StopSequence,

@@ -181,7 +181,11 @@ pub(super) fn request(cell: &Cell) -> (String, Value) {
                 Case::JsonMode => {
                     body["text"] = json!({ "format": { "type": "json_schema", "name": "ok", "schema": schema } });
                 }
-                Case::Thinking => body["reasoning"] = json!({ "effort": "low", "summary": "auto" }),
+                Case::Thinking => {
+                    body["reasoning"] = json!({ "effort": "low", "summary": "auto" });
+                    // As Codex asks: with nothing stored, the reasoning travels encrypted to the next turn.
+                    body["include"] = json!(["reasoning.encrypted_content"]);
+                }
                 // The Responses API has no stop sequences: the upstream stops at one anyway.
                 Case::StopSequence => {}
                 Case::MaxTokens => body["max_output_tokens"] = json!(16),

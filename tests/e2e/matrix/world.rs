@@ -2,8 +2,8 @@
 
 use super::*;
 
-/// The three fakes and one gateway in front of them (providers `oa`, `an`, `ge`, and `gq`: a Groq-kind provider in
-/// front of the OpenAI fake), for the whole test process.
+/// The three fakes and one gateway in front of them (providers `oa`, `an`, `ge`; and in front of the OpenAI fake `rs`,
+/// of kind `openai-responses`, and `gq`, a Groq-kind provider), for the whole test process.
 pub(super) struct World {
     pub(super) runtime: tokio::runtime::Runtime,
     pub(super) fakes: Vec<FakeUpstream>,
@@ -32,11 +32,12 @@ impl World {
             fakes
         });
         let mut config = String::new();
-        for fake in &fakes {
+        for upstream in Upstream::ALL {
+            let fake = fakes.iter().find(|f| f.kind == upstream.kind()).expect("one fake per kind");
             config.push_str(&format!(
                 "[[providers]]\nid = \"{}\"\nkind = \"{}\"\nbase_url = \"{}\"\nkey_env = \"UP_KEY\"\n",
-                Upstream::of(fake.kind).provider(),
-                fake.kind.name(),
+                upstream.provider(),
+                upstream.provider_kind(),
                 fake.api_base()
             ));
         }
@@ -97,6 +98,17 @@ impl World {
                 _ => r.json.as_ref().is_some_and(|body| body["model"] == model),
             })
             .collect()
+    }
+
+    /// The first line of the gateway's log that names `target` (`provider/model`) and says `what`, waiting a little
+    /// for it to be written.
+    pub(super) fn log_line(&self, target: &str, what: &str) -> String {
+        let path = self.data.parent().expect("the gateway's folder").join("stderr.log");
+        wait_for(&format!("a log line on {target} saying {what:?}"), Duration::from_secs(5), || {
+            let log = std::fs::read_to_string(&path).ok()?;
+            log.lines().find(|line| line.contains(target) && line.contains(what)).map(str::to_owned)
+        })
+        .unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// The ledger rows written for `model`, waiting (the writer batches every 250 ms) until there are `count`.

@@ -354,7 +354,7 @@ pub fn agent(kind: FakeKind, model: &str, ask: &Ask) -> Reply {
         },
         (None, true) => Reply {
             text: None,
-            tool_calls: tool_calls().into_iter().take(1).collect(),
+            tool_calls: tool_calls()[..1].to_vec(),
             finish: Finish::ToolCalls,
             ..reply(kind, model, Content::Text, "")
         },

@@ -37,9 +37,10 @@
 //! - **Call ids**: a `functionCall` without an `id` gets `call_<n>`; a `functionResponse` without one answers the
 //!   earliest unanswered call of its name.
 //! - **Thought signatures** go back only to their maker. Gemini's own stay what they are (neutral
-//!   `Signature::gemini`). Thinking another provider signed (Anthropic's, and its redacted thinking) is shown as
-//!   thought parts and also rides, text and signature together, in a `thoughtSignature` of this gateway's making
-//!   on the next part the client keeps (a text or `functionCall`, or an empty text part at the end):
+//!   `Signature::gemini`). Thinking another provider signed (Anthropic's and its redacted thinking, OpenAI's
+//!   encrypted reasoning) is shown as thought parts and also rides, text and signature together, in a
+//!   `thoughtSignature` of this gateway's making on the next part the client keeps (a text or `functionCall`, or an
+//!   empty text part at the end):
 //!   `base64("switchboard-thinking:" + JSON blocks)`, see `signatures.rs`. Reading it back gives the neutral
 //!   blocks, so the next turn reaches their maker even from a client that drops thought parts from its history.
 //! - **Answers**: finish reasons as Gemini's (`STOP` for natural ends, stop sequences and tool calls,

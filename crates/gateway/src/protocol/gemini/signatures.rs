@@ -3,7 +3,8 @@
 //! [`super`]).
 //!
 //! That value is `base64("switchboard-thinking:" + a JSON array of blocks)`, each block `{"thinking", "signature"}`
-//! (Anthropic's signed thinking, its text included, since Anthropic checks the signature against it) or
+//! (Anthropic's signed thinking, its text included, since Anthropic checks the signature against it, or OpenAI's
+//! encrypted reasoning with its summary, the signature in its neutral form) or
 //! `{"redacted"}` (Anthropic's redacted thinking). It is valid base64, as the field requires: the Python SDK holds
 //! signatures as bytes and writes them back re-encoded, so reading accepts either base64 alphabet, padded or not.
 
@@ -63,7 +64,8 @@ pub(super) fn read(value: &str) -> Carried {
     )
 }
 
-/// The `thoughtSignature` value that carries `blocks` (Anthropic's signed and redacted thinking).
+/// The `thoughtSignature` value that carries `blocks` (Anthropic's signed and redacted thinking, OpenAI's encrypted
+/// reasoning).
 pub(super) fn carry(blocks: &[Part]) -> String {
     let blocks: Vec<Value> = blocks
         .iter()

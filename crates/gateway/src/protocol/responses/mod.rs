@@ -59,8 +59,9 @@
 //!   `reasoning: {effort, summary: "auto"}` (so the thinking is visible), with Anthropic's `max` effort read as
 //!   `high`; `include: ["reasoning.encrypted_content"]` only with thinking on or OpenAI's reasoning in the history
 //!   (models that do not reason refuse it); `store: false` always. JSON mode and schemas go in `text.format`.
-//!   `stop`, `seed`, `n`, `top_k`, the penalties and `metadata` have no Responses form and are not sent; the neutral
-//!   user goes as `safety_identifier` when it fits OpenAI's 64 characters.
+//!   `stop`, `seed`, `n`, `top_k`, the penalties and `metadata` have no Responses form and are not sent (`unsent`
+//!   names those a request set that change the answer, and the relay logs them); the neutral user goes as
+//!   `safety_identifier` when it fits OpenAI's 64 characters.
 //! - Answers: reasoning items become thinking signed with their encrypted content (summary parts joined by a blank
 //!   line, or the raw reasoning text), message text (and refusals) text, function calls tool calls. Responses has no
 //!   stop reason: `completed` is a natural end, or tool use when the output calls a function; `incomplete` maps its
@@ -107,7 +108,7 @@ mod upstream_stream;
 pub use request::decode_request;
 pub use response::encode_response;
 pub use stream::StreamEncoder;
-pub use upstream_request::{MIN_OUTPUT_TOKENS, encode_request};
+pub use upstream_request::{MIN_OUTPUT_TOKENS, encode_request, unsent};
 pub use upstream_response::decode_response;
 pub use upstream_stream::StreamDecoder;
 

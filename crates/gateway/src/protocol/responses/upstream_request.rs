@@ -94,6 +94,21 @@ pub fn encode_request(request: &ChatRequest) -> Value {
     Value::Object(body)
 }
 
+/// What `request` asks for that has no Responses form and [`encode_request`] leaves out, by its OpenAI chat name:
+/// stop sequences, `seed`, `n` above 1, `top_k` and the penalties. Each changes the answer, so whoever sends the body
+/// should tell someone (the relay logs them); `metadata` changes nothing and is not named.
+pub fn unsent(request: &ChatRequest) -> Vec<&'static str> {
+    let asked = [
+        ("stop", !request.stop.is_empty()),
+        ("seed", request.seed.is_some()),
+        ("n", request.n.is_some_and(|n| n > 1)),
+        ("top_k", request.top_k.is_some()),
+        ("presence_penalty", request.presence_penalty.is_some()),
+        ("frequency_penalty", request.frequency_penalty.is_some()),
+    ];
+    asked.into_iter().filter(|(_, asked)| *asked).map(|(name, _)| name).collect()
+}
+
 fn carries_openai_reasoning(messages: &[Message]) -> bool {
     messages.iter().flat_map(|m| &m.content).any(|part| {
         matches!(part, Part::Thinking { signature: Some(s), .. } if matches!(Signature::of(s), Signature::OpenAi(_)))

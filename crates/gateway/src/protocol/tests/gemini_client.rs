@@ -441,29 +441,28 @@ fn another_providers_signatures_round_trip_through_a_gemini_client() {
     assert!(parts[1]["thoughtSignature"].is_string());
 }
 
-/// OpenAI's encrypted reasoning (from a Responses upstream) rides through a Gemini client the same way, and reaches
-/// a Responses upstream again as its reasoning item.
+/// Found when the Gemini client side met the Responses upstream: OpenAI's encrypted reasoning rides to a Gemini
+/// client like Anthropic's signatures do, and its next turn hands it back to OpenAI.
 #[test]
-fn openai_encrypted_reasoning_round_trips_through_a_gemini_client() {
-    let signature = Signature::openai("gAAAAB-encrypted");
-    let thinking = Part::Thinking { text: "Checking the weather tool.".into(), signature: Some(signature) };
-    let call = Part::ToolCall { id: "call_1".into(), name: "f".into(), arguments: "{}".into() };
-    let body = encode_response(&answer(vec![thinking.clone(), call.clone()], StopReason::ToolUse));
+fn openai_s_encrypted_reasoning_round_trips_through_a_gemini_client() {
+    let thinking = Part::Thinking { text: "Let me think.".into(), signature: Some(Signature::openai("gAAAAB-enc")) };
+    let body = encode_response(&answer(vec![thinking.clone(), text("Answer.")], StopReason::EndTurn));
     let parts = body["candidates"][0]["content"]["parts"].as_array().unwrap();
-    assert_eq!(parts[0], json!({ "text": "Checking the weather tool.", "thought": true }), "{parts:?}");
-    let carried = parts[1]["thoughtSignature"].as_str().expect("the call carries the reasoning");
-    assert!(!carried.contains("gAAAAB"), "wrapped, not shown raw: {carried}");
+    assert_eq!(parts[0], json!({ "text": "Let me think.", "thought": true }), "the thinking is shown");
+    let carried = parts[1]["thoughtSignature"].as_str().expect("the text carries the reasoning");
+    assert_eq!(signatures::read(carried), Carried::Blocks(vec![thinking]));
 
     let history = json!({ "contents": [
-        { "role": "user", "parts": [{ "text": "go" }] },
+        { "role": "user", "parts": [{ "text": "hi" }] },
         { "role": "model", "parts": [parts[1].clone()] },
-        { "role": "user", "parts": [{ "functionResponse": { "id": "call_1", "name": "f", "response": { "output": "ok" } } }] }
+        { "role": "user", "parts": [{ "text": "and then?" }] }
     ] });
-    let request = decode(history);
-    assert_eq!(request.messages[1].content, vec![thinking, call]);
-    let upstream = crate::protocol::responses::encode_request(&request);
-    let reasoning = upstream["input"].as_array().unwrap().iter().find(|item| item["type"] == "reasoning").cloned();
-    assert_eq!(reasoning.unwrap()["encrypted_content"], "gAAAAB-encrypted", "{upstream}");
+    let upstream = crate::protocol::responses::encode_request(&decode(history));
+    assert_eq!(
+        upstream["input"][1],
+        json!({ "type": "reasoning", "summary": [{ "type": "summary_text", "text": "Let me think." }],
+            "encrypted_content": "gAAAAB-enc" })
+    );
 }
 
 fn base64_decode(text: &str) -> Vec<u8> {

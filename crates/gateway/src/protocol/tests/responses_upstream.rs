@@ -193,6 +193,17 @@ fn every_field_is_written_the_responses_way() {
     );
 }
 
+/// Found by the conformance matrix: a client's stop sequences were left out without a word. What changes the answer
+/// is named, for the relay to log.
+#[test]
+fn what_has_no_responses_form_is_named() {
+    let all = ChatRequest { n: Some(2), ..full_request() };
+    assert_eq!(unsent(&all), ["stop", "seed", "n", "top_k", "presence_penalty", "frequency_penalty"]);
+    assert_eq!(unsent(&full_request()), ["stop", "seed", "top_k", "presence_penalty", "frequency_penalty"], "n: 1");
+    let plain = ChatRequest { metadata: full_request().metadata, ..ChatRequest::default() };
+    assert!(unsent(&plain).is_empty(), "metadata changes nothing");
+}
+
 #[test]
 fn small_settings_take_their_responses_forms() {
     let base =

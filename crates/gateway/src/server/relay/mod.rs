@@ -375,6 +375,13 @@ pub async fn chat(
             return Err(no_responses_api(field, target, &ctx.client_model));
         }
         request.model.clone_from(&target.model);
+        if upstream == protocol::Protocol::Responses {
+            let unsent = protocol::responses::unsent(&request);
+            if !unsent.is_empty() {
+                tracing::info!(target = %target.label(), "not sent, the Responses API has no such parameters: {}",
+                    unsent.join(", "));
+            }
+        }
         let encoded = protocol::encode_request(upstream, &request);
         Ok(Prepared {
             mode: Mode::Translate(upstream),
