@@ -281,9 +281,9 @@ fn ask(body: &Value) -> script::Ask {
     });
     script::Ask {
         user_text: last_user_text(body),
-        offers_tool: body["tools"]
-            .as_array()
-            .is_some_and(|tools| tools.iter().any(|t| t["name"].as_str() == Some(script::TOOL_CALLS[0].name))),
+        offers_tool: body["tools"].as_array().is_some_and(|tools| {
+            tools.iter().any(|t| t["name"].as_str() == Some(script::tool_calls()[0].name.as_str()))
+        }),
         tool_result,
         thinking: matches!(body["thinking"]["type"].as_str(), Some("enabled" | "adaptive")),
     }

@@ -332,7 +332,7 @@ fn ask(body: &Value) -> script::Ask {
     let thinking = &body["generationConfig"]["thinkingConfig"];
     script::Ask {
         user_text: last_user_text(body),
-        offers_tool: offered.flatten().any(|f| f["name"].as_str() == Some(script::TOOL_CALLS[0].name)),
+        offers_tool: offered.flatten().any(|f| f["name"].as_str() == Some(script::tool_calls()[0].name.as_str())),
         tool_result,
         thinking: thinking["includeThoughts"] == true || thinking["thinkingBudget"].as_u64().is_some_and(|b| b > 0),
     }

@@ -458,7 +458,7 @@ fn ask(body: &Value) -> script::Ask {
     script::Ask {
         user_text: last_user_text(body),
         offers_tool: body["tools"].as_array().is_some_and(|tools| {
-            tools.iter().any(|t| t["function"]["name"].as_str() == Some(script::TOOL_CALLS[0].name))
+            tools.iter().any(|t| t["function"]["name"].as_str() == Some(script::tool_calls()[0].name.as_str()))
         }),
         tool_result,
         thinking: body.get("reasoning_effort").is_some_and(|e| e.is_string()) || body["reasoning"].is_object(),

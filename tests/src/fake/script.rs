@@ -333,7 +333,7 @@ fn read_call(tools: &[(String, Value)], path: &str) -> Option<(String, Value)> {
 pub struct Ask {
     /// The last user text (not a tool result).
     pub user_text: String,
-    /// The request offers a tool named like the first scripted call ([`TOOL_CALLS`]: `get_weather`).
+    /// The request offers a tool named like the first scripted call ([`tool_calls`]: `get_weather`).
     pub offers_tool: bool,
     /// The last turn is a tool's result: its text.
     pub tool_result: Option<String>,
@@ -351,7 +351,7 @@ pub fn agent(kind: FakeKind, model: &str, ask: &Ask) -> Reply {
         },
         (None, true) => Reply {
             text: None,
-            tool_calls: vec![TOOL_CALLS[0]],
+            tool_calls: tool_calls().into_iter().take(1).collect(),
             finish: Finish::ToolCalls,
             ..reply(kind, model, Content::Text, "")
         },
@@ -401,7 +401,7 @@ mod tests {
     fn an_agent_calls_the_offered_tool_then_answers_from_its_result() {
         let ask = Ask { user_text: "weather?".into(), offers_tool: true, ..Ask::default() };
         let called = agent(FakeKind::Anthropic, "m+agent", &ask);
-        assert_eq!((called.tool_calls.as_slice(), called.finish), (&TOOL_CALLS[..1], Finish::ToolCalls));
+        assert_eq!((called.tool_calls.as_slice(), called.finish), (&tool_calls()[..1], Finish::ToolCalls));
         let answered = agent(FakeKind::Anthropic, "m", &Ask { tool_result: Some("Sunny".into()), ..ask.clone() });
         assert_eq!(answered.text.as_deref(), Some("The tool says: Sunny"));
         assert!(answered.tool_calls.is_empty() && answered.reasoning.is_none());

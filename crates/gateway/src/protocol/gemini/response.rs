@@ -212,7 +212,7 @@ fn encode_parts(content: &[Part]) -> Vec<Value> {
             Part::Thinking { text, signature } => {
                 let gemini = signature.as_deref().map(Signature::of).and_then(|signature| match signature {
                     Signature::Gemini(raw) => Some(raw),
-                    Signature::Anthropic(_) => None,
+                    Signature::Anthropic(_) | Signature::OpenAi(_) => None,
                 });
                 match (gemini, signature) {
                     // Gemini's own signature stays on its thought part, as Gemini sent it.

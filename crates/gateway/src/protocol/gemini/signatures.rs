@@ -94,7 +94,8 @@ impl Pending {
     pub(super) fn signed(&mut self, text: &str, signature: &str) {
         match Signature::of(signature) {
             Signature::Gemini(raw) => self.gemini = Some(raw.to_owned()),
-            Signature::Anthropic(_) => {
+            // Another maker's: carried inside the gateway's own signature, so the client hands it back whole.
+            Signature::Anthropic(_) | Signature::OpenAi(_) => {
                 self.blocks.push(Part::Thinking { text: text.to_owned(), signature: Some(signature.to_owned()) })
             }
         }
