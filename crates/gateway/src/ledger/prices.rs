@@ -36,9 +36,13 @@ pub struct Price {
     /// Prompt tokens read from the cache; `None` bills them as `input`.
     #[serde(default)]
     pub cached_input: Option<f64>,
-    /// Prompt tokens written to the cache; `None` bills them as `input`.
+    /// Prompt tokens written to the cache (for Anthropic, its five-minute writes); `None` bills them as `input`.
     #[serde(default)]
     pub cache_write: Option<f64>,
+    /// Prompt tokens written to the cache for an hour (Anthropic's 1-hour TTL); `None` bills them at twice
+    /// `input`, Anthropic's rate (the only provider that reports such writes).
+    #[serde(default)]
+    pub cache_write_1h: Option<f64>,
     #[serde(default)]
     pub long_context: Option<Tier>,
 }
@@ -56,6 +60,9 @@ pub struct Tier {
     pub cached_input: Option<f64>,
     #[serde(default)]
     pub cache_write: Option<f64>,
+    /// Left `None`: the base price's, or twice the tier's `input` when the base price has none either.
+    #[serde(default)]
+    pub cache_write_1h: Option<f64>,
 }
 
 /// One `price_overrides` row: the user's price for a provider (id or kind) and model prefix. A `None` field keeps
@@ -312,27 +319,37 @@ impl Prices {
     }
 }
 
-/// The cost of `usage` at `price`, in USD. `usage.input` includes cached and cache-write tokens; reasoning tokens
-/// are inside `usage.output`.
+/// The cost of `usage` at `price`, in USD: each class of token at its own price, every token once (see
+/// [`Usage`] for how the classes nest). Fresh prompt tokens at `input`, cache reads at `cached_input`, five-minute
+/// writes at `cache_write`, hour-long writes at `cache_write_1h`, and every output token (reasoning included) at
+/// `output`. A long-context tier reprices every class when the whole prompt is longer than its threshold.
 pub fn price_usage(price: &Price, usage: &Usage) -> f64 {
     let tier = price.long_context.filter(|tier| usage.input > tier.above_tokens);
     let base_cached = price.cached_input.unwrap_or(price.input);
     let base_write = price.cache_write.unwrap_or(price.input);
-    let (input, output, cached, write) = match tier {
-        None => (price.input, price.output, base_cached, base_write),
-        Some(t) => (
-            t.input.unwrap_or(price.input),
-            t.output.unwrap_or(price.output),
-            t.cached_input.unwrap_or(base_cached),
-            t.cache_write.unwrap_or(base_write),
-        ),
+    let (input, output, cached, write, write_1h) = match tier {
+        None => (price.input, price.output, base_cached, base_write, price.cache_write_1h.unwrap_or(2.0 * price.input)),
+        Some(t) => {
+            let input = t.input.unwrap_or(price.input);
+            let write_1h = t.cache_write_1h.or(price.cache_write_1h.filter(|_| t.input.is_none()));
+            (
+                input,
+                t.output.unwrap_or(price.output),
+                t.cached_input.unwrap_or(base_cached),
+                t.cache_write.unwrap_or(base_write),
+                write_1h.unwrap_or(2.0 * input),
+            )
+        }
     };
+    // Counts that do not nest (a host's odd report) are clamped so no token is billed twice.
     let cached_tokens = usage.cached_input.min(usage.input);
     let write_tokens = usage.cache_write.min(usage.input - cached_tokens);
+    let write_1h_tokens = usage.cache_write_1h.min(write_tokens);
     let fresh = usage.input - cached_tokens - write_tokens;
     let micro = fresh as f64 * input
         + cached_tokens as f64 * cached
-        + write_tokens as f64 * write
+        + (write_tokens - write_1h_tokens) as f64 * write
+        + write_1h_tokens as f64 * write_1h
         + usage.output as f64 * output;
     micro / 1_000_000.0
 }
@@ -390,6 +407,8 @@ fn merge(o: PriceOverride, base: Option<Price>) -> Price {
         output: o.output.or(base.map(|b| b.output)).unwrap_or(0.0),
         cached_input: o.cached_input.or(base.and_then(|b| b.cached_input)),
         cache_write: o.cache_write.or(base.and_then(|b| b.cache_write)),
+        // The override table has no hour-long write price: it follows the user's input price when they set one.
+        cache_write_1h: base.and_then(|b| b.cache_write_1h).filter(|_| o.input.is_none()),
         long_context: base.and_then(|b| b.long_context).filter(|_| keep_tier),
     }
 }
@@ -399,7 +418,7 @@ mod tests {
     use super::*;
 
     fn usage(input: u64, cached_input: u64, cache_write: u64, output: u64) -> Usage {
-        Usage { input, cached_input, cache_write, output, reasoning: 0 }
+        Usage { input, cached_input, cache_write, output, ..Usage::default() }
     }
 
     fn record(kind: &str, model: &str, usage: Option<Usage>, provider_cost: Option<f64>) -> Record {
@@ -565,6 +584,57 @@ mod tests {
             Some(2.5),
             Some("prices"),
         );
+    }
+
+    /// Anthropic's two cache lifetimes at their own prices: five-minute writes at `cache_write` (1.25× input),
+    /// hour-long ones at `cache_write_1h`, which defaults to 2× input, tier included.
+    #[test]
+    fn hour_long_cache_writes_are_priced_apart() {
+        let prices = Prices::shipped().unwrap();
+        let sonnet = "claude-sonnet-4-5-20250929";
+        let with_1h = |input, cached_input, cache_write, cache_write_1h, output| Usage {
+            input,
+            cached_input,
+            cache_write,
+            cache_write_1h,
+            output,
+            reasoning: 0,
+        };
+        // 10k prompt = 2k fresh + 5k read + 3k written (1k for five minutes, 2k for an hour), 1k out.
+        let want = (2000.0 * 3.0 + 5000.0 * 0.30 + 1000.0 * 3.75 + 2000.0 * 6.0 + 1000.0 * 15.0) / 1e6;
+        check(
+            &prices,
+            record("anthropic", sonnet, Some(with_1h(10_000, 5000, 3000, 2000, 1000)), None),
+            Some(want),
+            Some("prices"),
+        );
+        // Over 200k, the tier's input (6.00) makes the hour-long price 12.00, its write price 7.50.
+        let want = (150_000.0 * 6.0 + 50_000.0 * 0.60 + 50_000.0 * 7.5 + 50_000.0 * 12.0 + 1000.0 * 22.5) / 1e6;
+        check(
+            &prices,
+            record("anthropic", sonnet, Some(with_1h(300_000, 50_000, 100_000, 50_000, 1000)), None),
+            Some(want),
+            Some("prices"),
+        );
+        // A price of its own wins; an override of input moves the derived one with it.
+        let table = "version = \"t\"\n[[price]]\nprovider = \"anthropic\"\nprefix = \"c\"\ninput = 1.0\noutput = 1.0\n\
+                     cache_write = 1.25\ncache_write_1h = 5.0\n";
+        let own = Prices::from_toml(table).unwrap();
+        check(&own, record("anthropic", "c", Some(with_1h(3, 0, 3, 2, 0)), None), Some(11.25 / 1e6), Some("prices"));
+        let overridden = own.clone().with_overrides([PriceOverride {
+            provider: "anthropic".into(),
+            model: "c".into(),
+            input: Some(2.0),
+            ..Default::default()
+        }]);
+        check(
+            &overridden,
+            record("anthropic", "c", Some(with_1h(3, 0, 3, 2, 0)), None),
+            Some(9.25 / 1e6),
+            Some("prices"),
+        );
+        // Counts that do not nest are clamped: never more hour-long writes than writes, nor writes than prompt.
+        check(&own, record("anthropic", "c", Some(with_1h(2, 0, 5, 9, 0)), None), Some(10.0 / 1e6), Some("prices"));
     }
 
     #[test]

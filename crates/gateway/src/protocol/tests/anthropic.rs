@@ -1,6 +1,6 @@
 //! Tests of `protocol/anthropic/`, kept apart so the converter reads on its own.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::response::{decode_usage, encode_usage};
 use super::*;
@@ -421,13 +421,53 @@ fn stop_reasons_map_both_ways() {
 #[test]
 fn usage_counts_cache_tokens_as_input() {
     let wire = json!({"input_tokens": 50, "output_tokens": 300, "cache_creation_input_tokens": 2000,
-        "cache_read_input_tokens": 10000});
+        "cache_read_input_tokens": 10000,
+        "cache_creation": {"ephemeral_5m_input_tokens": 2000, "ephemeral_1h_input_tokens": 0}});
     let usage = decode_usage(wire.as_object().unwrap());
-    assert_eq!(usage, Usage { input: 12_050, cached_input: 10_000, cache_write: 2000, output: 300, reasoning: 0 });
+    let want = Usage { input: 12_050, cached_input: 10_000, cache_write: 2000, output: 300, ..Usage::default() };
+    assert_eq!(usage, want);
     assert_eq!(encode_usage(&usage), wire);
     // Counts from another protocol that do not add up never go negative.
-    let odd = Usage { input: 10, cached_input: 20, cache_write: 0, output: 1, reasoning: 0 };
+    let odd = Usage { input: 10, cached_input: 20, output: 1, ..Usage::default() };
     assert_eq!(encode_usage(&odd)["input_tokens"], 0);
+}
+
+/// Anthropic's two cache lifetimes: `cache_creation_input_tokens` is their sum, `cache_creation` the split; the
+/// neutral form keeps the hour-long part apart so it is priced apart, and gives the split back to clients.
+#[test]
+fn hour_long_cache_writes_are_kept_apart() {
+    let check = |wire: Value, want: Usage| {
+        let usage = decode_usage(wire.as_object().unwrap());
+        assert_eq!(usage, want, "{wire}");
+        usage
+    };
+    let both = json!({"input_tokens": 100, "cache_creation_input_tokens": 3000, "cache_read_input_tokens": 500,
+        "cache_creation": {"ephemeral_5m_input_tokens": 1000, "ephemeral_1h_input_tokens": 2000},
+        "output_tokens": 40});
+    let usage = check(
+        both.clone(),
+        Usage { input: 3600, cached_input: 500, cache_write: 3000, cache_write_1h: 2000, output: 40, reasoning: 0 },
+    );
+    assert_eq!((usage.fresh_input(), usage.cache_write_5m()), (100, 1000));
+    let encoded = encode_usage(&usage);
+    for key in ["input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "cache_creation"] {
+        assert_eq!(encoded[key], both[key], "{key}");
+    }
+    // The split alone (no total): its sum is the write.
+    check(
+        json!({"input_tokens": 1, "cache_creation": {"ephemeral_5m_input_tokens": 2, "ephemeral_1h_input_tokens": 3}}),
+        Usage { input: 6, cache_write: 5, cache_write_1h: 3, ..Usage::default() },
+    );
+    // The total alone (older API versions): every write counts as a five-minute one.
+    check(
+        json!({"input_tokens": 1, "cache_creation_input_tokens": 4}),
+        Usage { input: 5, cache_write: 4, ..Usage::default() },
+    );
+    // A split larger than the total never makes more hour-long writes than writes.
+    check(
+        json!({"cache_creation_input_tokens": 4, "cache_creation": {"ephemeral_1h_input_tokens": 9}}),
+        Usage { input: 4, cache_write: 4, cache_write_1h: 4, ..Usage::default() },
+    );
 }
 
 #[test]
@@ -438,7 +478,8 @@ fn responses_decode_encode_and_round_trip() {
         "content": [{"type": "text", "text": "Hi! My name is Claude."}],
         "stop_reason": "end_turn", "stop_sequence": null,
         "usage": {"input_tokens": 2095, "output_tokens": 503, "cache_creation_input_tokens": 0,
-            "cache_read_input_tokens": 0}
+            "cache_read_input_tokens": 0,
+            "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0}}
     });
     let r = decode_response(&body).unwrap();
     assert_eq!(r.id, "msg_013Zva2CMHLNnXjNJJKqJ2EF");
@@ -447,7 +488,10 @@ fn responses_decode_encode_and_round_trip() {
         r.choices,
         vec![Choice { index: 0, content: vec![text("Hi! My name is Claude.")], stop: Some(StopReason::EndTurn) }]
     );
-    assert_eq!(r.usage, Some(Usage { input: 2095, cached_input: 0, cache_write: 0, output: 503, reasoning: 0 }));
+    assert_eq!(
+        r.usage,
+        Some(Usage { input: 2095, cached_input: 0, cache_write: 0, cache_write_1h: 0, output: 503, reasoning: 0 })
+    );
     assert_eq!(encode_response(&r), body);
 
     let response = ChatResponse {
@@ -464,7 +508,14 @@ fn responses_decode_encode_and_round_trip() {
             ],
             stop: Some(StopReason::StopSequence(Some("END".into()))),
         }],
-        usage: Some(Usage { input: 100, cached_input: 60, cache_write: 30, output: 5, reasoning: 0 }),
+        usage: Some(Usage {
+            input: 100,
+            cached_input: 60,
+            cache_write: 30,
+            cache_write_1h: 0,
+            output: 5,
+            reasoning: 0,
+        }),
         cost_usd: None,
     };
     let body = encode_response(&response);

@@ -403,7 +403,14 @@ fn sample_response() -> ChatResponse {
             ],
             stop: Some(StopReason::ToolUse),
         }],
-        usage: Some(Usage { input: 100, cached_input: 40, cache_write: 0, output: 30, reasoning: 10 }),
+        usage: Some(Usage {
+            input: 100,
+            cached_input: 40,
+            cache_write: 0,
+            cache_write_1h: 0,
+            output: 30,
+            reasoning: 10,
+        }),
         cost_usd: Some(0.0012),
     }
 }
@@ -457,7 +464,10 @@ fn upstream_responses_decode() {
     let r = decode_response(&body).unwrap();
     assert_eq!(r.choices[0].content, vec![text("The image shows a wooden boardwalk.")]);
     assert_eq!(r.choices[0].stop, Some(StopReason::EndTurn));
-    assert_eq!(r.usage, Some(Usage { input: 1117, cached_input: 0, cache_write: 0, output: 46, reasoning: 0 }));
+    assert_eq!(
+        r.usage,
+        Some(Usage { input: 1117, cached_input: 0, cache_write: 0, cache_write_1h: 0, output: 46, reasoning: 0 })
+    );
 
     let deepseek = json!({"id": "x", "model": "deepseek-reasoner", "created": 1, "choices": [{"index": 0,
         "message": {"role": "assistant", "content": "4", "reasoning_content": "2+2"}, "finish_reason": "length"}],
@@ -474,12 +484,83 @@ fn upstream_responses_decode() {
         "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15, "cost": 0.5,
             "prompt_tokens_details": {"cached_tokens": 2, "cache_write_tokens": 3}}});
     let r = decode_response(&openrouter).unwrap();
-    assert_eq!(r.usage, Some(Usage { input: 10, cached_input: 2, cache_write: 3, output: 5, reasoning: 0 }));
+    assert_eq!(
+        r.usage,
+        Some(Usage { input: 10, cached_input: 2, cache_write: 3, cache_write_1h: 0, output: 5, reasoning: 0 })
+    );
     assert_eq!(r.cost_usd, Some(0.5));
     assert_eq!(r.choices[0].content[0], Part::Thinking { text: "short".into(), signature: None });
 
     let error = decode_response(&json!({"error": {"message": "bad key", "type": "invalid_request_error"}}));
     assert_eq!(error.unwrap_err().message, "bad key");
+}
+
+/// Every OpenAI-compatible host's usage fields, read into the neutral counts (each token once: `prompt_tokens`
+/// already holds the cached and written ones).
+#[test]
+fn usage_fields_of_each_host() {
+    let check = |wire: Value, want: Option<(Usage, Option<f64>)>| assert_eq!(usage_of(&wire), want, "{wire}");
+    let usage = |input, cached_input, cache_write, output, reasoning| Usage {
+        input,
+        cached_input,
+        cache_write,
+        output,
+        reasoning,
+        ..Usage::default()
+    };
+    // OpenAI.
+    check(
+        json!({"prompt_tokens": 2000, "completion_tokens": 400, "total_tokens": 2400,
+            "prompt_tokens_details": {"cached_tokens": 500, "audio_tokens": 0},
+            "completion_tokens_details": {"reasoning_tokens": 150, "audio_tokens": 0}}),
+        Some((usage(2000, 500, 0, 400, 150), None)),
+    );
+    // DeepSeek: hits and misses at the top level, adding up to `prompt_tokens`.
+    check(
+        json!({"prompt_tokens": 2000, "prompt_cache_hit_tokens": 500, "prompt_cache_miss_tokens": 1500,
+            "completion_tokens": 400, "completion_tokens_details": {"reasoning_tokens": 150}}),
+        Some((usage(2000, 500, 0, 400, 150), None)),
+    );
+    // A host with DeepSeek's counts and no `prompt_tokens`: the prompt is their sum.
+    check(
+        json!({"prompt_cache_hit_tokens": 500, "prompt_cache_miss_tokens": 1500, "completion_tokens": 4}),
+        Some((usage(2000, 500, 0, 4, 0), None)),
+    );
+    // OpenAI's detail wins over DeepSeek's field when a host sends both.
+    check(
+        json!({"prompt_tokens": 20, "prompt_cache_hit_tokens": 5, "prompt_tokens_details": {"cached_tokens": 6}}),
+        Some((usage(20, 6, 0, 0, 0), None)),
+    );
+    // OpenRouter: cache writes in the details, and the cost it charged.
+    check(
+        json!({"prompt_tokens": 2000, "completion_tokens": 400, "cost": 1.2345,
+            "cost_details": {"upstream_inference_cost": null},
+            "prompt_tokens_details": {"cached_tokens": 500, "cache_write_tokens": 300},
+            "completion_tokens_details": {"reasoning_tokens": 150}}),
+        Some((usage(2000, 500, 300, 400, 150), Some(1.2345))),
+    );
+    // Moonshot: cached tokens at the top level.
+    check(
+        json!({"prompt_tokens": 30, "completion_tokens": 3, "cached_tokens": 10}),
+        Some((usage(30, 10, 0, 3, 0), None)),
+    );
+    // Nothing to count.
+    check(Value::Null, None);
+    check(json!({}), None);
+    check(json!({"completion_tokens": 3}), None);
+}
+
+/// A host that counts usage on every chunk (vLLM's `continuous_usage_stats`) has its count so far kept for a stream
+/// that breaks; OpenAI itself has none until the end.
+#[test]
+fn a_broken_stream_keeps_the_usage_seen_so_far() {
+    let mut decoder = StreamDecoder::new();
+    let chunk = |data: &str| SseEvent { event: None, data: data.to_owned() };
+    decoder.decode(&chunk(r#"{"id":"c","choices":[{"index":0,"delta":{"content":"a"}}],"usage":null}"#)).unwrap();
+    assert_eq!(decoder.usage_so_far(), None);
+    let counted = r#"{"id":"c","choices":[{"index":0,"delta":{"content":"b"}}],"usage":{"prompt_tokens":9,"completion_tokens":2}}"#;
+    decoder.decode(&chunk(counted)).unwrap();
+    assert_eq!(decoder.usage_so_far(), Some(Usage { input: 9, output: 2, ..Usage::default() }));
 }
 
 #[test]
@@ -492,7 +573,7 @@ fn text_stream_decodes() {
             StreamEvent::TextDelta { choice: 0, text: "Hello".into() },
             StreamEvent::Stop { choice: 0, reason: StopReason::EndTurn },
             StreamEvent::Usage {
-                usage: Usage { input: 9, cached_input: 0, cache_write: 0, output: 12, reasoning: 0 },
+                usage: Usage { input: 9, cached_input: 0, cache_write: 0, cache_write_1h: 0, output: 12, reasoning: 0 },
                 cost_usd: None
             },
         ]
@@ -513,7 +594,14 @@ fn parallel_tool_call_stream_decodes_in_order() {
             StreamEvent::ToolCallDelta { choice: 0, index: 1, arguments: "\"CET\"}".into() },
             StreamEvent::Stop { choice: 0, reason: StopReason::ToolUse },
             StreamEvent::Usage {
-                usage: Usage { input: 120, cached_input: 64, cache_write: 0, output: 40, reasoning: 0 },
+                usage: Usage {
+                    input: 120,
+                    cached_input: 64,
+                    cache_write: 0,
+                    cache_write_1h: 0,
+                    output: 40,
+                    reasoning: 0
+                },
                 cost_usd: None
             },
         ]
@@ -530,7 +618,14 @@ fn reasoning_stream_and_odd_chunks_decode() {
             StreamEvent::TextDelta { choice: 0, text: "42".into() },
             StreamEvent::Stop { choice: 0, reason: StopReason::EndTurn },
             StreamEvent::Usage {
-                usage: Usage { input: 10, cached_input: 0, cache_write: 0, output: 20, reasoning: 15 },
+                usage: Usage {
+                    input: 10,
+                    cached_input: 0,
+                    cache_write: 0,
+                    cache_write_1h: 0,
+                    output: 20,
+                    reasoning: 15
+                },
                 cost_usd: None
             },
         ]
@@ -577,7 +672,7 @@ fn neutral_stream() -> Vec<StreamEvent> {
         StreamEvent::ToolCallDelta { choice: 0, index: 0, arguments: "1}".into() },
         StreamEvent::Stop { choice: 0, reason: StopReason::ToolUse },
         StreamEvent::Usage {
-            usage: Usage { input: 5, cached_input: 1, cache_write: 0, output: 7, reasoning: 2 },
+            usage: Usage { input: 5, cached_input: 1, cache_write: 0, cache_write_1h: 0, output: 7, reasoning: 2 },
             cost_usd: Some(0.25),
         },
     ]
