@@ -73,12 +73,14 @@ impl StreamDecoder {
                 out.push(StreamEvent::Stop { choice: index, reason: stop_reason(reason) });
             }
         }
-        // Usage comes on a last chunk with no choices, or (some hosts) with the finish; cumulative usage on every
-        // chunk is read only from then on, and repeats are dropped.
-        if let Some((usage, _)) = field(chunk, "usage").and_then(usage_of) {
+        // Usage comes on a last chunk with no choices, or (some hosts) with the finish, at the top or (Moonshot)
+        // inside the finishing choice; cumulative usage on every chunk is read only from then on, and repeats are
+        // dropped.
+        let usage = chunk_usage(chunk);
+        if let Some((usage, _)) = usage.and_then(usage_of) {
             self.seen = Some(usage);
         }
-        if let Some(usage) = field(chunk, "usage").and_then(Value::as_object)
+        if let Some(usage) = usage.and_then(Value::as_object)
             && (choices.is_empty() || self.stopped)
         {
             let decoded = decode_usage(usage);
@@ -126,6 +128,14 @@ impl StreamDecoder {
             }
         }
     }
+}
+
+/// A chunk's usage: at its top level, else inside its first choice (Moonshot puts it beside the finish there).
+pub(crate) fn chunk_usage(chunk: &Map<String, Value>) -> Option<&Value> {
+    field(chunk, "usage").or_else(|| {
+        let choice = field(chunk, "choices")?.as_array()?.first()?.as_object()?;
+        field(choice, "usage")
+    })
 }
 
 /// Neutral events → client chunks.

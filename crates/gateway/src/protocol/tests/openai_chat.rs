@@ -561,6 +561,13 @@ fn a_broken_stream_keeps_the_usage_seen_so_far() {
     let counted = r#"{"id":"c","choices":[{"index":0,"delta":{"content":"b"}}],"usage":{"prompt_tokens":9,"completion_tokens":2}}"#;
     decoder.decode(&chunk(counted)).unwrap();
     assert_eq!(decoder.usage_so_far(), Some(Usage { input: 9, output: 2, ..Usage::default() }));
+
+    // Moonshot's usage beside the finish, inside the choice.
+    let mut decoder = StreamDecoder::new();
+    let finish = r#"{"id":"c","choices":[{"index":0,"delta":{},"finish_reason":"stop","usage":{"prompt_tokens":30,"completion_tokens":3,"cached_tokens":10}}]}"#;
+    let events = decoder.decode(&chunk(finish)).unwrap();
+    let want = Usage { input: 30, cached_input: 10, output: 3, ..Usage::default() };
+    assert!(events.contains(&StreamEvent::Usage { usage: want, cost_usd: None }), "{events:?}");
 }
 
 #[test]

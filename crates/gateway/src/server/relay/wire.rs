@@ -229,7 +229,7 @@ impl Watch {
                 }
             }
             Client::OpenAiChat => {
-                if let Some(found) = openai_usage(&parsed["usage"]) {
+                if let Some(found) = parsed.as_object().and_then(openai_chat::chunk_usage).and_then(openai_usage) {
                     self.usage = Some(found);
                     if self.strip_usage && parsed["choices"].as_array().is_some_and(Vec::is_empty) {
                         return Ok(false);
@@ -464,6 +464,17 @@ mod tests {
             assert_eq!(watch.inspect(format!("event: {name}\ndata: {data}\n\n").as_bytes()), Ok(true));
         }
         let want = Usage { input: 90, cached_input: 50, cache_write: 30, cache_write_1h: 20, output: 9, reasoning: 0 };
+        assert_eq!(watch.usage, Some((want, None)));
+    }
+
+    /// Moonshot streams its usage inside the finishing choice rather than on a chunk of its own.
+    #[test]
+    fn usage_inside_the_finishing_choice_is_counted() {
+        let mut watch = Watch::new(Client::OpenAiChat, true);
+        let finish = b"data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\",\
+            \"usage\":{\"prompt_tokens\":30,\"completion_tokens\":3,\"cached_tokens\":10}}]}\n\n";
+        assert_eq!(watch.inspect(finish), Ok(true), "a chunk with choices is always forwarded");
+        let want = Usage { input: 30, cached_input: 10, output: 3, ..Usage::default() };
         assert_eq!(watch.usage, Some((want, None)));
     }
 
