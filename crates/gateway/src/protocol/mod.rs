@@ -122,3 +122,7 @@ impl StreamDecoder {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "tests/usage.rs"]
+mod usage_tests;

@@ -1,6 +1,6 @@
 //! Tests of `protocol/anthropic/`, kept apart so the converter reads on its own.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::response::{decode_usage, encode_usage};
 use super::*;
@@ -430,44 +430,6 @@ fn usage_counts_cache_tokens_as_input() {
     // Counts from another protocol that do not add up never go negative.
     let odd = Usage { input: 10, cached_input: 20, output: 1, ..Usage::default() };
     assert_eq!(encode_usage(&odd)["input_tokens"], 0);
-}
-
-/// Anthropic's two cache lifetimes: `cache_creation_input_tokens` is their sum, `cache_creation` the split; the
-/// neutral form keeps the hour-long part apart so it is priced apart, and gives the split back to clients.
-#[test]
-fn hour_long_cache_writes_are_kept_apart() {
-    let check = |wire: Value, want: Usage| {
-        let usage = decode_usage(wire.as_object().unwrap());
-        assert_eq!(usage, want, "{wire}");
-        usage
-    };
-    let both = json!({"input_tokens": 100, "cache_creation_input_tokens": 3000, "cache_read_input_tokens": 500,
-        "cache_creation": {"ephemeral_5m_input_tokens": 1000, "ephemeral_1h_input_tokens": 2000},
-        "output_tokens": 40});
-    let usage = check(
-        both.clone(),
-        Usage { input: 3600, cached_input: 500, cache_write: 3000, cache_write_1h: 2000, output: 40, reasoning: 0 },
-    );
-    assert_eq!((usage.fresh_input(), usage.cache_write_5m()), (100, 1000));
-    let encoded = encode_usage(&usage);
-    for key in ["input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "cache_creation"] {
-        assert_eq!(encoded[key], both[key], "{key}");
-    }
-    // The split alone (no total): its sum is the write.
-    check(
-        json!({"input_tokens": 1, "cache_creation": {"ephemeral_5m_input_tokens": 2, "ephemeral_1h_input_tokens": 3}}),
-        Usage { input: 6, cache_write: 5, cache_write_1h: 3, ..Usage::default() },
-    );
-    // The total alone (older API versions): every write counts as a five-minute one.
-    check(
-        json!({"input_tokens": 1, "cache_creation_input_tokens": 4}),
-        Usage { input: 5, cache_write: 4, ..Usage::default() },
-    );
-    // A split larger than the total never makes more hour-long writes than writes.
-    check(
-        json!({"cache_creation_input_tokens": 4, "cache_creation": {"ephemeral_1h_input_tokens": 9}}),
-        Usage { input: 4, cache_write: 4, cache_write_1h: 4, ..Usage::default() },
-    );
 }
 
 #[test]
