@@ -166,6 +166,21 @@ fn cost_table() {
     );
 }
 
+/// Cache reads at each provider's own read price from the shipped table, whichever field reported them (DeepSeek's
+/// hits, Gemini's cached content, OpenAI's cached tokens): 100k prompt tokens (under Gemini's long-context
+/// threshold) of which 50k read, 10k out.
+#[test]
+fn cache_reads_are_priced_at_each_providers_read_price() {
+    let prices = Prices::shipped().unwrap();
+    for (kind, model, want) in [
+        ("deepseek", "deepseek-chat", 0.05 * 0.28 + 0.05 * 0.028 + 0.01 * 0.42),
+        ("gemini", "gemini-2.5-pro", 0.05 * 1.25 + 0.05 * 0.125 + 0.01 * 10.0),
+        ("openai", "gpt-4.1", 0.05 * 2.0 + 0.05 * 0.5 + 0.01 * 8.0),
+    ] {
+        check(&prices, record(kind, model, Some(usage(100_000, 50_000, 0, 10_000)), None), Some(want), Some("prices"));
+    }
+}
+
 /// Anthropic's two cache lifetimes at their own prices: five-minute writes at `cache_write` (1.25× input),
 /// hour-long ones at `cache_write_1h`, which defaults to 2× input, tier included.
 #[test]
