@@ -1,6 +1,9 @@
 //! Black-box tests, all in one binary. Each module starts the real processes it needs through the harness in
 //! `src/lib.rs`; none reaches beyond loopback.
 //!
+//! - `accounting`: every token class from every path: each upstream kind × client protocol × whole or streamed,
+//!   the ledger row's token columns and cost against hand-worked figures and the client's own usage fields; a
+//!   stream cut mid-way and a fallback.
 //! - `agents`: the real coding agents (Claude Code, Codex, Gemini CLI, opencode, Qwen Code; pinned npm packages)
 //!   connected by `switchboard-gateway connect`, run in their print/exec modes, then disconnected.
 //! - `client_check`: the window's Test and Check of a client without the window: each client protocol's cases over
@@ -31,6 +34,7 @@
 // A test binary: a failed unwrap is a failed test, with its message.
 #![allow(clippy::unwrap_used)]
 
+mod accounting;
 mod agents;
 mod anthropic_inbound;
 mod client_check;

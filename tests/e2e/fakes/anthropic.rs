@@ -14,7 +14,7 @@ async fn anthropic_stream_matches_the_documented_events_byte_for_byte() {
     assert_eq!(response.headers()["content-type"], "text/event-stream; charset=utf-8");
     let mut expected = anthropic_event(
         "message_start",
-        r#"{"type":"message_start","message":{"id":"msg_fake","type":"message","role":"assistant","model":"m","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":8,"cache_creation_input_tokens":0,"cache_read_input_tokens":4,"output_tokens":1}}}"#,
+        r#"{"type":"message_start","message":{"id":"msg_fake","type":"message","role":"assistant","model":"m","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":8,"cache_creation_input_tokens":0,"cache_read_input_tokens":4,"cache_creation":{"ephemeral_5m_input_tokens":0,"ephemeral_1h_input_tokens":0},"output_tokens":1}}}"#,
     );
     expected += &anthropic_event(
         "content_block_start",
@@ -44,7 +44,8 @@ async fn anthropic_plain_tools_thinking_and_stop_reasons() {
     assert_eq!(body["content"], json!([{"type": "text", "text": "Hello from anthropic claude-x: hi"}]));
     assert_eq!(
         body["usage"],
-        json!({"input_tokens": 8, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 4, "output_tokens": 7})
+        json!({"input_tokens": 8, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 4,
+            "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0}, "output_tokens": 7})
     );
 
     let text = generate(&fake, "tools", true, "hi").send().await.unwrap().text().await.unwrap();

@@ -258,12 +258,19 @@ fn stop_sequence(finish: Finish) -> Option<&'static str> {
     (finish == Finish::StopSequence).then_some(STOP_SEQUENCE)
 }
 
-/// Anthropic counts cached input apart: `input_tokens` is what was neither read from nor written to the cache.
+/// Anthropic counts cached input apart: `input_tokens` is what was neither read from nor written to the cache, and
+/// the writes are split by lifetime in `cache_creation`
+/// (https://docs.claude.com/en/docs/build-with-claude/prompt-caching#tracking-cache-performance).
 fn usage(reply: &Reply, output: u32) -> J {
+    let usage = reply.usage;
     obj! {
-        "input_tokens": reply.usage.input - reply.usage.cached,
-        "cache_creation_input_tokens": 0u32,
-        "cache_read_input_tokens": reply.usage.cached,
+        "input_tokens": usage.input - usage.cached - usage.cache_write,
+        "cache_creation_input_tokens": usage.cache_write,
+        "cache_read_input_tokens": usage.cached,
+        "cache_creation": obj! {
+            "ephemeral_5m_input_tokens": usage.cache_write - usage.cache_write_1h,
+            "ephemeral_1h_input_tokens": usage.cache_write_1h,
+        },
         "output_tokens": output,
     }
 }

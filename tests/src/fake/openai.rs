@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::Value;
 
-use super::script::{self, Content, Fault, Finish, ReadTurn, Reply, Usage};
+use super::script::{self, Content, Fault, Finish, Host, ReadTurn, Reply, Usage};
 use super::wire::{self, Frame, J, SseStyle, obj};
 use super::{FakeKind, Incoming, Key, Shared, joined_text, judge_key};
 
@@ -132,7 +132,7 @@ fn chat_completion(model: &str, reply: &Reply) -> J {
             "logprobs": J::Null,
             "finish_reason": finish_reason(reply.finish),
         }],
-        "usage": usage(&reply.usage),
+        "usage": usage(&reply.usage, model),
         "service_tier": "default",
         "system_fingerprint": FINGERPRINT,
     }
@@ -190,7 +190,7 @@ fn chat_frames(model: &str, reply: &Reply, include_usage: bool) -> Vec<Frame> {
             "model": model,
             "system_fingerprint": FINGERPRINT,
             "choices": Vec::<J>::new(),
-            "usage": usage(&reply.usage),
+            "usage": usage(&reply.usage, model),
         };
         frames.push(data(&last, false));
     }
@@ -432,17 +432,44 @@ fn finish_reason(finish: Finish) -> &'static str {
     }
 }
 
-fn usage(usage: &Usage) -> J {
-    obj! {
-        "prompt_tokens": usage.input,
-        "completion_tokens": usage.output,
-        "total_tokens": usage.total(),
-        "prompt_tokens_details": obj! { "cached_tokens": usage.cached, "audio_tokens": 0u32 },
-        "completion_tokens_details": obj! {
-            "reasoning_tokens": usage.reasoning,
-            "audio_tokens": 0u32,
-            "accepted_prediction_tokens": 0u32,
-            "rejected_prediction_tokens": 0u32,
+/// A chat completion's `usage` in the fields of the host `model` names ([`Host`]). `prompt_tokens` counts every
+/// prompt token, cached and written ones included, as every one of these hosts does.
+fn usage(usage: &Usage, model: &str) -> J {
+    match script::scenario(model).host {
+        Host::OpenAi => obj! {
+            "prompt_tokens": usage.input,
+            "completion_tokens": usage.output,
+            "total_tokens": usage.total(),
+            "prompt_tokens_details": obj! { "cached_tokens": usage.cached, "audio_tokens": 0u32 },
+            "completion_tokens_details": obj! {
+                "reasoning_tokens": usage.reasoning,
+                "audio_tokens": 0u32,
+                "accepted_prediction_tokens": 0u32,
+                "rejected_prediction_tokens": 0u32,
+            },
+        },
+        // https://api-docs.deepseek.com/api/create-chat-completion: hits and misses add up to the prompt.
+        Host::DeepSeek => obj! {
+            "completion_tokens": usage.output,
+            "prompt_tokens": usage.input,
+            "prompt_cache_hit_tokens": usage.cached,
+            "prompt_cache_miss_tokens": usage.input - usage.cached,
+            "total_tokens": usage.total(),
+            "completion_tokens_details": obj! { "reasoning_tokens": usage.reasoning },
+        },
+        // https://openrouter.ai/docs/use-cases/usage-accounting
+        Host::OpenRouter => obj! {
+            "completion_tokens": usage.output,
+            "completion_tokens_details": obj! { "reasoning_tokens": usage.reasoning },
+            "cost": J::Val(script::OPENROUTER_COST.into()),
+            "cost_details": obj! { "upstream_inference_cost": J::Null },
+            "prompt_tokens": usage.input,
+            "prompt_tokens_details": obj! {
+                "cached_tokens": usage.cached,
+                "cache_write_tokens": usage.cache_write,
+                "audio_tokens": 0u32,
+            },
+            "total_tokens": usage.total(),
         },
     }
 }

@@ -124,6 +124,7 @@ pub struct Scenario {
     pub content: Content,
     pub fault: Option<Fault>,
     pub delivery: Delivery,
+    pub host: Host,
 }
 
 /// Reads the scenario words out of a model name.
@@ -153,6 +154,8 @@ pub fn scenario(model: &str) -> Scenario {
             "malformed-sse" => scenario.delivery = Delivery::MalformedSse,
             "fail-mid-stream" => scenario.delivery = Delivery::FailMidStream,
             "paced" => scenario.delivery = Delivery::Paced,
+            "deepseek" => scenario.host = Host::DeepSeek,
+            "openrouter" => scenario.host = Host::OpenRouter,
             _ => {}
         }
     }
@@ -207,11 +210,16 @@ pub fn tool_calls() -> Vec<ToolCall> {
     vec![call(0, AGENT_TOOL, r#"{"city":"Paris"}"#), call(1, "get_time", r#"{"tz":"CET"}"#)]
 }
 
-/// Token counts, the same for every reply. `input` includes `cached`; `output` includes `reasoning`.
+/// Token counts, the same for every reply unless the model name has the word `metered` ([`METERED`]). `input`
+/// includes `cached` and `cache_write`, `cache_write` includes `cache_write_1h`; `output` includes `reasoning`.
+/// Each protocol file reports what its provider can say of them, in its provider's fields: only Anthropic (and
+/// OpenRouter) report cache writes, only Anthropic splits them by lifetime, and Anthropic does not count reasoning.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Usage {
     pub input: u32,
     pub cached: u32,
+    pub cache_write: u32,
+    pub cache_write_1h: u32,
     pub output: u32,
     pub reasoning: u32,
 }
@@ -220,6 +228,42 @@ impl Usage {
     pub fn total(&self) -> u32 {
         self.input + self.output
     }
+}
+
+/// What every reply reports by default: 12 prompt tokens of which 4 cached, 7 output.
+pub const DEFAULT_USAGE: Usage =
+    Usage { input: 12, cached: 4, cache_write: 0, cache_write_1h: 0, output: 7, reasoning: 0 };
+
+/// What a `metered` reply reports: counts large enough that each class of token moves the cost by cents: 2M prompt
+/// tokens (0.5M read from the cache, 0.3M written to it, 0.1M of those for an hour), 0.4M output of which 0.15M
+/// reasoning.
+pub const METERED: Usage = Usage {
+    input: 2_000_000,
+    cached: 500_000,
+    cache_write: 300_000,
+    cache_write_1h: 100_000,
+    output: 400_000,
+    reasoning: 150_000,
+};
+
+/// What OpenRouter says a request cost (its `usage.cost`), on every reply of a model named with `openrouter`.
+pub const OPENROUTER_COST: f64 = 1.2345;
+
+/// Which OpenAI-compatible host's usage fields the OpenAI fake's chat completions use, by a word in the model name.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Host {
+    /// OpenAI's own: `prompt_tokens_details.cached_tokens`, `completion_tokens_details.reasoning_tokens`.
+    #[default]
+    OpenAi,
+    /// `deepseek`: `prompt_cache_hit_tokens` and `prompt_cache_miss_tokens` at the top level, no prompt details.
+    DeepSeek,
+    /// `openrouter`: OpenAI's fields plus `prompt_tokens_details.cache_write_tokens`, `cost` and `cost_details`.
+    OpenRouter,
+}
+
+/// The usage a reply to `model` reports.
+pub fn usage_for(model: &str) -> Usage {
+    if model.split('+').any(|word| word == "metered") { METERED } else { DEFAULT_USAGE }
 }
 
 /// A complete reply, before any protocol shapes it.
@@ -234,7 +278,7 @@ pub struct Reply {
 
 /// The reply `content` calls for, from a `kind` upstream asked for `model` with `user_text` last.
 pub fn reply(kind: FakeKind, model: &str, content: Content, user_text: &str) -> Reply {
-    let usage = Usage { input: 12, cached: 4, output: 7, reasoning: 0 };
+    let usage = usage_for(model);
     let text = |text: String, finish| Reply { reasoning: None, text: Some(text), tool_calls: vec![], finish, usage };
     match content {
         Content::Text | Content::Agent => {
@@ -254,7 +298,7 @@ pub fn reply(kind: FakeKind, model: &str, content: Content, user_text: &str) -> 
             text: Some("Answer.".to_owned()),
             tool_calls: vec![],
             finish: Finish::Stop,
-            usage: Usage { reasoning: 3, ..usage },
+            usage: Usage { reasoning: usage.reasoning.max(3), ..usage },
         },
         Content::Tools => {
             Reply { reasoning: None, text: None, tool_calls: tool_calls(), finish: Finish::ToolCalls, usage }
@@ -284,7 +328,7 @@ const SHELL_TOOLS: [&str; 4] = ["exec_command", "shell", "run_shell_command", "b
 /// The `read-file` reply: the tool call, or the echo of its result once the client sent one back. When the request
 /// offers no tool that reads or no path, the text says so, so the test's assertion shows why.
 pub fn read_file(kind: FakeKind, model: &str, turn: &ReadTurn) -> Reply {
-    let usage = Usage { input: 12, cached: 4, output: 7, reasoning: 0 };
+    let usage = usage_for(model);
     let text =
         |text: String| Reply { reasoning: None, text: Some(text), tool_calls: vec![], finish: Finish::Stop, usage };
     if let Some(result) = &turn.tool_result {
@@ -362,7 +406,7 @@ pub fn agent(kind: FakeKind, model: &str, ask: &Ask) -> Reply {
     };
     if ask.thinking {
         reply.reasoning = Some(THINKING);
-        reply.usage.reasoning = 3;
+        reply.usage.reasoning = reply.usage.reasoning.max(3);
     }
     reply
 }

@@ -200,6 +200,8 @@ impl Cost {
                 output: opt(r.output)?,
                 cached_input: opt(r.cache_read)?,
                 cache_write: opt(r.cache_write)?,
+                // models.dev has no hour-long write price: Anthropic's rule (twice input) applies.
+                cache_write_1h: None,
             }),
             None => None,
         };
@@ -208,6 +210,7 @@ impl Cost {
             output: self.output,
             cached_input: opt(self.cache_read)?,
             cache_write: opt(self.cache_write)?,
+            cache_write_1h: None,
             long_context,
         })
     }

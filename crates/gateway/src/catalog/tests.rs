@@ -27,7 +27,14 @@ fn request(model: &str, ts_ms: i64) -> Record {
         provider_id: Some("oa".into()),
         provider_kind: Some("openai".into()),
         model: Some(model.into()),
-        usage: Some(Usage { input: 1_000_000, cached_input: 0, cache_write: 0, output: 1_000_000, reasoning: 0 }),
+        usage: Some(Usage {
+            input: 1_000_000,
+            cached_input: 0,
+            cache_write: 0,
+            cache_write_1h: 0,
+            output: 1_000_000,
+            reasoning: 0,
+        }),
         ..Record::new("scripts", "openai-chat")
     }
 }

@@ -119,7 +119,14 @@ mod tests {
     use super::*;
 
     fn price(input: f64) -> Price {
-        Price { input, output: input * 4.0, cached_input: None, cache_write: None, long_context: None }
+        Price {
+            input,
+            output: input * 4.0,
+            cached_input: None,
+            cache_write: None,
+            cache_write_1h: None,
+            long_context: None,
+        }
     }
 
     fn dated(from_ms: i64, input: f64, version: &str) -> Dated {

@@ -36,9 +36,13 @@ pub struct Price {
     /// Prompt tokens read from the cache; `None` bills them as `input`.
     #[serde(default)]
     pub cached_input: Option<f64>,
-    /// Prompt tokens written to the cache; `None` bills them as `input`.
+    /// Prompt tokens written to the cache (for Anthropic, its five-minute writes); `None` bills them as `input`.
     #[serde(default)]
     pub cache_write: Option<f64>,
+    /// Prompt tokens written to the cache for an hour (Anthropic's 1-hour TTL); `None` bills them at twice
+    /// `input`, Anthropic's rate (the only provider that reports such writes).
+    #[serde(default)]
+    pub cache_write_1h: Option<f64>,
     #[serde(default)]
     pub long_context: Option<Tier>,
 }
@@ -56,6 +60,9 @@ pub struct Tier {
     pub cached_input: Option<f64>,
     #[serde(default)]
     pub cache_write: Option<f64>,
+    /// Left `None`: the base price's, or twice the tier's `input` when the base price has none either.
+    #[serde(default)]
+    pub cache_write_1h: Option<f64>,
 }
 
 /// One `price_overrides` row: the user's price for a provider (id or kind) and model prefix. A `None` field keeps
@@ -312,27 +319,37 @@ impl Prices {
     }
 }
 
-/// The cost of `usage` at `price`, in USD. `usage.input` includes cached and cache-write tokens; reasoning tokens
-/// are inside `usage.output`.
+/// The cost of `usage` at `price`, in USD: each class of token at its own price, every token once (see
+/// [`Usage`] for how the classes nest). Fresh prompt tokens at `input`, cache reads at `cached_input`, five-minute
+/// writes at `cache_write`, hour-long writes at `cache_write_1h`, and every output token (reasoning included) at
+/// `output`. A long-context tier reprices every class when the whole prompt is longer than its threshold.
 pub fn price_usage(price: &Price, usage: &Usage) -> f64 {
     let tier = price.long_context.filter(|tier| usage.input > tier.above_tokens);
     let base_cached = price.cached_input.unwrap_or(price.input);
     let base_write = price.cache_write.unwrap_or(price.input);
-    let (input, output, cached, write) = match tier {
-        None => (price.input, price.output, base_cached, base_write),
-        Some(t) => (
-            t.input.unwrap_or(price.input),
-            t.output.unwrap_or(price.output),
-            t.cached_input.unwrap_or(base_cached),
-            t.cache_write.unwrap_or(base_write),
-        ),
+    let (input, output, cached, write, write_1h) = match tier {
+        None => (price.input, price.output, base_cached, base_write, price.cache_write_1h.unwrap_or(2.0 * price.input)),
+        Some(t) => {
+            let input = t.input.unwrap_or(price.input);
+            let write_1h = t.cache_write_1h.or(price.cache_write_1h.filter(|_| t.input.is_none()));
+            (
+                input,
+                t.output.unwrap_or(price.output),
+                t.cached_input.unwrap_or(base_cached),
+                t.cache_write.unwrap_or(base_write),
+                write_1h.unwrap_or(2.0 * input),
+            )
+        }
     };
+    // Counts that do not nest (a host's odd report) are clamped so no token is billed twice.
     let cached_tokens = usage.cached_input.min(usage.input);
     let write_tokens = usage.cache_write.min(usage.input - cached_tokens);
+    let write_1h_tokens = usage.cache_write_1h.min(write_tokens);
     let fresh = usage.input - cached_tokens - write_tokens;
     let micro = fresh as f64 * input
         + cached_tokens as f64 * cached
-        + write_tokens as f64 * write
+        + (write_tokens - write_1h_tokens) as f64 * write
+        + write_1h_tokens as f64 * write_1h
         + usage.output as f64 * output;
     micro / 1_000_000.0
 }
@@ -390,266 +407,12 @@ fn merge(o: PriceOverride, base: Option<Price>) -> Price {
         output: o.output.or(base.map(|b| b.output)).unwrap_or(0.0),
         cached_input: o.cached_input.or(base.and_then(|b| b.cached_input)),
         cache_write: o.cache_write.or(base.and_then(|b| b.cache_write)),
+        // The override table has no hour-long write price: it follows the user's input price when they set one.
+        cache_write_1h: base.and_then(|b| b.cache_write_1h).filter(|_| o.input.is_none()),
         long_context: base.and_then(|b| b.long_context).filter(|_| keep_tier),
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn usage(input: u64, cached_input: u64, cache_write: u64, output: u64) -> Usage {
-        Usage { input, cached_input, cache_write, output, reasoning: 0 }
-    }
-
-    fn record(kind: &str, model: &str, usage: Option<Usage>, provider_cost: Option<f64>) -> Record {
-        Record {
-            provider_id: Some(format!("my-{kind}")),
-            provider_kind: Some(kind.to_owned()),
-            model: Some(model.to_owned()),
-            usage,
-            provider_cost_usd: provider_cost,
-            ..Record::new("scripts", "openai-chat")
-        }
-    }
-
-    fn check(prices: &Prices, record: Record, expected_usd: Option<f64>, expected_source: Option<&str>) {
-        let cost = prices.cost(&record);
-        match (cost.usd, expected_usd) {
-            (Some(got), Some(want)) => {
-                assert!(
-                    (got - want).abs() < 1e-9,
-                    "{:?} {:?}: got {got}, want {want}",
-                    record.provider_kind,
-                    record.model
-                )
-            }
-            (got, want) => assert_eq!(got, want, "{:?} {:?}", record.provider_kind, record.model),
-        }
-        assert_eq!(cost.source.map(CostSource::as_str), expected_source, "{:?}", record.model);
-    }
-
-    #[test]
-    fn the_shipped_table_parses_and_prices_every_listed_model() {
-        let prices = Prices::shipped().unwrap();
-        assert_eq!(prices.version(), "2026-11-25");
-        for (kind, model) in [
-            ("openai", "gpt-4o"),
-            ("openai", "gpt-4o-mini"),
-            ("openai", "gpt-4.1"),
-            ("openai", "gpt-4.1-mini"),
-            ("openai", "gpt-4.1-nano"),
-            ("openai", "gpt-5"),
-            ("openai", "gpt-5-mini"),
-            ("openai", "gpt-5-nano"),
-            ("openai", "o3"),
-            ("openai", "o4-mini"),
-            ("openai", "text-embedding-3-small"),
-            ("openai", "text-embedding-3-large"),
-            ("anthropic", "claude-opus-4-1-20250805"),
-            ("anthropic", "claude-opus-4-20250514"),
-            ("anthropic", "claude-sonnet-4-5-20250929"),
-            ("anthropic", "claude-sonnet-4-20250514"),
-            ("anthropic", "claude-haiku-4-5-20251001"),
-            ("anthropic", "claude-3-5-haiku-20241022"),
-            ("gemini", "gemini-2.5-pro"),
-            ("gemini", "gemini-2.5-flash"),
-            ("gemini", "gemini-2.5-flash-lite"),
-            ("gemini", "gemini-2.0-flash"),
-            ("deepseek", "deepseek-chat"),
-            ("deepseek", "deepseek-reasoner"),
-            ("groq", "llama-3.3-70b-versatile"),
-            ("mistral", "mistral-large-latest"),
-            ("mistral", "mistral-small-latest"),
-            ("xai", "grok-4"),
-        ] {
-            assert!(prices.lookup(Some(kind), None, model).is_some(), "{kind} {model} has no price");
-        }
-    }
-
-    #[test]
-    fn longest_prefix_wins_and_dated_snapshots_match() {
-        let prices = Prices::shipped().unwrap();
-        let input = |kind, model| prices.lookup(Some(kind), None, model).map(|(p, _)| p.input);
-        assert_eq!(input("openai", "gpt-4o-mini-2024-07-18"), Some(0.15));
-        assert_eq!(input("openai", "gpt-4o-2024-08-06"), Some(2.50));
-        assert_eq!(input("openai", "gpt-4.1-nano-2025-04-14"), Some(0.10));
-        assert_eq!(input("anthropic", "claude-opus-4-5-20251101"), Some(5.00));
-        assert_eq!(input("anthropic", "claude-opus-4-1"), Some(15.00));
-        assert_eq!(input("gemini", "models/gemini-2.5-flash-lite"), Some(0.10));
-        assert_eq!(input("openai", "gpt-3.5-turbo"), None);
-        assert_eq!(input("anthropic", "gpt-4o"), None, "prices belong to their provider");
-        // OpenAI reached through its Responses API is priced as OpenAI, whatever the provider is called.
-        assert_eq!(input("openai-responses", "gpt-5-mini"), input("openai", "gpt-5-mini"));
-        let named = |id| prices.lookup(Some("openai-responses"), Some(id), "gpt-4.1").map(|(p, _)| p.input);
-        assert_eq!((named("openai-responses"), named("work")), (Some(2.00), Some(2.00)));
-    }
-
-    #[test]
-    fn cost_table() {
-        let prices = Prices::shipped().unwrap();
-        let sonnet = "claude-sonnet-4-5-20250929";
-        // Plain input and output: gpt-4o-mini, 1M in + 1M out = 0.15 + 0.60.
-        check(
-            &prices,
-            record("openai", "gpt-4o-mini", Some(usage(1_000_000, 0, 0, 1_000_000)), None),
-            Some(0.75),
-            Some("prices"),
-        );
-        // OpenAI cached input: 1000 prompt tokens of which 800 cached on gpt-4.1: 200·2 + 800·0.5 + 100·8 (per 1M).
-        check(&prices, record("openai", "gpt-4.1", Some(usage(1000, 800, 0, 100)), None), Some(0.0016), Some("prices"));
-        // Anthropic cache read and write: 10k prompt = 2k fresh + 5k read + 3k written, 1k out on Sonnet 4.5.
-        let want = (2000.0 * 3.0 + 5000.0 * 0.30 + 3000.0 * 3.75 + 1000.0 * 15.0) / 1e6;
-        check(
-            &prices,
-            record("anthropic", sonnet, Some(usage(10_000, 5000, 3000, 1000)), None),
-            Some(want),
-            Some("prices"),
-        );
-        // Long context: a 300k prompt on Sonnet 4.5 bills every token at the >200k tier…
-        let want = (250_000.0 * 6.0 + 50_000.0 * 0.60 + 2000.0 * 22.5) / 1e6;
-        check(
-            &prices,
-            record("anthropic", sonnet, Some(usage(300_000, 50_000, 0, 2000)), None),
-            Some(want),
-            Some("prices"),
-        );
-        // …and exactly 200k is still the base tier.
-        check(&prices, record("anthropic", sonnet, Some(usage(200_000, 0, 0, 0)), None), Some(0.6), Some("prices"));
-        // Gemini 2.5 Pro's two tiers.
-        check(
-            &prices,
-            record("gemini", "gemini-2.5-pro", Some(usage(100_000, 0, 0, 10_000)), None),
-            Some(0.225),
-            Some("prices"),
-        );
-        check(
-            &prices,
-            record("gemini", "gemini-2.5-pro", Some(usage(300_000, 0, 0, 10_000)), None),
-            Some(0.9),
-            Some("prices"),
-        );
-        // Reasoning tokens are part of output, not billed twice.
-        let mut thinking = usage(1000, 0, 0, 5000);
-        thinking.reasoning = 4000;
-        check(
-            &prices,
-            record("openai", "o4-mini", Some(thinking), None),
-            Some((1000.0 * 1.1 + 5000.0 * 4.4) / 1e6),
-            Some("prices"),
-        );
-        // The provider's own figure wins over the table, even for a model the table knows.
-        check(
-            &prices,
-            record("openrouter", "openai/gpt-4o", Some(usage(1000, 0, 0, 1000)), Some(0.0421)),
-            Some(0.0421),
-            Some("provider"),
-        );
-        // Local models are free, whatever they are called.
-        check(&prices, record("ollama", "llama3.2", Some(usage(5000, 0, 0, 5000)), None), Some(0.0), Some("local"));
-        check(&prices, record("lmstudio", "gpt-4o", Some(usage(5000, 0, 0, 5000)), None), Some(0.0), Some("local"));
-        // An unknown model's cost is NULL, not zero.
-        check(&prices, record("openai", "gpt-99-turbo", Some(usage(10, 0, 0, 10)), None), None, Some("unknown"));
-        check(
-            &prices,
-            record("together", "meta-llama/Llama-3-70b", Some(usage(10, 0, 0, 10)), None),
-            None,
-            Some("unknown"),
-        );
-        // Nothing reported, nothing to price.
-        check(&prices, record("openai", "gpt-4o", None, None), None, None);
-        // A nonsense provider figure is ignored.
-        check(
-            &prices,
-            record("openai", "gpt-4o", Some(usage(1_000_000, 0, 0, 0)), Some(f64::NAN)),
-            Some(2.5),
-            Some("prices"),
-        );
-    }
-
-    #[test]
-    fn openrouter_models_fall_back_to_the_vendors_prices() {
-        let prices = Prices::shipped().unwrap();
-        check(
-            &prices,
-            record("openrouter", "anthropic/claude-sonnet-4.5", Some(usage(100_000, 0, 0, 0)), None),
-            Some(0.3),
-            Some("prices"),
-        );
-        check(
-            &prices,
-            record("openrouter", "google/gemini-2.5-flash", Some(usage(1_000_000, 0, 0, 0)), None),
-            Some(0.3),
-            Some("prices"),
-        );
-        check(
-            &prices,
-            record("openrouter", "x-ai/grok-4", Some(usage(0, 0, 0, 1_000_000)), None),
-            Some(15.0),
-            Some("prices"),
-        );
-        check(&prices, record("openrouter", "qwen/qwen3-coder", Some(usage(1, 0, 0, 1)), None), None, Some("unknown"));
-        // An OpenRouter entry of its own comes first.
-        let table = "version = \"t\"\n\
-                     [[price]]\nprovider = \"openrouter\"\nprefix = \"anthropic/claude-sonnet-4\"\ninput = 9.0\noutput = 9.0\n\
-                     [[price]]\nprovider = \"anthropic\"\nprefix = \"claude-sonnet-4\"\ninput = 3.0\noutput = 15.0\n";
-        let prices = Prices::from_toml(table).unwrap();
-        check(
-            &prices,
-            record("openrouter", "anthropic/claude-sonnet-4.5", Some(usage(1_000_000, 0, 0, 0)), None),
-            Some(9.0),
-            Some("prices"),
-        );
-    }
-
-    #[test]
-    fn overrides_replace_parts_of_a_price_and_mark_the_version() {
-        let prices = Prices::shipped().unwrap().with_overrides([
-            PriceOverride { provider: "openai".into(), model: "gpt-4o".into(), input: Some(1.0), ..Default::default() },
-            PriceOverride {
-                provider: "my-work".into(),
-                model: "house-model".into(),
-                input: Some(0.5),
-                output: Some(1.0),
-                ..Default::default()
-            },
-            PriceOverride {
-                provider: "anthropic".into(),
-                model: "claude-sonnet-4".into(),
-                output: Some(10.0),
-                ..Default::default()
-            },
-        ]);
-        // Input overridden, output kept from the table.
-        let cost = prices.cost(&record("openai", "gpt-4o-2024-08-06", Some(usage(1_000_000, 0, 0, 1_000_000)), None));
-        assert_eq!(cost.usd, Some(11.0));
-        assert_eq!(cost.price_version.as_deref(), Some("2026-11-25+override"));
-        // A model only the user knows, by provider id.
-        let mut own = record("custom", "house-model-v2", Some(usage(2_000_000, 0, 0, 1_000_000)), None);
-        own.provider_id = Some("my-work".into());
-        assert_eq!(prices.cost(&own).usd, Some(2.0));
-        // An override of output drops the long-context tier.
-        let (price, overridden) = prices.lookup(Some("anthropic"), None, "claude-sonnet-4-5").unwrap();
-        assert!(overridden);
-        assert_eq!((price.input, price.output, price.long_context), (3.0, 10.0, None));
-        // Untouched models keep the plain version.
-        let cost = prices.cost(&record("openai", "gpt-5", Some(usage(1, 0, 0, 1)), None));
-        assert_eq!(cost.price_version.as_deref(), Some("2026-11-25"));
-    }
-
-    #[test]
-    fn local_means_a_loopback_preset() {
-        assert!(is_local("ollama"));
-        assert!(is_local("lmstudio"));
-        assert!(!is_local("openai"));
-        assert!(!is_local("custom"));
-        assert!(!is_local("no-such-kind"));
-    }
-
-    #[test]
-    fn a_broken_table_is_an_error_that_says_where() {
-        let err = Prices::from_toml("version = \"x\"\n[[price]]\nprovider = \"a\"\nprefix = \"b\"\ninput = 1.0\n")
-            .unwrap_err();
-        assert!(err.to_string().contains("output"), "{err}");
-    }
-}
+#[path = "prices_tests.rs"]
+mod tests;

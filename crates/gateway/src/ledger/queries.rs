@@ -21,7 +21,7 @@ const IS_ERROR: &str = "(status >= 400 OR error IS NOT NULL)";
 /// The columns [`request_row`] reads, in its order.
 const REQUEST_COLUMNS: &str = "id, ts, app_id, app_name, alias, provider_id, model, client_protocol, stream, status, \
      error, attempts, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, \
-     cost_usd, cost_source, price_version, latency_ms, ttft_ms";
+     cost_usd, cost_source, price_version, latency_ms, ttft_ms, cache_write_1h_tokens";
 
 /// Rows read per query while exporting.
 const EXPORT_PAGE: u32 = 1000;
@@ -120,6 +120,8 @@ pub struct RequestRow {
     pub input_tokens: Option<u64>,
     pub cached_input_tokens: Option<u64>,
     pub cache_write_tokens: Option<u64>,
+    /// The part of `cache_write_tokens` kept for an hour (NULL in rows written before the ledger counted it).
+    pub cache_write_1h_tokens: Option<u64>,
     pub output_tokens: Option<u64>,
     pub reasoning_tokens: Option<u64>,
     pub cost_usd: Option<f64>,
@@ -442,7 +444,8 @@ pub fn request_detail(store: &Store, id: i64) -> Result<Option<RequestDetail>, L
 /// many rows were written. Text cells that a spreadsheet would run as a formula are prefixed with `'`.
 pub fn export_csv(store: &Store, filter: &RequestFilter, mut writer: impl Write) -> Result<u64, LedgerError> {
     const HEADER: &str = "id,time,ts_ms,app_id,app,alias,provider,model,client_protocol,stream,status,error,attempts,\
-                          input_tokens,cached_input_tokens,cache_write_tokens,output_tokens,reasoning_tokens,\
+                          input_tokens,cached_input_tokens,cache_write_tokens,cache_write_1h_tokens,output_tokens,\
+                          reasoning_tokens,\
                           cost_usd,cost_source,price_version,latency_ms,ttft_ms";
     writeln!(writer, "{HEADER}")?;
     let written = for_each_page(store, filter, |row| {
@@ -466,6 +469,7 @@ pub fn export_csv(store: &Store, filter: &RequestFilter, mut writer: impl Write)
             num(row.input_tokens),
             num(row.cached_input_tokens),
             num(row.cache_write_tokens),
+            num(row.cache_write_1h_tokens),
             num(row.output_tokens),
             num(row.reasoning_tokens),
             row.cost_usd.map(|c| c.to_string()).unwrap_or_default(),
@@ -573,6 +577,7 @@ fn request_row(row: &Row<'_>) -> rusqlite::Result<RequestRow> {
         input_tokens: opt(12)?,
         cached_input_tokens: opt(13)?,
         cache_write_tokens: opt(14)?,
+        cache_write_1h_tokens: opt(22)?,
         output_tokens: opt(15)?,
         reasoning_tokens: opt(16)?,
         cost_usd: row.get(17)?,

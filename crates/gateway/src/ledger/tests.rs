@@ -143,7 +143,14 @@ async fn a_row_keeps_everything_the_relay_knew() {
             AttemptRecord { target: "openai/gpt-5".into(), result: "429".into(), elapsed_ms: 40 },
             AttemptRecord { target: "claude/claude-sonnet-4-5-20250929".into(), result: "ok".into(), elapsed_ms: 900 },
         ],
-        usage: Some(Usage { input: 12_000, cached_input: 10_000, cache_write: 1000, output: 500, reasoning: 200 }),
+        usage: Some(Usage {
+            input: 12_000,
+            cached_input: 10_000,
+            cache_write: 1000,
+            cache_write_1h: 400,
+            output: 500,
+            reasoning: 200,
+        }),
         latency_ms: 950,
         ttft_ms: Some(320),
         ..Record::new("scripts", "anthropic")
@@ -163,7 +170,9 @@ async fn a_row_keeps_everything_the_relay_knew() {
         (row.input_tokens, row.cached_input_tokens, row.cache_write_tokens, row.output_tokens, row.reasoning_tokens),
         (Some(12_000), Some(10_000), Some(1000), Some(500), Some(200))
     );
-    let want = (1000.0 * 3.0 + 10_000.0 * 0.30 + 1000.0 * 3.75 + 500.0 * 15.0) / 1e6;
+    assert_eq!(row.cache_write_1h_tokens, Some(400), "the hour-long part of the writes");
+    // 1000 fresh, 10k read, 600 written for five minutes, 400 for an hour (twice the input price), 500 out.
+    let want = (1000.0 * 3.0 + 10_000.0 * 0.30 + 600.0 * 3.75 + 400.0 * 6.0 + 500.0 * 15.0) / 1e6;
     assert!((row.cost_usd.unwrap() - want).abs() < 1e-12, "{:?}", row.cost_usd);
     assert_eq!((row.cost_source.as_deref(), row.price_version.as_deref()), (Some("prices"), Some("2026-11-25")));
     assert_eq!((row.latency_ms, row.ttft_ms), (Some(950), Some(320)));

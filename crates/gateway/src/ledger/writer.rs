@@ -225,8 +225,9 @@ fn insert(store: &Store, prices: &Prices, rows: &[Record]) -> Result<Vec<Written
             let mut stmt = tx.prepare_cached(
                 "INSERT INTO requests (ts, app_id, app_name, alias, provider_id, model, client_protocol, stream, \
                  status, error, attempts, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, \
-                 reasoning_tokens, cost_usd, cost_source, price_version, latency_ms, ttft_ms) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+                 reasoning_tokens, cost_usd, cost_source, price_version, latency_ms, ttft_ms, cache_write_1h_tokens) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, \
+                 ?22)",
             )?;
             for r in rows {
                 let cost = prices.cost_cached(r, &mut looked_up);
@@ -254,6 +255,7 @@ fn insert(store: &Store, prices: &Prices, rows: &[Record]) -> Result<Vec<Written
                     cost.price_version,
                     to_i64(r.latency_ms),
                     r.ttft_ms.map(to_i64),
+                    tokens(|u| u.cache_write_1h),
                 ])?;
                 let id = tx.last_insert_rowid();
                 if let Some(bodies) = &r.bodies {

@@ -105,7 +105,7 @@ impl StreamDecoder {
     /// report it only at their end; a failed Responses response reports it as it fails).
     pub fn usage_so_far(&self) -> Option<neutral::Usage> {
         match self {
-            StreamDecoder::OpenAiChat(_) => None,
+            StreamDecoder::OpenAiChat(d) => d.usage_so_far(),
             StreamDecoder::Anthropic(d) => d.usage_so_far(),
             StreamDecoder::Gemini(d) => d.usage_so_far(),
             StreamDecoder::Responses(d) => d.usage_so_far(),
@@ -122,3 +122,7 @@ impl StreamDecoder {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "tests/usage.rs"]
+mod usage_tests;

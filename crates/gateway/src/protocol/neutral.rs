@@ -263,15 +263,46 @@ pub enum StopReason {
     Other(String),
 }
 
-/// Token counts. `input` counts every prompt token, including cached ones; `cached_input` and `cache_write` say how
-/// many of them were read from or written to the provider's cache; `reasoning` is part of `output`.
+/// Token counts, each meaning one thing whatever protocol reported them: the spokes convert on the way in and out
+/// (docs/ACCOUNTING.md has the table), so the ledger's columns and the prices apply to every provider alike.
+///
+/// The prompt side nests: `input` ⊇ `cached_input` + `cache_write`, and `cache_write` ⊇ `cache_write_1h`. The
+/// tokens billed at the plain input price are `input - cached_input - cache_write`. The answer side nests too:
+/// `output` ⊇ `reasoning`. Nothing is counted twice and nothing is left out:
+/// - OpenAI (chat and Responses), Gemini and DeepSeek count cached tokens inside their prompt count, as here;
+/// - Anthropic's `input_tokens` leaves cache reads and writes out, so its spoke adds them in (and takes them out
+///   again for Anthropic clients);
+/// - Gemini's `candidatesTokenCount` leaves the thoughts out, so its spoke adds `thoughtsTokenCount` in.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Usage {
+    /// Every prompt token: fresh, read from the cache and written to it (Gemini's tool-use prompt tokens too).
     pub input: u64,
+    /// Prompt tokens read from the provider's cache (OpenAI `cached_tokens`, Anthropic `cache_read_input_tokens`,
+    /// Gemini `cachedContentTokenCount`, DeepSeek `prompt_cache_hit_tokens`).
     pub cached_input: u64,
+    /// Prompt tokens written to the provider's cache, for any lifetime (Anthropic `cache_creation_input_tokens`,
+    /// OpenRouter `cache_write_tokens`).
     pub cache_write: u64,
+    /// The part of `cache_write` kept for an hour rather than five minutes (Anthropic
+    /// `cache_creation.ephemeral_1h_input_tokens`), priced apart.
+    pub cache_write_1h: u64,
+    /// Every generated token, reasoning included.
     pub output: u64,
+    /// The part of `output` spent reasoning (OpenAI `reasoning_tokens`, Gemini `thoughtsTokenCount`); Anthropic
+    /// does not say, so it is 0 there even when the model thought.
     pub reasoning: u64,
+}
+
+impl Usage {
+    /// Prompt tokens neither read from nor written to a cache.
+    pub fn fresh_input(&self) -> u64 {
+        self.input.saturating_sub(self.cached_input).saturating_sub(self.cache_write)
+    }
+
+    /// The part of `cache_write` kept for five minutes.
+    pub fn cache_write_5m(&self) -> u64 {
+        self.cache_write.saturating_sub(self.cache_write_1h)
+    }
 }
 
 /// A whole (non-streamed) answer.

@@ -307,7 +307,7 @@ mod tests {
         assert!(watch.done && watch.failed.is_none());
         assert_eq!(
             watch.usage.unwrap().0,
-            Usage { input: 12, cached_input: 4, cache_write: 0, output: 7, reasoning: 3 }
+            Usage { input: 12, cached_input: 4, cache_write: 0, cache_write_1h: 0, output: 7, reasoning: 3 }
         );
         assert!(watch.inspect(b"data: {not json\r\n\r\n").is_err(), "garbage ends the stream");
 

@@ -122,6 +122,7 @@ impl Store {
                                 output: row.get(5)?,
                                 cached_input: row.get(6)?,
                                 cache_write: row.get(7)?,
+                                cache_write_1h: None,
                                 long_context: None,
                             },
                         },
@@ -276,14 +277,27 @@ mod tests {
     use super::*;
 
     fn price(input: f64) -> Price {
-        Price { input, output: 2.0 * input, cached_input: Some(input / 10.0), cache_write: None, long_context: None }
+        Price {
+            input,
+            output: 2.0 * input,
+            cached_input: Some(input / 10.0),
+            cache_write: None,
+            cache_write_1h: None,
+            long_context: None,
+        }
     }
 
     #[test]
     fn an_import_round_trips_and_a_later_one_replaces_the_capabilities() {
         let store = Store::open_in_memory().unwrap();
-        let tier =
-            Tier { above_tokens: 200_000, input: Some(6.0), output: None, cached_input: None, cache_write: None };
+        let tier = Tier {
+            above_tokens: 200_000,
+            input: Some(6.0),
+            output: None,
+            cached_input: None,
+            cache_write: None,
+            cache_write_1h: None,
+        };
         let caps = Capabilities { context_window: Some(1000), tools: Some(true), ..Capabilities::default() };
         let first = NewPriceImport {
             effective_ms: 1000,

@@ -18,7 +18,7 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 const APPLICATION_ID: i64 = 0x5377_4264;
 
 /// `MIGRATIONS[i]` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 /// Version 1: everything the first release keeps.
 const V1: &str = r#"
@@ -398,6 +398,12 @@ CREATE TABLE model_capabilities (
 /// `loop_guard`), `NULL` for none. The limits of all apps together are the `limits` setting.
 const V5: &str = r#"
 ALTER TABLE apps ADD COLUMN limits TEXT CHECK (limits IS NULL OR (json_valid(limits) AND json_type(limits) = 'object'));
+"#;
+
+/// Version 6: the part of `cache_write_tokens` written to the cache for an hour (Anthropic's 1-hour TTL), which is
+/// priced apart from the five-minute writes. NULL when the upstream did not say (every row before this version).
+const V6: &str = r#"
+ALTER TABLE requests ADD COLUMN cache_write_1h_tokens INTEGER;
 "#;
 
 /// Brings `conn` up to [`SCHEMA_VERSION`]. `path` is only for messages.

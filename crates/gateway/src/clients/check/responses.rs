@@ -204,6 +204,7 @@ fn usage(usage: &Value) -> Option<Usage> {
         input,
         cached_input: usage["input_tokens_details"]["cached_tokens"].as_u64().unwrap_or(0),
         cache_write: 0,
+        cache_write_1h: 0,
         output: usage["output_tokens"].as_u64().unwrap_or(0),
         reasoning: usage["output_tokens_details"]["reasoning_tokens"].as_u64().unwrap_or(0),
     })

@@ -3,7 +3,9 @@
 //!
 //! Decisions a caller should know (each is also noted where it happens):
 //! - Usage: Anthropic's `input_tokens` excludes cache reads and writes; the neutral `input` includes them
-//!   (`input_tokens + cache_read_input_tokens + cache_creation_input_tokens`). Encoding subtracts them again.
+//!   (`input_tokens + cache_read_input_tokens + cache_creation_input_tokens`). Encoding subtracts them again. Cache
+//!   writes kept for an hour (`cache_creation.ephemeral_1h_input_tokens`) are the neutral `cache_write_1h`, priced
+//!   apart; Anthropic clients always get the `cache_creation` split.
 //! - Tool input is an object here but JSON text in the neutral form: decoding serializes it, encoding parses it
 //!   (text that is empty, not JSON, or not an object becomes `{}`).
 //! - Requests sent upstream (`encode_request`):
@@ -33,7 +35,7 @@ mod response;
 mod stream;
 
 pub use request::{decode_request, encode_request, lift_system_messages};
-pub use response::{decode_response, encode_response, encode_stop, stop_reason};
+pub use response::{decode_response, encode_response, encode_stop, merge_delta_usage, stop_reason, usage_of};
 pub use stream::{StreamDecoder, StreamEncoder};
 
 /// `max_tokens` for an upstream request when the client gave none (Anthropic requires one).

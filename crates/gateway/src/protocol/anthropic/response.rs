@@ -33,25 +33,58 @@ pub fn encode_stop(stop: &StopReason) -> (&'static str, Option<&str>) {
     }
 }
 
-/// The input side of Anthropic usage, as neutral counts (`input` includes the cache reads and writes).
+/// A `usage` object → neutral usage, or `None` when it is not an object or says nothing of the prompt (a
+/// `message_delta`'s usage that counts only output).
+pub fn usage_of(usage: &Value) -> Option<Usage> {
+    let usage = usage.as_object()?;
+    let input_side = ["input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens", "cache_creation"];
+    input_side.iter().any(|key| field(usage, key).is_some()).then(|| decode_usage(usage))
+}
+
+/// Anthropic usage as neutral counts. `input_tokens` leaves out cache reads (`cache_read_input_tokens`) and writes
+/// (`cache_creation_input_tokens`), so the neutral `input` is their sum. Writes are split by lifetime in
+/// `cache_creation: {ephemeral_5m_input_tokens, ephemeral_1h_input_tokens}`; without the total, the split is summed.
+/// Thinking is inside `output_tokens` and not counted apart, so `reasoning` stays 0.
 pub(super) fn decode_usage(usage: &Map<String, Value>) -> Usage {
     let cached_input = count(usage, "cache_read_input_tokens");
-    let cache_write = count(usage, "cache_creation_input_tokens");
+    let split = field(usage, "cache_creation").and_then(Value::as_object);
+    let five_minutes = split.map_or(0, |s| count(s, "ephemeral_5m_input_tokens"));
+    let one_hour = split.map_or(0, |s| count(s, "ephemeral_1h_input_tokens"));
+    let cache_write =
+        field(usage, "cache_creation_input_tokens").and_then(Value::as_u64).unwrap_or(five_minutes + one_hour);
     Usage {
         input: count(usage, "input_tokens") + cached_input + cache_write,
         cached_input,
         cache_write,
+        cache_write_1h: one_hour.min(cache_write),
         output: count(usage, "output_tokens"),
         reasoning: 0,
     }
 }
 
+/// The input side of a `message_delta`'s cumulative usage over what `message_start` said: newer API versions
+/// repeat the prompt's counts there, and a count only grows.
+pub fn merge_delta_usage(so_far: &mut Usage, delta: &Map<String, Value>) {
+    so_far.output = field(delta, "output_tokens").and_then(Value::as_u64).unwrap_or(so_far.output);
+    if let Some(input) = usage_of(&Value::Object(delta.clone())) {
+        so_far.input = input.input.max(so_far.input);
+        so_far.cached_input = input.cached_input.max(so_far.cached_input);
+        so_far.cache_write = input.cache_write.max(so_far.cache_write);
+        so_far.cache_write_1h = input.cache_write_1h.max(so_far.cache_write_1h);
+    }
+}
+
+/// Neutral usage as Anthropic's: `input_tokens` without the cache reads and writes, the writes split by lifetime.
 pub(super) fn encode_usage(usage: &Usage) -> Value {
     json!({
-        "input_tokens": usage.input.saturating_sub(usage.cached_input + usage.cache_write),
+        "input_tokens": usage.fresh_input(),
         "output_tokens": usage.output,
         "cache_creation_input_tokens": usage.cache_write,
         "cache_read_input_tokens": usage.cached_input,
+        "cache_creation": {
+            "ephemeral_5m_input_tokens": usage.cache_write_5m(),
+            "ephemeral_1h_input_tokens": usage.cache_write_1h,
+        },
     })
 }
 

@@ -4,8 +4,8 @@ use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
-use super::response::{decode_usage, encode_stop, encode_usage, stop_reason};
-use crate::protocol::fields::{as_object, count, field, text_of};
+use super::response::{decode_usage, encode_stop, encode_usage, merge_delta_usage, stop_reason};
+use crate::protocol::fields::{as_object, field, text_of};
 use crate::protocol::neutral::{StopReason, StreamEvent, Usage};
 use crate::protocol::{ProtocolError, SseEvent};
 
@@ -121,17 +121,7 @@ impl StreamDecoder {
                     out.push(StreamEvent::Stop { choice: 0, reason: stop_reason(reason, sequence) });
                 }
                 if let Some(usage) = field(payload, "usage").and_then(Value::as_object) {
-                    // Cumulative counts; the input side is repeated here by newer API versions.
-                    self.usage.output = count(usage, "output_tokens");
-                    if ["input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"]
-                        .iter()
-                        .any(|k| field(usage, k).is_some())
-                    {
-                        let input = decode_usage(usage);
-                        self.usage.input = input.input.max(self.usage.input);
-                        self.usage.cached_input = input.cached_input.max(self.usage.cached_input);
-                        self.usage.cache_write = input.cache_write.max(self.usage.cache_write);
-                    }
+                    merge_delta_usage(&mut self.usage, usage);
                 }
                 self.usage_sent = true;
                 out.push(StreamEvent::Usage { usage: self.usage, cost_usd: None });

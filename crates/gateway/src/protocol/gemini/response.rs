@@ -139,7 +139,8 @@ pub fn stop_reason(reason: &str, has_tool_call: bool) -> StopReason {
 }
 
 /// `usageMetadata` → neutral. Gemini's `promptTokenCount` already includes cached tokens; tool-use prompt tokens
-/// (grounding and other built-in tools) are prompt tokens too. `candidatesTokenCount` excludes thoughts.
+/// (grounding and other built-in tools) are prompt tokens too. `candidatesTokenCount` excludes thoughts, so the
+/// neutral `output` adds `thoughtsTokenCount` in. Gemini reports no cache writes (a cache is made by its own call).
 pub fn decode_usage(metadata: &Value) -> Usage {
     let count = |key: &str| metadata.get(key).and_then(Value::as_u64).unwrap_or(0);
     let thoughts = count("thoughtsTokenCount");
@@ -147,6 +148,7 @@ pub fn decode_usage(metadata: &Value) -> Usage {
         input: count("promptTokenCount") + count("toolUsePromptTokenCount"),
         cached_input: count("cachedContentTokenCount"),
         cache_write: 0,
+        cache_write_1h: 0,
         output: count("candidatesTokenCount") + thoughts,
         reasoning: thoughts,
     }

@@ -32,7 +32,8 @@ mod stream;
 
 pub(crate) use request::tool_choice_mode;
 pub use request::{decode_request, encode_request};
-pub use response::{decode_response, encode_response, finish_reason, stop_reason};
+pub use response::{decode_response, encode_response, finish_reason, stop_reason, usage_of};
+pub(crate) use stream::chunk_usage;
 pub use stream::{StreamDecoder, StreamEncoder};
 
 #[cfg(test)]

@@ -31,25 +31,42 @@ pub fn stop_reason(finish_reason: &str) -> StopReason {
     }
 }
 
-/// `usage` → neutral usage and OpenRouter's `cost`.
+/// A `usage` object → neutral usage and OpenRouter's `cost`, or `None` when it is not an object (a `null` usage on
+/// an early stream chunk) or counts no prompt tokens in any known form.
+pub fn usage_of(usage: &Value) -> Option<(Usage, Option<f64>)> {
+    let usage = usage.as_object()?;
+    let counted = ["prompt_tokens", "prompt_cache_hit_tokens", "prompt_cache_miss_tokens"];
+    counted.iter().any(|key| field(usage, key).is_some()).then(|| decode_usage(usage))
+}
+
+/// `usage` → neutral usage and OpenRouter's `cost`. `prompt_tokens` includes cached tokens (and OpenRouter's cache
+/// writes), as the neutral `input` does, and `completion_tokens` the reasoning ones. Cached tokens are read from
+/// `prompt_tokens_details.cached_tokens` (OpenAI, OpenRouter), else DeepSeek's `prompt_cache_hit_tokens`, else a
+/// top-level `cached_tokens` (Moonshot); a host that sends only DeepSeek's hit and miss counts has them summed for
+/// the prompt. Cache writes are OpenRouter's `prompt_tokens_details.cache_write_tokens`.
 pub(super) fn decode_usage(usage: &Map<String, Value>) -> (Usage, Option<f64>) {
     let prompt_details = field(usage, "prompt_tokens_details").and_then(Value::as_object);
     let completion_details = field(usage, "completion_tokens_details").and_then(Value::as_object);
-    let cached = match prompt_details {
-        Some(details) if field(details, "cached_tokens").is_some() => count(details, "cached_tokens"),
-        // DeepSeek reports its cache hits at the top level.
-        _ => count(usage, "prompt_cache_hit_tokens"),
-    };
+    let number = |obj: Option<&Map<String, Value>>, key: &str| obj.and_then(|o| field(o, key)).and_then(Value::as_u64);
+    let hit = number(Some(usage), "prompt_cache_hit_tokens");
+    let cached = number(prompt_details, "cached_tokens").or(hit).or_else(|| number(Some(usage), "cached_tokens"));
+    let input = number(Some(usage), "prompt_tokens")
+        .unwrap_or_else(|| hit.unwrap_or(0) + number(Some(usage), "prompt_cache_miss_tokens").unwrap_or(0));
     let parsed = Usage {
-        input: count(usage, "prompt_tokens"),
-        cached_input: cached,
-        cache_write: prompt_details.map_or(0, |d| count(d, "cache_write_tokens")),
+        input,
+        cached_input: cached.unwrap_or(0),
+        cache_write: number(prompt_details, "cache_write_tokens").unwrap_or(0),
+        cache_write_1h: 0,
         output: count(usage, "completion_tokens"),
-        reasoning: completion_details.map_or(0, |d| count(d, "reasoning_tokens")),
+        reasoning: number(completion_details, "reasoning_tokens").unwrap_or(0),
     };
     (parsed, field(usage, "cost").and_then(Value::as_f64))
 }
 
+/// Neutral usage as OpenAI's `usage`: cached tokens in `prompt_tokens_details.cached_tokens`, reasoning in
+/// `completion_tokens_details.reasoning_tokens`, cache writes (when there were any) in OpenRouter's
+/// `prompt_tokens_details.cache_write_tokens`, and a provider's cost as OpenRouter's `cost`. OpenAI has no word for
+/// an hour-long cache write: it is only part of `cache_write_tokens`.
 pub(super) fn encode_usage(usage: &Usage, cost_usd: Option<f64>) -> Value {
     let mut out = json!({
         "prompt_tokens": usage.input,

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
 
-use super::response::{decode_usage, encode_usage, finish_reason, stop_reason};
+use super::response::{decode_usage, encode_usage, finish_reason, stop_reason, usage_of};
 use crate::protocol::fields::{as_object, field, text_of, unix_now};
 use crate::protocol::neutral::{StreamEvent, Usage};
 use crate::protocol::{ProtocolError, SseEvent};
@@ -18,11 +18,19 @@ pub struct StreamDecoder {
     calls: HashMap<u32, Vec<(Option<u64>, String)>>,
     stopped: bool,
     last_usage: Option<(Usage, Option<f64>)>,
+    /// The newest usage any chunk carried, mid-stream ones too (hosts with cumulative usage on every chunk).
+    seen: Option<Usage>,
 }
 
 impl StreamDecoder {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The usage reported so far, for a stream that broke before its end: OpenAI itself reports it only on the
+    /// last chunk, so usually nothing; hosts that count on every chunk give their count so far.
+    pub fn usage_so_far(&self) -> Option<Usage> {
+        self.last_usage.map(|u| u.0).or(self.seen)
     }
 
     pub fn decode(&mut self, event: &SseEvent) -> Result<Vec<StreamEvent>, ProtocolError> {
@@ -65,9 +73,14 @@ impl StreamDecoder {
                 out.push(StreamEvent::Stop { choice: index, reason: stop_reason(reason) });
             }
         }
-        // Usage comes on a last chunk with no choices, or (some hosts) with the finish; cumulative usage on every
-        // chunk is read only from then on, and repeats are dropped.
-        if let Some(usage) = field(chunk, "usage").and_then(Value::as_object)
+        // Usage comes on a last chunk with no choices, or (some hosts) with the finish, at the top or (Moonshot)
+        // inside the finishing choice; cumulative usage on every chunk is read only from then on, and repeats are
+        // dropped.
+        let usage = chunk_usage(chunk);
+        if let Some((usage, _)) = usage.and_then(usage_of) {
+            self.seen = Some(usage);
+        }
+        if let Some(usage) = usage.and_then(Value::as_object)
             && (choices.is_empty() || self.stopped)
         {
             let decoded = decode_usage(usage);
@@ -115,6 +128,14 @@ impl StreamDecoder {
             }
         }
     }
+}
+
+/// A chunk's usage: at its top level, else inside its first choice (Moonshot puts it beside the finish there).
+pub(crate) fn chunk_usage(chunk: &Map<String, Value>) -> Option<&Value> {
+    field(chunk, "usage").or_else(|| {
+        let choice = field(chunk, "choices")?.as_array()?.first()?.as_object()?;
+        field(choice, "usage")
+    })
 }
 
 /// Neutral events → client chunks.

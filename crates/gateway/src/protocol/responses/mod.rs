@@ -109,7 +109,7 @@ pub use request::decode_request;
 pub use response::encode_response;
 pub use stream::StreamEncoder;
 pub use upstream_request::{MIN_OUTPUT_TOKENS, encode_request, unsent};
-pub use upstream_response::decode_response;
+pub use upstream_response::{decode_response, usage_of};
 pub use upstream_stream::StreamDecoder;
 
 #[cfg(test)]

@@ -95,13 +95,22 @@ pub(super) fn stop_reason(status: &str, incomplete: Option<&Map<String, Value>>,
     }
 }
 
+/// A Responses `usage` object (a whole response's, or the final one a stream's terminal event carries) → neutral
+/// usage, or `None` when it is not an object with `input_tokens`.
+pub fn usage_of(usage: &Value) -> Option<Usage> {
+    let usage = usage.as_object()?;
+    field(usage, "input_tokens").is_some().then(|| decode_usage(usage))
+}
+
 /// `usage`: `input_tokens` includes the cached ones and `output_tokens` the reasoning ones, as in the neutral form.
+/// OpenAI reports no cache writes.
 pub(super) fn decode_usage(usage: &Map<String, Value>) -> Usage {
     let details = |key: &str| field(usage, key).and_then(Value::as_object);
     Usage {
         input: count(usage, "input_tokens"),
         cached_input: details("input_tokens_details").map_or(0, |d| count(d, "cached_tokens")),
         cache_write: 0,
+        cache_write_1h: 0,
         output: count(usage, "output_tokens"),
         reasoning: details("output_tokens_details").map_or(0, |d| count(d, "reasoning_tokens")),
     }

@@ -421,12 +421,14 @@ fn stop_reasons_map_both_ways() {
 #[test]
 fn usage_counts_cache_tokens_as_input() {
     let wire = json!({"input_tokens": 50, "output_tokens": 300, "cache_creation_input_tokens": 2000,
-        "cache_read_input_tokens": 10000});
+        "cache_read_input_tokens": 10000,
+        "cache_creation": {"ephemeral_5m_input_tokens": 2000, "ephemeral_1h_input_tokens": 0}});
     let usage = decode_usage(wire.as_object().unwrap());
-    assert_eq!(usage, Usage { input: 12_050, cached_input: 10_000, cache_write: 2000, output: 300, reasoning: 0 });
+    let want = Usage { input: 12_050, cached_input: 10_000, cache_write: 2000, output: 300, ..Usage::default() };
+    assert_eq!(usage, want);
     assert_eq!(encode_usage(&usage), wire);
     // Counts from another protocol that do not add up never go negative.
-    let odd = Usage { input: 10, cached_input: 20, cache_write: 0, output: 1, reasoning: 0 };
+    let odd = Usage { input: 10, cached_input: 20, output: 1, ..Usage::default() };
     assert_eq!(encode_usage(&odd)["input_tokens"], 0);
 }
 
@@ -438,7 +440,8 @@ fn responses_decode_encode_and_round_trip() {
         "content": [{"type": "text", "text": "Hi! My name is Claude."}],
         "stop_reason": "end_turn", "stop_sequence": null,
         "usage": {"input_tokens": 2095, "output_tokens": 503, "cache_creation_input_tokens": 0,
-            "cache_read_input_tokens": 0}
+            "cache_read_input_tokens": 0,
+            "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0}}
     });
     let r = decode_response(&body).unwrap();
     assert_eq!(r.id, "msg_013Zva2CMHLNnXjNJJKqJ2EF");
@@ -447,7 +450,10 @@ fn responses_decode_encode_and_round_trip() {
         r.choices,
         vec![Choice { index: 0, content: vec![text("Hi! My name is Claude.")], stop: Some(StopReason::EndTurn) }]
     );
-    assert_eq!(r.usage, Some(Usage { input: 2095, cached_input: 0, cache_write: 0, output: 503, reasoning: 0 }));
+    assert_eq!(
+        r.usage,
+        Some(Usage { input: 2095, cached_input: 0, cache_write: 0, cache_write_1h: 0, output: 503, reasoning: 0 })
+    );
     assert_eq!(encode_response(&r), body);
 
     let response = ChatResponse {
@@ -464,7 +470,14 @@ fn responses_decode_encode_and_round_trip() {
             ],
             stop: Some(StopReason::StopSequence(Some("END".into()))),
         }],
-        usage: Some(Usage { input: 100, cached_input: 60, cache_write: 30, output: 5, reasoning: 0 }),
+        usage: Some(Usage {
+            input: 100,
+            cached_input: 60,
+            cache_write: 30,
+            cache_write_1h: 0,
+            output: 5,
+            reasoning: 0,
+        }),
         cost_usd: None,
     };
     let body = encode_response(&response);

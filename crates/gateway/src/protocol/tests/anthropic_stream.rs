@@ -70,7 +70,7 @@ fn assert_well_formed(events: &[SseEvent]) -> Vec<String> {
 #[test]
 fn documented_streams_decode() {
     let usage = |input, output| StreamEvent::Usage {
-        usage: Usage { input, cached_input: 0, cache_write: 0, output, reasoning: 0 },
+        usage: Usage { input, cached_input: 0, cache_write: 0, cache_write_1h: 0, output, reasoning: 0 },
         cost_usd: None,
     };
     let events = decode_all(&sse(include_str!("../fixtures/anthropic/stream_text.sse")));
@@ -167,7 +167,14 @@ fn parallel_tool_blocks_get_tool_indexes_and_cache_usage_adds_up() {
             StreamEvent::ToolCallDelta { choice: 0, index: 1, arguments: "{\"y\":2}".into() },
             StreamEvent::Stop { choice: 0, reason: StopReason::ToolUse },
             StreamEvent::Usage {
-                usage: Usage { input: 3210, cached_input: 3000, cache_write: 200, output: 60, reasoning: 0 },
+                usage: Usage {
+                    input: 3210,
+                    cached_input: 3000,
+                    cache_write: 200,
+                    cache_write_1h: 0,
+                    output: 60,
+                    reasoning: 0
+                },
                 cost_usd: None
             },
         ]
@@ -177,7 +184,8 @@ fn parallel_tool_blocks_get_tool_indexes_and_cache_usage_adds_up() {
     let delta: Value = serde_json::from_str(&out[out.len() - 2].data).unwrap();
     assert_eq!(
         delta["usage"],
-        json!({"input_tokens": 10, "output_tokens": 60, "cache_creation_input_tokens": 200, "cache_read_input_tokens": 3000})
+        json!({"input_tokens": 10, "output_tokens": 60, "cache_creation_input_tokens": 200, "cache_read_input_tokens": 3000,
+            "cache_creation": {"ephemeral_5m_input_tokens": 200, "ephemeral_1h_input_tokens": 0}})
     );
     assert_eq!(decode_all(&out), decoded);
 }
@@ -195,7 +203,7 @@ fn encoded_stream_is_well_formed() {
         StreamEvent::ToolCallDelta { choice: 0, index: 0, arguments: "{\"a\":1}".into() },
         StreamEvent::Stop { choice: 0, reason: StopReason::ToolUse },
         StreamEvent::Usage {
-            usage: Usage { input: 50, cached_input: 20, cache_write: 10, output: 7, reasoning: 0 },
+            usage: Usage { input: 50, cached_input: 20, cache_write: 10, cache_write_1h: 0, output: 7, reasoning: 0 },
             cost_usd: None,
         },
     ];

@@ -447,7 +447,7 @@ fn decodes_text_response() {
     );
     assert_eq!(
         response.usage,
-        Some(Usage { input: 8, cached_input: 0, cache_write: 0, output: 10 + 412, reasoning: 412 })
+        Some(Usage { input: 8, cached_input: 0, cache_write: 0, cache_write_1h: 0, output: 10 + 412, reasoning: 412 })
     );
 }
 
@@ -473,7 +473,14 @@ fn decodes_function_calls() {
     assert!(response.id.starts_with("gemini-"));
     assert_eq!(
         response.usage,
-        Some(Usage { input: 120, cached_input: 100, cache_write: 0, output: 20 + 30, reasoning: 30 })
+        Some(Usage {
+            input: 120,
+            cached_input: 100,
+            cache_write: 0,
+            cache_write_1h: 0,
+            output: 20 + 30,
+            reasoning: 30
+        })
     );
 }
 
@@ -523,7 +530,10 @@ fn usage_arithmetic() {
         "toolUsePromptTokenCount": 30,
         "totalTokenCount": 1280,
     }));
-    assert_eq!(usage, Usage { input: 1030, cached_input: 600, cache_write: 0, output: 250, reasoning: 200 });
+    assert_eq!(
+        usage,
+        Usage { input: 1030, cached_input: 600, cache_write: 0, cache_write_1h: 0, output: 250, reasoning: 200 }
+    );
     // Everything counted once: input + output is Gemini's total.
     assert_eq!(usage.input + usage.output, 1280);
     assert_eq!(decode_usage(&json!({})), Usage::default());
@@ -555,7 +565,14 @@ fn stream_of_chunks() {
             StreamEvent::ToolCallDelta { choice: 0, index: 1, arguments: r#"{"tz":"CET"}"#.into() },
             StreamEvent::Stop { choice: 0, reason: StopReason::ToolUse },
             StreamEvent::Usage {
-                usage: Usage { input: 40, cached_input: 0, cache_write: 0, output: 25 + 60, reasoning: 60 },
+                usage: Usage {
+                    input: 40,
+                    cached_input: 0,
+                    cache_write: 0,
+                    cache_write_1h: 0,
+                    output: 25 + 60,
+                    reasoning: 60
+                },
                 cost_usd: None,
             },
         ]
@@ -579,7 +596,7 @@ fn stream_usage_waits_for_finish_when_not_on_the_stop_chunk() {
     assert_eq!(
         tail,
         vec![StreamEvent::Usage {
-            usage: Usage { input: 3, cached_input: 0, cache_write: 0, output: 1, reasoning: 0 },
+            usage: Usage { input: 3, cached_input: 0, cache_write: 0, cache_write_1h: 0, output: 1, reasoning: 0 },
             cost_usd: None,
         }]
     );

@@ -343,7 +343,7 @@ fn answer(content: Vec<Part>, stop: StopReason) -> ChatResponse {
         model: "up-model".into(),
         created: 0,
         choices: vec![Choice { index: 0, content, stop: Some(stop) }],
-        usage: Some(Usage { input: 12, cached_input: 4, cache_write: 0, output: 7, reasoning: 3 }),
+        usage: Some(Usage { input: 12, cached_input: 4, cache_write: 0, cache_write_1h: 0, output: 7, reasoning: 3 }),
         cost_usd: None,
     }
 }
@@ -518,7 +518,7 @@ fn start() -> StreamEvent {
 
 #[test]
 fn stream_chunks_come_in_order_with_usage_last() {
-    let usage = Usage { input: 12, cached_input: 4, cache_write: 0, output: 7, reasoning: 3 };
+    let usage = Usage { input: 12, cached_input: 4, cache_write: 0, cache_write_1h: 0, output: 7, reasoning: 3 };
     let chunks = encode_stream(&[
         start(),
         StreamEvent::ThinkingDelta { choice: 0, text: "Let me ".into() },

@@ -403,7 +403,14 @@ fn sample_response() -> ChatResponse {
             ],
             stop: Some(StopReason::ToolUse),
         }],
-        usage: Some(Usage { input: 100, cached_input: 40, cache_write: 0, output: 30, reasoning: 10 }),
+        usage: Some(Usage {
+            input: 100,
+            cached_input: 40,
+            cache_write: 0,
+            cache_write_1h: 0,
+            output: 30,
+            reasoning: 10,
+        }),
         cost_usd: Some(0.0012),
     }
 }
@@ -457,7 +464,10 @@ fn upstream_responses_decode() {
     let r = decode_response(&body).unwrap();
     assert_eq!(r.choices[0].content, vec![text("The image shows a wooden boardwalk.")]);
     assert_eq!(r.choices[0].stop, Some(StopReason::EndTurn));
-    assert_eq!(r.usage, Some(Usage { input: 1117, cached_input: 0, cache_write: 0, output: 46, reasoning: 0 }));
+    assert_eq!(
+        r.usage,
+        Some(Usage { input: 1117, cached_input: 0, cache_write: 0, cache_write_1h: 0, output: 46, reasoning: 0 })
+    );
 
     let deepseek = json!({"id": "x", "model": "deepseek-reasoner", "created": 1, "choices": [{"index": 0,
         "message": {"role": "assistant", "content": "4", "reasoning_content": "2+2"}, "finish_reason": "length"}],
@@ -474,7 +484,10 @@ fn upstream_responses_decode() {
         "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15, "cost": 0.5,
             "prompt_tokens_details": {"cached_tokens": 2, "cache_write_tokens": 3}}});
     let r = decode_response(&openrouter).unwrap();
-    assert_eq!(r.usage, Some(Usage { input: 10, cached_input: 2, cache_write: 3, output: 5, reasoning: 0 }));
+    assert_eq!(
+        r.usage,
+        Some(Usage { input: 10, cached_input: 2, cache_write: 3, cache_write_1h: 0, output: 5, reasoning: 0 })
+    );
     assert_eq!(r.cost_usd, Some(0.5));
     assert_eq!(r.choices[0].content[0], Part::Thinking { text: "short".into(), signature: None });
 
@@ -492,7 +505,7 @@ fn text_stream_decodes() {
             StreamEvent::TextDelta { choice: 0, text: "Hello".into() },
             StreamEvent::Stop { choice: 0, reason: StopReason::EndTurn },
             StreamEvent::Usage {
-                usage: Usage { input: 9, cached_input: 0, cache_write: 0, output: 12, reasoning: 0 },
+                usage: Usage { input: 9, cached_input: 0, cache_write: 0, cache_write_1h: 0, output: 12, reasoning: 0 },
                 cost_usd: None
             },
         ]
@@ -513,7 +526,14 @@ fn parallel_tool_call_stream_decodes_in_order() {
             StreamEvent::ToolCallDelta { choice: 0, index: 1, arguments: "\"CET\"}".into() },
             StreamEvent::Stop { choice: 0, reason: StopReason::ToolUse },
             StreamEvent::Usage {
-                usage: Usage { input: 120, cached_input: 64, cache_write: 0, output: 40, reasoning: 0 },
+                usage: Usage {
+                    input: 120,
+                    cached_input: 64,
+                    cache_write: 0,
+                    cache_write_1h: 0,
+                    output: 40,
+                    reasoning: 0
+                },
                 cost_usd: None
             },
         ]
@@ -530,7 +550,14 @@ fn reasoning_stream_and_odd_chunks_decode() {
             StreamEvent::TextDelta { choice: 0, text: "42".into() },
             StreamEvent::Stop { choice: 0, reason: StopReason::EndTurn },
             StreamEvent::Usage {
-                usage: Usage { input: 10, cached_input: 0, cache_write: 0, output: 20, reasoning: 15 },
+                usage: Usage {
+                    input: 10,
+                    cached_input: 0,
+                    cache_write: 0,
+                    cache_write_1h: 0,
+                    output: 20,
+                    reasoning: 15
+                },
                 cost_usd: None
             },
         ]
@@ -577,7 +604,7 @@ fn neutral_stream() -> Vec<StreamEvent> {
         StreamEvent::ToolCallDelta { choice: 0, index: 0, arguments: "1}".into() },
         StreamEvent::Stop { choice: 0, reason: StopReason::ToolUse },
         StreamEvent::Usage {
-            usage: Usage { input: 5, cached_input: 1, cache_write: 0, output: 7, reasoning: 2 },
+            usage: Usage { input: 5, cached_input: 1, cache_write: 0, cache_write_1h: 0, output: 7, reasoning: 2 },
             cost_usd: Some(0.25),
         },
     ]

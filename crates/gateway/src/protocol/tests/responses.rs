@@ -240,7 +240,7 @@ fn response_with(content: Vec<Part>, stop: StopReason, usage: Option<Usage>) -> 
 
 #[test]
 fn text_response_encodes() {
-    let usage = Usage { input: 100, cached_input: 40, cache_write: 5, output: 30, reasoning: 10 };
+    let usage = Usage { input: 100, cached_input: 40, cache_write: 5, cache_write_1h: 0, output: 30, reasoning: 10 };
     let body = encode_response(&response_with(vec![text("Hello"), text(" world")], StopReason::EndTurn, Some(usage)));
     assert_eq!(body["id"], "resp_chatcmpl-1");
     assert_eq!((body["object"].as_str(), body["status"].as_str()), (Some("response"), Some("completed")));
@@ -438,7 +438,7 @@ fn start() -> StreamEvent {
 
 fn usage_event() -> StreamEvent {
     StreamEvent::Usage {
-        usage: Usage { input: 5, cached_input: 1, cache_write: 0, output: 7, reasoning: 2 },
+        usage: Usage { input: 5, cached_input: 1, cache_write: 0, cache_write_1h: 0, output: 7, reasoning: 2 },
         cost_usd: Some(0.25),
     }
 }
@@ -484,7 +484,7 @@ fn text_stream_is_well_formed() {
         model: "m".into(),
         created: 1_700_000_000,
         choices: vec![Choice { index: 0, content: vec![text("Hello")], stop: Some(StopReason::EndTurn) }],
-        usage: Some(Usage { input: 5, cached_input: 1, cache_write: 0, output: 7, reasoning: 2 }),
+        usage: Some(Usage { input: 5, cached_input: 1, cache_write: 0, cache_write_1h: 0, output: 7, reasoning: 2 }),
         cost_usd: None,
     });
     assert_eq!(response, whole);

@@ -282,7 +282,14 @@ fn a_whole_response_decodes() {
                 ],
                 stop: Some(StopReason::ToolUse),
             }],
-            usage: Some(Usage { input: 1200, cached_input: 1024, cache_write: 0, output: 300, reasoning: 256 }),
+            usage: Some(Usage {
+                input: 1200,
+                cached_input: 1024,
+                cache_write: 0,
+                cache_write_1h: 0,
+                output: 300,
+                reasoning: 256
+            }),
             cost_usd: None,
         }
     );
@@ -359,7 +366,14 @@ fn a_stream_with_reasoning_text_and_parallel_calls_decodes() {
             StreamEvent::ToolCallDelta { choice: 0, index: 1, arguments: "{\"tz\":\"CET\"}".into() },
             StreamEvent::Stop { choice: 0, reason: StopReason::ToolUse },
             StreamEvent::Usage {
-                usage: Usage { input: 320, cached_input: 256, cache_write: 0, output: 90, reasoning: 64 },
+                usage: Usage {
+                    input: 320,
+                    cached_input: 256,
+                    cache_write: 0,
+                    cache_write_1h: 0,
+                    output: 90,
+                    reasoning: 64
+                },
                 cost_usd: None,
             },
         ]
@@ -415,7 +429,7 @@ fn items_sent_whole_and_unknown_events_decode() {
             StreamEvent::ToolCallDelta { choice: 0, index: 0, arguments: "{\"a\":1}".into() },
             StreamEvent::Stop { choice: 0, reason: StopReason::MaxTokens },
             StreamEvent::Usage {
-                usage: Usage { input: 3, cached_input: 0, cache_write: 0, output: 2, reasoning: 0 },
+                usage: Usage { input: 3, cached_input: 0, cache_write: 0, cache_write_1h: 0, output: 2, reasoning: 0 },
                 cost_usd: None,
             },
         ],
@@ -473,7 +487,7 @@ fn whole_responses_round_trip_through_both_sides() {
         call("call_a", "get_weather", r#"{"city":"Paris"}"#),
         call("call_b", "get_time", "{}"),
     ];
-    let usage = Usage { input: 100, cached_input: 40, cache_write: 0, output: 30, reasoning: 10 };
+    let usage = Usage { input: 100, cached_input: 40, cache_write: 0, cache_write_1h: 0, output: 30, reasoning: 10 };
     for (content, stop) in [
         (content.clone(), StopReason::ToolUse),
         (vec![text("Once upon")], StopReason::MaxTokens),
@@ -507,7 +521,7 @@ fn streams_round_trip_through_both_sides() {
         StreamEvent::ToolCallDelta { choice: 0, index: 0, arguments: "\"Paris\"}".into() },
         StreamEvent::Stop { choice: 0, reason: StopReason::ToolUse },
         StreamEvent::Usage {
-            usage: Usage { input: 5, cached_input: 1, cache_write: 0, output: 7, reasoning: 2 },
+            usage: Usage { input: 5, cached_input: 1, cache_write: 0, cache_write_1h: 0, output: 7, reasoning: 2 },
             cost_usd: None,
         },
     ];

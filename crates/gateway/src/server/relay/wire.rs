@@ -229,7 +229,7 @@ impl Watch {
                 }
             }
             Client::OpenAiChat => {
-                if let Some(found) = openai_usage(&parsed["usage"]) {
+                if let Some(found) = parsed.as_object().and_then(openai_chat::chunk_usage).and_then(openai_usage) {
                     self.usage = Some(found);
                     if self.strip_usage && parsed["choices"].as_array().is_some_and(Vec::is_empty) {
                         return Ok(false);
@@ -241,12 +241,8 @@ impl Watch {
                 Some("message_delta") => {
                     // The delta's usage carries the output count, and sometimes the input side again.
                     let (mut usage, _) = self.usage.unwrap_or_default();
-                    let delta = &parsed["usage"];
-                    usage.output = delta["output_tokens"].as_u64().unwrap_or(usage.output);
-                    if let Some((with_input, _)) = anthropic_usage(delta).filter(|(u, _)| u.input > 0) {
-                        usage.input = with_input.input;
-                        usage.cached_input = with_input.cached_input;
-                        usage.cache_write = with_input.cache_write;
+                    if let Some(delta) = parsed["usage"].as_object() {
+                        anthropic::merge_delta_usage(&mut usage, delta);
                     }
                     self.usage = Some((usage, None));
                 }
@@ -309,52 +305,20 @@ impl Watch {
     }
 }
 
-/// Usage (and OpenRouter's reported cost) from an OpenAI-shaped `usage` object.
+/// Usage (and OpenRouter's reported cost) from an OpenAI-shaped `usage` object: the chat spoke's reading, so a
+/// passthrough answer is counted exactly as a translated one.
 pub fn openai_usage(usage: &Value) -> Option<(Usage, Option<f64>)> {
-    let prompt = usage["prompt_tokens"].as_u64()?;
-    Some((
-        Usage {
-            input: prompt,
-            cached_input: usage["prompt_tokens_details"]["cached_tokens"].as_u64().unwrap_or(0),
-            cache_write: 0,
-            output: usage["completion_tokens"].as_u64().unwrap_or(0),
-            reasoning: usage["completion_tokens_details"]["reasoning_tokens"].as_u64().unwrap_or(0),
-        },
-        usage["cost"].as_f64(),
-    ))
+    openai_chat::usage_of(usage)
 }
 
-/// Usage from a Responses `usage` object (a whole response's, or the final one in a stream's terminal event):
-/// `input_tokens` includes the cached ones, `output_tokens` the reasoning ones, as in the neutral form.
+/// Usage from a Responses `usage` object (a whole response's, or the final one in a stream's terminal event).
 pub fn responses_usage(usage: &Value) -> Option<(Usage, Option<f64>)> {
-    let input = usage["input_tokens"].as_u64()?;
-    Some((
-        Usage {
-            input,
-            cached_input: usage["input_tokens_details"]["cached_tokens"].as_u64().unwrap_or(0),
-            cache_write: 0,
-            output: usage["output_tokens"].as_u64().unwrap_or(0),
-            reasoning: usage["output_tokens_details"]["reasoning_tokens"].as_u64().unwrap_or(0),
-        },
-        None,
-    ))
+    responses::usage_of(usage).map(|u| (u, None))
 }
 
 /// Usage from an Anthropic `usage` object, whose `input_tokens` leave out cache reads and writes.
 pub fn anthropic_usage(usage: &Value) -> Option<(Usage, Option<f64>)> {
-    let uncached = usage["input_tokens"].as_u64()?;
-    let cached_input = usage["cache_read_input_tokens"].as_u64().unwrap_or(0);
-    let cache_write = usage["cache_creation_input_tokens"].as_u64().unwrap_or(0);
-    Some((
-        Usage {
-            input: uncached + cached_input + cache_write,
-            cached_input,
-            cache_write,
-            output: usage["output_tokens"].as_u64().unwrap_or(0),
-            reasoning: 0,
-        },
-        None,
-    ))
+    anthropic::usage_of(usage).map(|u| (u, None))
 }
 
 /// The `event:` name and the `data:` payload (its lines joined) of one raw SSE event.
@@ -454,7 +418,7 @@ mod tests {
         let usage = json!({"prompt_tokens": 12, "completion_tokens": 7, "prompt_tokens_details": {"cached_tokens": 4},
             "completion_tokens_details": {"reasoning_tokens": 3}, "cost": 0.0012});
         let (u, cost) = openai_usage(&usage).unwrap();
-        assert_eq!(u, Usage { input: 12, cached_input: 4, cache_write: 0, output: 7, reasoning: 3 });
+        assert_eq!(u, Usage { input: 12, cached_input: 4, cache_write: 0, cache_write_1h: 0, output: 7, reasoning: 3 });
         assert_eq!(cost, Some(0.0012));
         assert!(openai_usage(&Value::Null).is_none());
     }
@@ -473,9 +437,45 @@ mod tests {
         assert!(watch.done);
         assert_eq!(
             watch.usage.unwrap().0,
-            Usage { input: 12, cached_input: 4, cache_write: 0, output: 7, reasoning: 0 }
+            Usage { input: 12, cached_input: 4, cache_write: 0, cache_write_1h: 0, output: 7, reasoning: 0 }
         );
         assert!(watch.inspect(b"data: {not json\n\n").is_err());
+    }
+
+    /// A passthrough answer is counted as a translated one would be: DeepSeek's cache hits, OpenRouter's writes,
+    /// Anthropic's hour-long writes from `message_start` and a `message_delta` that repeats the prompt's counts.
+    #[test]
+    fn passthrough_reads_every_token_class() {
+        let deepseek = json!({"prompt_tokens": 20, "prompt_cache_hit_tokens": 5, "prompt_cache_miss_tokens": 15,
+            "completion_tokens": 4, "completion_tokens_details": {"reasoning_tokens": 1}});
+        let want = Usage { input: 20, cached_input: 5, output: 4, reasoning: 1, ..Usage::default() };
+        assert_eq!(Client::OpenAiChat.usage(&deepseek), Some((want, None)));
+        let openrouter = json!({"prompt_tokens": 20, "cost": 0.25, "prompt_tokens_details": {"cache_write_tokens": 6}});
+        let want = Usage { input: 20, cache_write: 6, ..Usage::default() };
+        assert_eq!(Client::OpenAiChat.usage(&openrouter), Some((want, Some(0.25))));
+
+        let mut watch = Watch::new(Client::Anthropic, false);
+        let start = json!({"type": "message_start", "message": {"usage": {"input_tokens": 10,
+            "cache_creation_input_tokens": 30, "cache_read_input_tokens": 50,
+            "cache_creation": {"ephemeral_5m_input_tokens": 10, "ephemeral_1h_input_tokens": 20}, "output_tokens": 1}}});
+        let delta = json!({"type": "message_delta", "usage": {"input_tokens": 10, "cache_creation_input_tokens": 30,
+            "cache_read_input_tokens": 50, "output_tokens": 9}});
+        for (name, data) in [("message_start", start), ("message_delta", delta)] {
+            assert_eq!(watch.inspect(format!("event: {name}\ndata: {data}\n\n").as_bytes()), Ok(true));
+        }
+        let want = Usage { input: 90, cached_input: 50, cache_write: 30, cache_write_1h: 20, output: 9, reasoning: 0 };
+        assert_eq!(watch.usage, Some((want, None)));
+    }
+
+    /// Moonshot streams its usage inside the finishing choice rather than on a chunk of its own.
+    #[test]
+    fn usage_inside_the_finishing_choice_is_counted() {
+        let mut watch = Watch::new(Client::OpenAiChat, true);
+        let finish = b"data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\",\
+            \"usage\":{\"prompt_tokens\":30,\"completion_tokens\":3,\"cached_tokens\":10}}]}\n\n";
+        assert_eq!(watch.inspect(finish), Ok(true), "a chunk with choices is always forwarded");
+        let want = Usage { input: 30, cached_input: 10, output: 3, ..Usage::default() };
+        assert_eq!(watch.usage, Some((want, None)));
     }
 
     #[test]
@@ -512,7 +512,7 @@ mod tests {
         assert!(watch.done && watch.failed.is_none());
         assert_eq!(
             watch.usage.unwrap().0,
-            Usage { input: 12, cached_input: 4, cache_write: 0, output: 7, reasoning: 3 }
+            Usage { input: 12, cached_input: 4, cache_write: 0, cache_write_1h: 0, output: 7, reasoning: 3 }
         );
     }
 
@@ -563,7 +563,10 @@ mod tests {
         let usage = json!({"input_tokens": 30, "input_tokens_details": {"cached_tokens": 10}, "output_tokens": 5,
             "output_tokens_details": {"reasoning_tokens": 2}, "total_tokens": 35});
         let (u, cost) = Client::Responses.usage(&usage).unwrap();
-        assert_eq!(u, Usage { input: 30, cached_input: 10, cache_write: 0, output: 5, reasoning: 2 });
+        assert_eq!(
+            u,
+            Usage { input: 30, cached_input: 10, cache_write: 0, cache_write_1h: 0, output: 5, reasoning: 2 }
+        );
         assert_eq!(cost, None);
         assert!(Client::Responses.usage(&json!({"prompt_tokens": 3})).is_none(), "chat usage is not Responses usage");
     }
