@@ -1,6 +1,6 @@
 //! The Chat page of the real app, through tauri-driver + WebKitWebDriver under Xvfb, against a fake OpenAI
-//! upstream: send and stream, stop, regenerate, search, export, Markdown answers, the ledger, and hostile model
-//! output that must neither run nor reach a Tauri command.
+//! upstream: send and stream, stop, regenerate, search, export, Markdown answers and titles, the ledger, and hostile
+//! model output that must neither run nor reach a Tauri command.
 
 use std::time::Duration;
 
@@ -125,8 +125,7 @@ impl App {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chat_sends_streams_stops_regenerates_searches_exports_and_renders_hostile_output_inert() {
-    // `gpt-4.1` answers in Markdown: code, a list and emphasis.
-    let fake = FakeUpstream::start_scripted(FakeKind::OpenAi, &[("gpt-4.1", "markdown")]).await;
+    let fake = FakeUpstream::start(FakeKind::OpenAi).await;
     let port = free_port();
     let app = App::launch(port).await;
     app.text("[data-testid='gateway-status']", |s| s == "Listening").await;
@@ -198,18 +197,6 @@ async fn chat_sends_streams_stops_regenerates_searches_exports_and_renders_hosti
     app.text("[data-testid='message'][data-position='0']", |s| s.contains("brass telescope")).await;
     app.find("chat-search").await.clear().await.unwrap();
 
-    // Markdown: code, a list and emphasis are drawn as such, highlighted and inert (the README's first picture).
-    app.click("chat-new").await;
-    app.choose_model("code").await;
-    app.send("How do I read a file line by line in Rust?").await;
-    app.last_message(|role, text| role == "assistant" && text.contains("even when the lines are short")).await;
-    let drawn = "const m = [...document.querySelectorAll(\"[data-testid='message'][data-role='assistant']\")].pop(); \
-        return { code: !!m.querySelector('pre code'), items: m.querySelectorAll('li').length, \
-                 strong: !!m.querySelector('strong') };";
-    let drawn = app.client.execute(drawn, vec![]).await.unwrap();
-    assert_eq!(drawn, json!({ "code": true, "items": 2, "strong": true }), "{drawn}");
-    crate::window_manage::capture(&app.display, "chat").await;
-
     // Hostile output: nothing in it runs, becomes an element that could, or reaches a Tauri command.
     app.click("chat-new").await;
     app.choose_model("hostile").await;
@@ -232,7 +219,7 @@ async fn chat_sends_streams_stops_regenerates_searches_exports_and_renders_hosti
     let pwned = app.client.execute("return window.__pwned ?? null;", vec![]).await.unwrap();
     assert_eq!(pwned, Value::Null, "injected script ran");
     let conversations = app.invoke("list_conversations", json!({})).await;
-    assert_eq!(conversations.as_array().unwrap().len(), 3, "no conversation was deleted: {conversations}");
+    assert_eq!(conversations.as_array().unwrap().len(), 2, "no conversation was deleted: {conversations}");
     let error = "const e = document.querySelector(\"[data-testid='chat-error']\"); return e ? e.textContent : null;";
     assert_eq!(app.client.execute(error, vec![]).await.unwrap(), Value::Null);
     let _ = app.client.clone().close().await;
@@ -246,6 +233,46 @@ async fn chat_sends_streams_stops_regenerates_searches_exports_and_renders_hosti
     assert!(streamed.len() >= 4, "send, stop, regenerate, hostile (and titles): {rows:?}");
     assert!(streamed.iter().any(|r| r.model.as_deref() == Some("stall-mid-stream")), "the stopped request is recorded");
     assert!(rows.iter().all(|r| r.app_id.is_some()), "{rows:?}");
+}
+
+/// A Markdown answer through an alias is drawn as Markdown (a highlighted code block with its copy button, a list,
+/// emphasis), and the title model names the conversation. With `UPDATE_SCREENSHOTS=1` this is the README's first
+/// picture, so the models have real names: `gpt-4.1` answers in Markdown, `gpt-5-nano` (behind the first-run `fast`
+/// alias, which names conversations) gives a title.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_markdown_answer_is_drawn_with_its_code_list_and_emphasis_and_the_conversation_named() {
+    let scripts = [("gpt-4.1", "markdown"), ("gpt-5-nano", "title")];
+    let fake = FakeUpstream::start_scripted(FakeKind::OpenAi, &scripts).await;
+    let app = App::launch(free_port()).await;
+    app.text("[data-testid='gateway-status']", |s| s == "Listening").await;
+    let provider = json!({ "provider": { "id": "openai", "kind": "openai", "name": null, "baseUrl": fake.api_base(),
+        "apiVersion": null, "enabled": true } });
+    app.invoke("save_provider", provider).await;
+    app.invoke("set_provider_key", json!({ "providerId": "openai", "label": null, "key": e2e::FAKE_KEY })).await;
+    for (alias, model) in [("code", "gpt-4.1"), ("fast", "gpt-5-nano")] {
+        let alias = json!({ "alias": { "name": alias, "description": null, "strategy": "fallback", "settings": {},
+            "targets": [{ "providerId": "openai", "model": model, "weight": 1 }] } });
+        app.invoke("save_alias", alias).await;
+    }
+
+    app.click("nav-chat").await;
+    app.choose_model("code").await;
+    app.send_enabled().await;
+    app.send("How do I read a file line by line in Rust?").await;
+    app.last_message(|role, text| role == "assistant" && text.contains("even when the lines are short")).await;
+    let drawn = "const m = [...document.querySelectorAll(\"[data-testid='message'][data-role='assistant']\")].pop(); \
+        const code = m.querySelector('pre code'); \
+        return { code: code ? code.textContent.includes('    for line in reader.lines()') : null, \
+                 highlighted: !!m.querySelector('pre [class*=hljs-]'), copy: !!m.querySelector(\"[data-testid='code-copy']\"), \
+                 items: m.querySelectorAll('li').length, strong: m.querySelector('strong')?.textContent ?? null };";
+    let drawn = app.client.execute(drawn, vec![]).await.unwrap();
+    let expected = json!({ "code": true, "highlighted": true, "copy": true, "items": 2, "strong": "large" });
+    assert_eq!(drawn, expected, "the code keeps its indentation and is highlighted: {drawn}");
+    let meta = app.text("[data-testid='message'][data-role='assistant'] [data-testid='message-meta']", |_| true).await;
+    assert!(meta.contains("openai/gpt-4.1"), "{meta}");
+    app.text("[data-testid='conversation-title']", |s| s == e2e::fake::script::TITLE).await;
+    crate::window_manage::capture(&app.display, "chat").await;
+    let _ = app.client.clone().close().await;
 }
 
 /// Issue 8's performance bar, measured in the real window: an answer streamed as fast as the fake can send it

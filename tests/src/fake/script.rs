@@ -28,21 +28,25 @@ pub const HOSTILE: &str = "Hostile answer follows.\n\n\
 ![pixel](javascript:window.__pwned='image')\n\n\
 End of hostile answer.";
 /// What a `markdown` reply says.
-pub const MARKDOWN: &str = "Wrap the file in a `BufReader` and walk its `lines()`:\n\n\
-```rust\n\
-use std::fs::File;\n\
-use std::io::{BufRead, BufReader};\n\
-\n\
-fn main() -> std::io::Result<()> {\n\
-    let reader = BufReader::new(File::open(\"notes.txt\")?);\n\
-    for line in reader.lines() {\n\
-        println!(\"{}\", line?);\n\
-    }\n\
-    Ok(())\n\
-}\n\
-```\n\n\
-- Each item is an `io::Result<String>`, so one bad line does not hide the rest.\n\
-- The buffer keeps reads **large** even when the lines are short.";
+pub const MARKDOWN: &str = r#"Wrap the file in a `BufReader` and walk its `lines()`:
+
+```rust
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+
+fn main() -> std::io::Result<()> {
+    let reader = BufReader::new(File::open("notes.txt")?);
+    for line in reader.lines() {
+        println!("{}", line?);
+    }
+    Ok(())
+}
+```
+
+- Each item is an `io::Result<String>`, so one bad line does not hide the rest.
+- The buffer keeps reads **large** even when the lines are short."#;
+/// What a `title` reply says: a conversation's name, as a title model gives it.
+pub const TITLE: &str = "Reading a file line by line in Rust";
 /// The longest user text a reply echoes, in characters.
 const ECHO_LIMIT: usize = 200;
 
@@ -70,6 +74,8 @@ pub enum Content {
     Flood,
     /// [`MARKDOWN`]: an answer with code, a list and emphasis, whatever was asked (the README's screenshots).
     Markdown,
+    /// [`TITLE`], whatever was asked: a title model naming a conversation.
+    Title,
     /// A capable agent model (see [`agent`]): it calls the offered `get_weather` tool, answers from a tool's result,
     /// and thinks when asked to. Protocols that cannot tell (text completions) answer as [`Content::Text`].
     Agent,
@@ -142,6 +148,7 @@ pub fn scenario(model: &str) -> Scenario {
             "flood" => scenario.content = Content::Flood,
             "agent" => scenario.content = Content::Agent,
             "markdown" => scenario.content = Content::Markdown,
+            "title" => scenario.content = Content::Title,
             "error-500" => scenario.fault = Some(Fault::ServerError),
             "error-400" => scenario.fault = Some(Fault::BadRequest),
             "overloaded" => scenario.fault = Some(Fault::Overloaded),
@@ -289,6 +296,7 @@ pub fn reply(kind: FakeKind, model: &str, content: Content, user_text: &str) -> 
         Content::StopSequence => text("Counting: one two three ".to_owned(), Finish::StopSequence),
         Content::Hostile => text(HOSTILE.to_owned(), Finish::Stop),
         Content::Markdown => text(MARKDOWN.to_owned(), Finish::Stop),
+        Content::Title => text(TITLE.to_owned(), Finish::Stop),
         Content::Flood => {
             let words = (1..=FLOOD_WORDS).map(|i| if i % 50 == 0 { format!("w{i}\n\n") } else { format!("w{i} ") });
             text(words.collect::<String>().trim_end().to_owned(), Finish::Stop)

@@ -284,10 +284,14 @@ impl Clients {
     pub fn connect(&self, id: ClientId, connection: &Connection) -> Result<Connected, ClientError> {
         let mut connected = engine::connect(id.client(), &self.env, &self.records, connection)?;
         if status::installed(id.client(), &self.env).binary.is_none() {
-            let names = id.client().binaries().join("` or `");
+            // Plain words: the window shows warnings as text, not Markdown.
+            let names = id.client().binaries().join(" or ");
             connected.warnings.insert(
                 0,
-                format!("{} is not on PATH (no `{names}` found); the config is written for when it is", id.name()),
+                format!(
+                    "{} is not on PATH (no program named {names}); the config is written for when it is",
+                    id.name()
+                ),
             );
         }
         Ok(connected)
