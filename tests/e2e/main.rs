@@ -14,6 +14,8 @@
 //! - `inprocess`: the chat window's in-process path: each request's ticket finds its own ledger row.
 //! - `ledger`: `switchboard-gateway usage` over a database written through the library's ledger.
 //! - `limits`: per-app and all-apps rate limits and the loop guard: bursts, 32 parallel streams, SIGHUP, 429 shapes.
+//! - `metrics`: Prometheus `/metrics` on its own port: the scrape (read by a strict parser) equals the ledger's rows
+//!   after an answer, a fallback from a 500, a stream and a made-up model; the scrape token; off by default.
 //! - `matrix`: the translation conformance matrix: inbound protocol × upstream protocol × case, one test per cell.
 //! - `prices`: `prices update` from a local catalog server (each request priced at its own time, a broken catalog
 //!   changing nothing) and provider balances read from fakes of their endpoints.
@@ -48,6 +50,7 @@ mod keychain;
 mod ledger;
 mod limits;
 mod matrix;
+mod metrics;
 mod prices;
 mod recording;
 mod responses_inbound;
