@@ -20,6 +20,9 @@
 //! [`Ledger::expect`] does the same for a request sent over HTTP, by the `x-request-id` it carries (`expect.rs`):
 //! the window's Test and Check of a connected client read their own rows that way.
 //!
+//! [`Ledger::count_into`] hands each written row, with its cost, to the Prometheus series (`crate::metrics`), so they
+//! count what the database holds; nothing on the request path touches them.
+//!
 //! Rows are lost only when the database refuses them (a full disk, a file made read-only): the writer tries a batch
 //! three times, then logs an error naming how many rows it dropped and counts them in [`Ledger::lost`].
 
