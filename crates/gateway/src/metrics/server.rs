@@ -111,6 +111,9 @@ impl MetricsServer {
             }
         })?;
         let addr = listener.local_addr().map_err(|source| StartError::Bind { bind, port, source })?;
+        if !bind.is_loopback() && matches!(scrapers, Scrapers::Anyone) {
+            tracing::warn!(%addr, "metrics are open to anyone who can reach {addr}: set metrics.token_env");
+        }
         let app = router(metrics, scrapers);
         let stop = CancellationToken::new();
         let stopped = stop.clone();

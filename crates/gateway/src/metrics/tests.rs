@@ -136,6 +136,16 @@ fn the_text_has_every_series_of_a_row_in_prometheus_format() {
 }
 
 #[test]
+fn names_with_quotes_and_backslashes_are_escaped() {
+    let mut config = config();
+    config.apps[0].name = "ops \"blue\" \\ team".into();
+    let metrics = Metrics::new(&config);
+    metrics.written(&Record::new("ops \"blue\" \\ team", "openai-chat"), None);
+    let text = metrics.render();
+    assert!(text.contains(r#"app="ops \"blue\" \\ team""#), "{text}");
+}
+
+#[test]
 fn outcomes_say_how_a_request_ended() {
     let ok = fallen_back();
     let broken = Record { error: Some("the stream broke".into()), ..fallen_back() };
