@@ -170,6 +170,18 @@ async fn an_unset_scrape_token_stops_the_start() {
     assert!(error.contains("metrics.token_env names UNSET_SCRAPE, which is not set"), "{error}");
 }
 
+#[tokio::test]
+async fn a_busy_metrics_port_stops_the_start_and_says_which_port() {
+    let fake = FakeUpstream::start(FakeKind::OpenAi).await;
+    let port = free_port();
+    let _taken = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let config = config(&fake, &format!("[metrics]\nenabled = true\nport = {port}\n"));
+    let env = [("UP_KEY", FAKE_KEY), ("T", FAKE_TOKEN)];
+    let error = tokio::task::spawn_blocking(move || Gateway::start(&config, &env).err()).await.unwrap();
+    let error = error.expect("the gateway refuses to start").to_string();
+    assert!(error.contains(&format!("port {port} on 127.0.0.1 is already in use (metrics.port)")), "{error}");
+}
+
 /// A scrape, read strictly: every family has one `# TYPE` before its samples, every sample belongs to a declared
 /// family (a histogram's as `_bucket`, `_sum`, `_count`), no series appears twice, names and labels are well
 /// formed, values are numbers, and each histogram's buckets rise to its `+Inf` bucket, which equals its count.

@@ -230,26 +230,29 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
         AppState::build(&config, apps, &env_secrets(&config), Some(ledger.clone())).map_err(anyhow::Error::msg)?;
     state.set_model_catalog(catalog::imported_capabilities(&store)?);
     let state_handle = state.clone();
-    let mut server = match RunningServer::start(&config, state).await {
-        Ok(server) => server,
-        Err(error) => {
-            ledger.shutdown().await;
-            anyhow::bail!("{error}; {}", error.fix());
-        }
-    };
+    // Before the API, so `/metrics` listens once `/health` answers.
     let metrics_server = match &metrics {
         Some(metrics) => {
             let (bind, port) = (config.server.bind, config.metrics.port);
             match MetricsServer::start(bind, port, metrics.clone(), scrapers).await {
                 Ok(listening) => Some(listening),
                 Err(error) => {
-                    server.shutdown(Duration::from_secs(1)).await;
                     ledger.shutdown().await;
                     anyhow::bail!("{error} (metrics.port); choose another metrics.port in the config file");
                 }
             }
         }
         None => None,
+    };
+    let mut server = match RunningServer::start(&config, state).await {
+        Ok(server) => server,
+        Err(error) => {
+            if let Some(metrics_server) = metrics_server {
+                metrics_server.shutdown(Duration::from_secs(1)).await;
+            }
+            ledger.shutdown().await;
+            anyhow::bail!("{error}; {}", error.fix());
+        }
     };
     tracing::info!(database = %db.display(), endpoint = %server.endpoint(), "ready");
 
