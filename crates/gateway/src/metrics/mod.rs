@@ -60,13 +60,13 @@ struct Inner {
 
 /// Who asked, through what, answered by whom: the labels every series carries.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct Route {
-    pub app: String,
-    pub alias: String,
-    pub provider: String,
-    pub model: String,
+pub(crate) struct Route {
+    app: String,
+    alias: String,
+    provider: String,
+    model: String,
     /// The client's protocol (`openai-chat`, `anthropic`, `responses`, …): a fixed set, named by the relay.
-    pub protocol: &'static str,
+    protocol: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -104,7 +104,7 @@ struct TokenLabels {
 /// How a request ended.
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
 #[allow(non_camel_case_types)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// Answered in full.
     ok,
     /// Answered, then cut short: the stream broke after its first byte, or the client left.
@@ -118,7 +118,7 @@ pub enum Outcome {
 /// Why an attempt failed, or why a request was refused.
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
 #[allow(non_camel_case_types)]
-pub enum ErrorKind {
+pub(crate) enum ErrorKind {
     upstream_429,
     upstream_5xx,
     timeout,
@@ -140,7 +140,7 @@ enum TokenClass {
 }
 
 impl Outcome {
-    pub fn of(row: &Record) -> Outcome {
+    pub(crate) fn of(row: &Record) -> Outcome {
         match (row.status, &row.error) {
             (200..=299, None) => Outcome::ok,
             (200..=299, Some(_)) => Outcome::interrupted,
@@ -165,7 +165,7 @@ impl From<FailureKind> for ErrorKind {
 
 /// The names the configuration knows, which are the only label values besides [`OTHER`] and empty.
 #[derive(Debug, Default)]
-pub struct Known {
+pub(crate) struct Known {
     apps: HashSet<String>,
     aliases: HashSet<String>,
     providers: HashSet<String>,
@@ -174,7 +174,7 @@ pub struct Known {
 }
 
 impl Known {
-    pub fn from_config(config: &Config) -> Known {
+    pub(crate) fn from_config(config: &Config) -> Known {
         let targets = config.aliases.iter().flat_map(|a| a.targets.iter().cloned());
         Known {
             apps: config.apps.iter().map(|a| a.name.clone()).collect(),
@@ -185,7 +185,7 @@ impl Known {
     }
 
     /// The labels of a request through `alias` (if any) answered (or last tried) by `provider`/`model`.
-    pub fn route(
+    pub(crate) fn route(
         &self,
         app: &str,
         alias: Option<&str>,
