@@ -18,6 +18,8 @@
 //! - `ledger`: `switchboard-gateway usage` over a database written through the library's ledger.
 //! - `limits`: per-app and all-apps rate limits and the loop guard: bursts, 32 parallel streams, SIGHUP, 429 shapes.
 //! - `matrix`: the translation conformance matrix: inbound protocol × upstream kind × case, one test per cell.
+//! - `metrics`: Prometheus `/metrics` on its own port: the scrape (read by a strict parser) equals the ledger's rows
+//!   after an answer, a fallback from a 500, a stream and a made-up model; the scrape token; off by default.
 //! - `prices`: `prices update` from a local catalog server (each request priced at its own time, a broken catalog
 //!   changing nothing) and provider balances read from fakes of their endpoints.
 //! - `responses_upstream`: every client onto a provider of kind `openai-responses`, and Responses clients onto an
@@ -52,6 +54,7 @@ mod keychain;
 mod ledger;
 mod limits;
 mod matrix;
+mod metrics;
 mod prices;
 mod recording;
 mod responses_inbound;

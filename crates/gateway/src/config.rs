@@ -34,6 +34,8 @@ pub const DEFAULT_PORT: u16 = 7352;
 pub const DEFAULT_MAX_BODY_MB: usize = 32;
 pub const DEFAULT_BODY_TIMEOUT_SECS: u64 = 30;
 pub const DEFAULT_RETENTION_DAYS: u32 = 7;
+/// Where `/metrics` listens when `[metrics]` is enabled without a port.
+pub const DEFAULT_METRICS_PORT: u16 = 9352;
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -42,6 +44,9 @@ pub struct Config {
     pub server: ServerConfig,
     #[serde(default)]
     pub logging: LoggingConfig,
+    /// Prometheus `/metrics` on a listener of its own (`[metrics]`; the headless gateway only). Off by default.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub metrics: MetricsConfig,
     /// The spend limit of all apps together (`[budget]`). The desktop app applies it; the headless gateway reads
     /// budgets from its database instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -125,6 +130,25 @@ pub struct LoggingConfig {
 impl Default for LoggingConfig {
     fn default() -> Self {
         LoggingConfig { bodies: false, retention_days: DEFAULT_RETENTION_DAYS }
+    }
+}
+
+/// `[metrics]`: Prometheus `/metrics`, never on the API's port: its own listener on `server.bind`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    pub enabled: bool,
+    /// The port of the metrics listener (0 picks a free one).
+    pub port: u16,
+    /// The environment variable holding the token scrapes must send as `Authorization: Bearer <token>`; without
+    /// one, anyone who can reach the port may scrape.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_env: Option<String>,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig { enabled: false, port: DEFAULT_METRICS_PORT, token_env: None }
     }
 }
 
@@ -295,6 +319,15 @@ impl Config {
         if self.server.body_timeout_secs == 0 {
             return Err("server.body_timeout_secs must be at least 1".into());
         }
+        if self.metrics.enabled && self.metrics.port != 0 && self.metrics.port == self.server.port {
+            return Err(format!(
+                "metrics.port = {} is the API's port; /metrics needs a port of its own: choose another one",
+                self.metrics.port
+            ));
+        }
+        if self.metrics.token_env.as_deref() == Some("") {
+            return Err("metrics.token_env is empty; name the variable holding the scrape token".into());
+        }
         if self.logging.retention_days == 0 {
             return Err("logging.retention_days is the number of days request bodies are kept: use 1 or more".into());
         }
@@ -434,6 +467,18 @@ mod tests {
         assert_eq!(kept.logging, LoggingConfig { bodies: true, retention_days: 3 });
         check_err("[logging]\nretention_days = 0\n", "days request bodies are kept: use 1 or more");
         check_err("[logging]\nbody = true\n", "unknown field");
+    }
+
+    #[test]
+    fn metrics_are_off_by_default_and_need_a_port_of_their_own() {
+        let config = Config::from_toml(ISSUE_SHAPE, "test.toml").unwrap();
+        assert_eq!(config.metrics, MetricsConfig { enabled: false, port: DEFAULT_METRICS_PORT, token_env: None });
+        let on =
+            Config::from_toml("[metrics]\nenabled = true\nport = 9100\ntoken_env = \"SCRAPE\"\n", "test.toml").unwrap();
+        assert_eq!(on.metrics, MetricsConfig { enabled: true, port: 9100, token_env: Some("SCRAPE".into()) });
+        check_err("[metrics]\nenabled = true\nport = 7352\n", "needs a port of its own");
+        check_err("[metrics]\ntoken_env = \"\"\n", "metrics.token_env is empty");
+        check_err("[metrics]\npath = \"/m\"\n", "unknown field `path`");
     }
 
     #[test]

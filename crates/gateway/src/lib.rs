@@ -15,6 +15,7 @@ pub mod config;
 pub mod error;
 pub mod ledger;
 pub mod limits;
+pub mod metrics;
 pub mod models;
 pub mod paths;
 pub mod protocol;

@@ -18,6 +18,7 @@ use switchboard_gateway::catalog;
 use switchboard_gateway::clients::{self, ClientId, Clients, Connection, Endpoint, Restored, State};
 use switchboard_gateway::ledger::prices::Prices;
 use switchboard_gateway::ledger::{self, Ledger, report};
+use switchboard_gateway::metrics::{Metrics, MetricsServer, Scrapers};
 use switchboard_gateway::secrets::EnvSecrets;
 use switchboard_gateway::server::AppState;
 use switchboard_gateway::store::{self, Store};
@@ -212,26 +213,50 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
         tracing::warn!(bind = %config.server.bind, "listening beyond this machine: anyone who can reach it and holds an app token can spend on your providers");
     }
 
+    let scrapers = Scrapers::from_config(&config.metrics, |var| std::env::var(var).ok()).map_err(anyhow::Error::msg)?;
+
     // The ledger: every request's record, written by one task off the request path.
     let db = data_dir.join(ledger::DATABASE_FILE);
     let store = Store::open(&db)?;
     let ledger = Ledger::start(&db, Prices::load(&store)?)?;
     ledger.reload_budgets(&store)?;
+    // `/metrics` counts the ledger's rows as the writer writes them; off unless `[metrics] enabled = true`.
+    let metrics = config.metrics.enabled.then(|| Metrics::new(&config));
+    if let Some(metrics) = &metrics {
+        ledger.count_into(metrics.clone());
+    }
 
     let state =
         AppState::build(&config, apps, &env_secrets(&config), Some(ledger.clone())).map_err(anyhow::Error::msg)?;
     state.set_model_catalog(catalog::imported_capabilities(&store)?);
     let state_handle = state.clone();
+    // Before the API, so `/metrics` listens once `/health` answers.
+    let metrics_server = match &metrics {
+        Some(metrics) => {
+            let (bind, port) = (config.server.bind, config.metrics.port);
+            match MetricsServer::start(bind, port, metrics.clone(), scrapers).await {
+                Ok(listening) => Some(listening),
+                Err(error) => {
+                    ledger.shutdown().await;
+                    anyhow::bail!("{error} (metrics.port); choose another metrics.port in the config file");
+                }
+            }
+        }
+        None => None,
+    };
     let mut server = match RunningServer::start(&config, state).await {
         Ok(server) => server,
         Err(error) => {
+            if let Some(metrics_server) = metrics_server {
+                metrics_server.shutdown(Duration::from_secs(1)).await;
+            }
             ledger.shutdown().await;
             anyhow::bail!("{error}; {}", error.fix());
         }
     };
     tracing::info!(database = %db.display(), endpoint = %server.endpoint(), "ready");
 
-    let reload = reload_on_hangup(cli.config.clone(), state_handle, ledger.clone(), store);
+    let reload = reload_on_hangup(cli.config.clone(), state_handle, ledger.clone(), store, metrics);
     let result = tokio::select! {
         result = server.wait() => result.context("the gateway stopped unexpectedly"),
         () = reload => unreachable!("the reload loop never ends"),
@@ -241,6 +266,9 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     };
+    if let Some(metrics_server) = metrics_server {
+        metrics_server.shutdown(Duration::from_secs(2)).await;
+    }
     // A clean stop writes every queued record.
     ledger.shutdown().await;
     result
@@ -449,7 +477,13 @@ fn disconnect(args: &DisconnectArgs) -> anyhow::Result<()> {
 
 /// On SIGHUP, reads the prices (after `prices update`) and the config file again and applies its providers, aliases,
 /// models and apps to the next request. A broken file is reported and the running configuration kept.
-async fn reload_on_hangup(path: Option<PathBuf>, state: AppState, ledger: Ledger, store: Store) {
+async fn reload_on_hangup(
+    path: Option<PathBuf>,
+    state: AppState,
+    ledger: Ledger,
+    store: Store,
+    metrics: Option<Metrics>,
+) {
     #[cfg(unix)]
     {
         let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
@@ -461,10 +495,15 @@ async fn reload_on_hangup(path: Option<PathBuf>, state: AppState, ledger: Ledger
                 tracing::warn!("SIGHUP: there is no --config file to reload");
                 continue;
             };
-            match load(path)
-                .and_then(|(config, apps, secrets)| state.reload(&config, apps, &secrets).map_err(anyhow::Error::msg))
-            {
-                Ok(()) => {
+            match load(path).and_then(|(config, apps, secrets)| {
+                state.reload(&config, apps, &secrets).map_err(anyhow::Error::msg)?;
+                Ok(config)
+            }) {
+                Ok(config) => {
+                    // The metrics listener keeps its port and token until a restart; label names follow the file.
+                    if let Some(metrics) = &metrics {
+                        metrics.set_known(&config);
+                    }
                     if let Err(error) = ledger.reload_budgets(&store) {
                         tracing::error!(%error, "SIGHUP: could not reload the budgets");
                     }

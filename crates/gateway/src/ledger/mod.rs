@@ -20,6 +20,9 @@
 //! [`Ledger::expect`] does the same for a request sent over HTTP, by the `x-request-id` it carries (`expect.rs`):
 //! the window's Test and Check of a connected client read their own rows that way.
 //!
+//! [`Ledger::count_into`] hands each written row, with its cost, to the Prometheus series (`crate::metrics`), so they
+//! count what the database holds; nothing on the request path touches them.
+//!
 //! Rows are lost only when the database refuses them (a full disk, a file made read-only): the writer tries a batch
 //! three times, then logs an error naming how many rows it dropped and counts them in [`Ledger::lost`].
 
@@ -36,7 +39,7 @@ mod writer;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -46,6 +49,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::config::{DEFAULT_RETENTION_DAYS, LoggingConfig};
+use crate::metrics::Metrics;
 use crate::protocol::neutral::Usage;
 use crate::store::{Store, StoreError};
 pub use budgets::{Budget, BudgetAction, BudgetWarning, Verdict};
@@ -126,6 +130,26 @@ pub struct AttemptRecord {
     pub result: String,
     #[serde(default)]
     pub elapsed_ms: u64,
+    /// Why it failed, in one word (`None` when it answered), for the metrics; not stored (`result` says it in full).
+    #[serde(skip)]
+    pub failure: Option<FailureKind>,
+}
+
+/// What kind of failure an attempt met, as the relay classified it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// The upstream answered 429.
+    RateLimited,
+    /// The upstream answered 5xx.
+    ServerError,
+    /// No first byte (or no answer at all) in time.
+    Timeout,
+    /// The upstream could not be reached, or the connection failed.
+    Unreachable,
+    /// The upstream refused the request as invalid (4xx).
+    BadRequest,
+    /// Anything else: a rejected key, an unreadable answer, a missing Responses API, a refusal before sending.
+    Other,
 }
 
 impl Record {
@@ -230,6 +254,8 @@ struct Core {
     batch_rows: usize,
     /// Rows awaited by request id ([`Ledger::expect`]).
     expected: Arc<expect::Expected>,
+    /// Where written rows are counted for `/metrics`, when it is served ([`Ledger::count_into`]).
+    metrics: OnceLock<Metrics>,
 }
 
 #[derive(Default)]
@@ -293,6 +319,7 @@ impl Ledger {
             wake: Notify::new(),
             batch_rows: config.batch_rows.max(1),
             expected: Arc::default(),
+            metrics: OnceLock::new(),
         });
         let (tx, rx) = mpsc::channel(config.capacity.max(1));
         let writer = runtime.spawn(writer::write_loop(rx, store, core.clone(), config));
@@ -345,6 +372,12 @@ impl Ledger {
                 tracing::error!("a request's usage row was not recorded: the ledger is shut down");
             }
         }
+    }
+
+    /// Counts every row written from now on (with the cost it was priced at) into `metrics`, and every row lost.
+    /// Only the first call counts: a ledger feeds one set of metrics.
+    pub fn count_into(&self, metrics: Metrics) {
+        let _ = self.shared.core.metrics.set(metrics);
     }
 
     /// How many rows found the channel full and had to wait for room (none of them lost).

@@ -140,8 +140,13 @@ async fn a_row_keeps_everything_the_relay_knew() {
         status: 200,
         error: Some("client went away mid-stream".into()),
         attempts: vec![
-            AttemptRecord { target: "openai/gpt-5".into(), result: "429".into(), elapsed_ms: 40 },
-            AttemptRecord { target: "claude/claude-sonnet-4-5-20250929".into(), result: "ok".into(), elapsed_ms: 900 },
+            AttemptRecord { target: "openai/gpt-5".into(), result: "429".into(), elapsed_ms: 40, failure: None },
+            AttemptRecord {
+                target: "claude/claude-sonnet-4-5-20250929".into(),
+                result: "ok".into(),
+                elapsed_ms: 900,
+                failure: None,
+            },
         ],
         usage: Some(Usage {
             input: 12_000,

@@ -143,6 +143,9 @@ async fn write_batch(store: &Store, core: &Arc<Core>, batch: &mut Batch) {
             Err(error) => {
                 // The rows moved into the task that panicked; nothing is left to retry.
                 core.lost.fetch_add(count as u64, Ordering::Relaxed);
+                if let Some(metrics) = core.metrics.get() {
+                    metrics.lost(count as u64);
+                }
                 tracing::error!(rows = count, "the ledger dropped a batch: its insert task failed: {error}");
                 return;
             }
@@ -150,7 +153,11 @@ async fn write_batch(store: &Store, core: &Arc<Core>, batch: &mut Batch) {
         match result {
             Ok(written) => {
                 let newest = written.iter().map(|w| w.id).max();
+                let metrics = core.metrics.get();
                 for (row, w) in rows.iter().zip(&written) {
+                    if let Some(metrics) = metrics {
+                        metrics.written(row, w.cost_usd);
+                    }
                     for warning in core.budgets.add(w.ts_ms, w.app_id, &row.app_name, w.cost_usd.unwrap_or(0.0)) {
                         tracing::warn!(app = ?warning.app_name, period = warning.period, "budget warning: {}", warning.message());
                         // No subscriber (headless) is fine: the log line above is the warning.
@@ -178,6 +185,9 @@ async fn write_batch(store: &Store, core: &Arc<Core>, batch: &mut Batch) {
             }
             Err(error) => {
                 core.lost.fetch_add(rows.len() as u64, Ordering::Relaxed);
+                if let Some(metrics) = core.metrics.get() {
+                    metrics.lost(rows.len() as u64);
+                }
                 tracing::error!(rows = rows.len(), "the ledger dropped a batch it could not write: {error}");
             }
         }

@@ -42,7 +42,7 @@ use tokio::sync::oneshot;
 
 use crate::apps::App;
 use crate::error::ApiError;
-use crate::ledger::{AttemptRecord, Bodies, Ledger, Record, budgets::Verdict};
+use crate::ledger::{AttemptRecord, Bodies, FailureKind, Ledger, Record, budgets::Verdict};
 use crate::limits::{Now, Permit};
 use crate::protocol;
 use crate::protocol::neutral::Usage;
@@ -136,6 +136,8 @@ pub struct Attempt {
     /// `ok`, or why it failed.
     pub result: String,
     pub elapsed: Duration,
+    /// Why it failed, in one word; `None` when it answered.
+    pub failure: Option<FailureKind>,
 }
 
 /// What happened to a request, for the ledger.
@@ -182,7 +184,12 @@ fn record(ctx: &mut Ctx, outcome: Outcome) {
         attempts: outcome
             .attempts
             .into_iter()
-            .map(|a| AttemptRecord { target: a.target, result: a.result, elapsed_ms: a.elapsed.as_millis() as u64 })
+            .map(|a| AttemptRecord {
+                target: a.target,
+                result: a.result,
+                elapsed_ms: a.elapsed.as_millis() as u64,
+                failure: a.failure,
+            })
             .collect(),
         usage: outcome.usage,
         provider_cost_usd: outcome.cost_usd,

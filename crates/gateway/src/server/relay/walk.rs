@@ -13,6 +13,7 @@ use serde_json::Value;
 use super::{Attempt, Ctx};
 use crate::config::Timeouts;
 use crate::error::ApiError;
+use crate::ledger::FailureKind;
 use crate::protocol::neutral::ChatResponse;
 use crate::protocol::{self, Protocol};
 use crate::providers::{Call, Operation, UpstreamError};
@@ -142,7 +143,12 @@ pub(super) async fn walk(
                 Err(error) => {
                     // After a translation was asked for, the refusal is that attempt's outcome (one call, one row).
                     let elapsed = untranslated.take().map_or(Duration::ZERO, |first| first.elapsed);
-                    attempts.push(Attempt { target: target.label(), result: error.message.clone(), elapsed });
+                    attempts.push(Attempt {
+                        target: target.label(),
+                        result: error.message.clone(),
+                        elapsed,
+                        failure: Some(failure_kind(&error)),
+                    });
                     last_error = Some(error);
                     continue 'targets;
                 }
@@ -151,15 +157,22 @@ pub(super) async fn walk(
             match attempt(&target, &prepared, stream, &timeouts, deadline).await {
                 Ok(started) => {
                     memory.health.succeeded(&target.label());
-                    attempts.push(Attempt { target: target.label(), result: "ok".into(), elapsed: began.elapsed() });
+                    attempts.push(Attempt {
+                        target: target.label(),
+                        result: "ok".into(),
+                        elapsed: began.elapsed(),
+                        failure: None,
+                    });
                     return Ok(Won { target, prepared, started, attempts });
                 }
                 Err(failure) if matches!(failure.next, Next::Translate) && untranslated.is_none() => {
+                    let kind = failure_kind(&failure.error);
                     let (provider, result) = (target.provider.id(), failure.error.message);
                     tracing::info!(target = %target.label(), "{result}: translating onto chat completions, as every \
                         Responses request to {provider} from now on");
                     memory.note_no_responses(target.provider.as_ref());
-                    untranslated = Some(Attempt { target: target.label(), result, elapsed: began.elapsed() });
+                    untranslated =
+                        Some(Attempt { target: target.label(), result, elapsed: began.elapsed(), failure: Some(kind) });
                 }
                 Err(failure) => {
                     tracing::info!(target = %target.label(), error = %failure.error.message, "attempt failed");
@@ -167,6 +180,7 @@ pub(super) async fn walk(
                         target: target.label(),
                         result: failure.error.message.clone(),
                         elapsed: began.elapsed(),
+                        failure: Some(failure_kind(&failure.error)),
                     });
                     if failure.health {
                         memory.health.failed(&target.label(), Instant::now());
@@ -449,6 +463,18 @@ pub(super) fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+/// An attempt's failure in one word, from the error the walk made of it (its code says what happened upstream).
+fn failure_kind(error: &ApiError) -> FailureKind {
+    match error.code {
+        Some("upstream_timeout") => FailureKind::Timeout,
+        Some("rate_limit_exceeded") => FailureKind::RateLimited,
+        Some("upstream_unreachable") => FailureKind::Unreachable,
+        Some("upstream_invalid_request" | "context_length_exceeded") => FailureKind::BadRequest,
+        Some("upstream_error") if error.status.is_server_error() => FailureKind::ServerError,
+        _ => FailureKind::Other,
+    }
 }
 
 #[cfg(test)]
