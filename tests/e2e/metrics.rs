@@ -102,6 +102,7 @@ async fn the_scrape_counts_what_the_ledger_holds() {
         ("input", tokens(|r| r.input_tokens)),
         ("cached_input", tokens(|r| r.cached_input_tokens)),
         ("cache_write", tokens(|r| r.cache_write_tokens)),
+        ("cache_write_1h", tokens(|r| r.cache_write_1h_tokens)),
         ("output", tokens(|r| r.output_tokens)),
         ("reasoning", tokens(|r| r.reasoning_tokens)),
     ] {

@@ -135,6 +135,8 @@ enum TokenClass {
     input,
     cached_input,
     cache_write,
+    /// The part of `cache_write` kept for an hour (priced apart).
+    cache_write_1h,
     output,
     reasoning,
 }
@@ -329,6 +331,7 @@ impl Metrics {
                 (TokenClass::input, usage.input),
                 (TokenClass::cached_input, usage.cached_input),
                 (TokenClass::cache_write, usage.cache_write),
+                (TokenClass::cache_write_1h, usage.cache_write_1h),
                 (TokenClass::output, usage.output),
                 (TokenClass::reasoning, usage.reasoning),
             ] {

@@ -89,7 +89,14 @@ fn fallen_back() -> Record {
             attempt("oa/gpt-4o-mini", Some(FailureKind::ServerError)),
             attempt("oa/gpt-4o", None),
         ],
-        usage: Some(Usage { input: 100, cached_input: 40, cache_write: 0, output: 20, reasoning: 7 }),
+        usage: Some(Usage {
+            input: 100,
+            cached_input: 40,
+            cache_write: 0,
+            cache_write_1h: 0,
+            output: 20,
+            reasoning: 7,
+        }),
         latency_ms: 1500,
         ttft_ms: Some(300),
         ..Record::new("scripts", "anthropic")
