@@ -18,7 +18,7 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 const APPLICATION_ID: i64 = 0x5377_4264;
 
 /// `MIGRATIONS[i]` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
 
 /// Version 1: everything the first release keeps.
 const V1: &str = r#"
@@ -466,6 +466,11 @@ CREATE TRIGGER requests_rollup_delete AFTER DELETE ON requests BEGIN
     ),
     "END;\n"
 );
+
+/// Version 8: the user's own price for hour-long cache writes; NULL keeps the derived one (twice the input price).
+const V8: &str = r#"
+ALTER TABLE price_overrides ADD COLUMN cache_write_1h_per_mtok REAL CHECK (cache_write_1h_per_mtok >= 0);
+"#;
 
 /// Brings `conn` up to [`SCHEMA_VERSION`]. `path` is only for messages.
 pub(super) fn migrate(conn: &mut Connection, path: &str) -> Result<()> {
