@@ -306,3 +306,30 @@ fn version_7_sums_the_hour_long_writes_already_recorded_into_both_rollups() {
     assert_eq!(sums("usage_hourly")[0], (0, "m".to_owned(), 100, 0));
     assert_eq!(sums("usage_daily")[0], (0, "m".to_owned(), 170, 70));
 }
+
+#[test]
+fn version_8_keeps_the_users_prices_and_leaves_their_hour_long_price_unset() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("switchboard.db");
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        let tx = conn.transaction().unwrap();
+        for sql in &MIGRATIONS[..7] {
+            tx.execute_batch(sql).unwrap();
+        }
+        tx.pragma_update(None, "application_id", APPLICATION_ID).unwrap();
+        tx.pragma_update(None, "user_version", 7).unwrap();
+        tx.execute(
+            "INSERT INTO price_overrides (provider_id, model, input_per_mtok, updated_at) VALUES ('oa', 'house', 1.0, 0)",
+            [],
+        )
+        .unwrap();
+        tx.commit().unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    let kept = store.price_overrides().unwrap();
+    assert_eq!((kept.len(), kept[0].input, kept[0].cache_write_1h), (1, Some(1.0), None));
+    let err =
+        store.with_conn(|c| Ok(c.execute("UPDATE price_overrides SET cache_write_1h_per_mtok = -1", [])?)).unwrap_err();
+    assert!(err.to_string().contains("CHECK constraint failed"), "{err}");
+}
