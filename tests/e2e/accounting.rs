@@ -190,6 +190,8 @@ impl World {
                 output: Some(4.0),
                 cached_input: Some(0.10),
                 cache_write: Some(1.25),
+                // Hour-long writes at the derived 2 × input.
+                cache_write_1h: None,
             };
             store.put_price_override(&price).expect("a price override");
         }

@@ -71,7 +71,10 @@ pub struct RequestDto {
     pub attempts: Vec<AttemptDto>,
     pub input_tokens: Option<u64>,
     pub cached_input_tokens: Option<u64>,
+    /// Every cache write, the hour-long ones included.
     pub cache_write_tokens: Option<u64>,
+    /// The part of `cache_write_tokens` kept for an hour; `null` in rows written before the ledger counted it.
+    pub cache_write_1h_tokens: Option<u64>,
     pub output_tokens: Option<u64>,
     pub reasoning_tokens: Option<u64>,
     pub cost_usd: Option<f64>,
@@ -137,6 +140,7 @@ impl From<RequestRow> for RequestDto {
             input_tokens: r.input_tokens,
             cached_input_tokens: r.cached_input_tokens,
             cache_write_tokens: r.cache_write_tokens,
+            cache_write_1h_tokens: r.cache_write_1h_tokens,
             output_tokens: r.output_tokens,
             reasoning_tokens: r.reasoning_tokens,
             cost_usd: r.cost_usd,

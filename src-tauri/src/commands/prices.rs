@@ -55,6 +55,8 @@ pub struct PriceOverrideDto {
     pub output: Option<f64>,
     pub cached_input: Option<f64>,
     pub cache_write: Option<f64>,
+    /// Hour-long cache writes; `null` keeps the catalog's price, or twice `input` when only that is set here.
+    pub cache_write_1h: Option<f64>,
 }
 
 #[tauri::command]
@@ -86,6 +88,7 @@ pub async fn set_price_override(gateway: State<'_, Gateway>, price: PriceOverrid
             output: price.output,
             cached_input: price.cached_input,
             cache_write: price.cache_write,
+            cache_write_1h: price.cache_write_1h,
         })?)
     })
     .await?;
@@ -146,6 +149,7 @@ fn status(store: &Store) -> Result<PriceStatus, CommandError> {
                 output: o.output,
                 cached_input: o.cached_input,
                 cache_write: o.cache_write,
+                cache_write_1h: o.cache_write_1h,
             })
             .collect(),
     })
@@ -192,6 +196,7 @@ mod tests {
                 provider: "oa".into(),
                 model: "house".into(),
                 input: Some(1.0),
+                cache_write_1h: Some(2.5),
                 ..Default::default()
             })
             .unwrap();
@@ -200,5 +205,6 @@ mod tests {
         assert_eq!((import.models_added, import.source.as_str()), (1, "api.json"));
         assert!(import.summary.starts_with("1 model added, 0 prices changed"), "{}", import.summary);
         assert_eq!(now.overrides.len(), 1);
+        assert_eq!((now.overrides[0].input, now.overrides[0].cache_write_1h), (Some(1.0), Some(2.5)));
     }
 }

@@ -119,7 +119,7 @@ function handle(cmd: string, a: Record<string, unknown>): unknown {
         id: 1, tsMs: Date.now(), appName: "Chat window", alias: alias.name, providerId: first.providerId, model: first.model,
         clientProtocol: "openai-chat", stream: true, status: 200, error: null,
         attempts: [{ target, result: "ok", elapsedMs: 412 }],
-        inputTokens: 14, cachedInputTokens: null, cacheWriteTokens: null, outputTokens: 9, reasoningTokens: null,
+        inputTokens: 14, cachedInputTokens: null, cacheWriteTokens: null, cacheWrite1hTokens: null, outputTokens: 9, reasoningTokens: null,
         costUsd: 0.000041, costSource: "table", latencyMs: 431, ttftMs: 212,
       };
       return { text: "Hello there, nice to meet!", target, error: null, request, elapsedMs: 440 };

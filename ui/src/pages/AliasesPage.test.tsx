@@ -53,6 +53,7 @@ const ROW: RequestDto = {
   inputTokens: 1234,
   cachedInputTokens: null,
   cacheWriteTokens: null,
+  cacheWrite1hTokens: null,
   outputTokens: 7,
   reasoningTokens: null,
   costUsd: 0.0042,

@@ -111,6 +111,14 @@ describe("LogsPage", () => {
     expect(within(detail).getByTestId("detail-cost")).toHaveTextContent("$0.00042 (from the price table)");
   });
 
+  it("shows a request's cache writes for five minutes and for an hour apart", async () => {
+    backend([request(1, { inputTokens: 3000, cachedInputTokens: 500, cacheWriteTokens: 1400, cacheWrite1hTokens: 400 })]);
+    render(<LogsPage />);
+    await userEvent.click(await screen.findByTestId("log-row-1"));
+    const tokensCell = within(await screen.findByTestId("request-detail")).getByTestId("detail-tokens");
+    expect(tokensCell).toHaveTextContent("3,000 in (500 cached, 1,000 / 400 cache write 5m / 1h)");
+  });
+
   it("says how to see bodies when request logging is off", async () => {
     backend([request(1)], false);
     render(<LogsPage />);

@@ -13,6 +13,7 @@ import { useLedgerWritten } from "../components/useLedgerWritten";
 import { useResource } from "../components/useResource";
 import { count, duration, usd } from "../lib/money";
 import {
+  cacheWrites,
   EMPTY_FILTER,
   isError,
   isFiltered,
@@ -384,8 +385,8 @@ function RequestDetail({ id, onClose }: { id: number; onClose: () => void }): Re
               {r.stream ? ", streamed" : ""}
             </dd>
             <dt>Tokens</dt>
-            <dd>
-              {count(r.inputTokens)} in ({count(r.cachedInputTokens)} cached, {count(r.cacheWriteTokens)} cache write) ·{" "}
+            <dd data-testid="detail-tokens">
+              {count(r.inputTokens)} in ({count(r.cachedInputTokens)} cached, {cacheWrites(r)}) ·{" "}
               {count(r.outputTokens)} out ({count(r.reasoningTokens)} reasoning)
             </dd>
             <dt>Cost</dt>

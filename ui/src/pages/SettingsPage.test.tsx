@@ -56,7 +56,7 @@ const NO_PRICES: PriceStatus = {
   shippedVersion: "2026-11-25",
   lastImport: null,
   catalogUrl: "https://models.dev/api.json",
-  overrides: [{ provider: "oa", model: "house", input: 1, output: 2, cachedInput: null, cacheWrite: null }],
+  overrides: [{ provider: "oa", model: "house", input: 1, output: 2, cachedInput: null, cacheWrite: null, cacheWrite1h: null }],
 };
 const prices: { status: PriceStatus; failing: boolean } = { status: NO_PRICES, failing: false };
 
@@ -269,5 +269,16 @@ describe("SettingsPage", () => {
 
     await userEvent.click(screen.getByRole("button", { name: "Remove your price for oa/house" }));
     await waitFor(() => expect(screen.queryByTestId("price-overrides")).toBeNull());
+  });
+
+  it("shows the user's own price for hour-long cache writes", async () => {
+    const own = { provider: "anthropic", model: "claude-house", input: 3, output: 15, cachedInput: null, cacheWrite: null, cacheWrite1h: 6 };
+    prices.status = { ...NO_PRICES, overrides: [own] };
+    prices.failing = false;
+    backend();
+    render(<SettingsPage />);
+    expect(await screen.findByTestId("price-overrides")).toHaveTextContent(
+      "anthropic/claude-house $3.00 in / $15.00 out / $6.00 cache write 1h per million tokens",
+    );
   });
 });

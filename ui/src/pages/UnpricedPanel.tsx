@@ -102,6 +102,7 @@ function AddPriceDialog(props: { row: UnpricedDto; onClose: () => void; onSaved:
         output: o,
         cachedInput: c,
         cacheWrite: null,
+        cacheWrite1h: null,
       });
       props.onSaved(
         `${row.model} at ${row.providerId} is priced from now on. The ${count(row.requests)} requests already recorded stay unpriced: a cost is worked out once, when a request finishes.`,

@@ -135,7 +135,7 @@ describe("UsagePage", () => {
     expect(await screen.findByTestId("price-added")).toHaveTextContent("priced from now on");
     const sent = core.invoke.mock.calls.find(([c]) => c === "set_price_override")?.[1];
     expect(sent).toEqual({
-      price: { provider: "oa", model: "gpt-9-preview", input: 1.25, output: 10, cachedInput: null, cacheWrite: null },
+      price: { provider: "oa", model: "gpt-9-preview", input: 1.25, output: 10, cachedInput: null, cacheWrite: null, cacheWrite1h: null },
     });
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 
 import { request } from "../test/fixtures";
-import { EMPTY_FILTER, isError, isFiltered, mergeNewer, prettyBody, route, toLogFilter, tokens } from "./logsView";
+import { cacheWrites, EMPTY_FILTER, isError, isFiltered, mergeNewer, prettyBody, route, toLogFilter, tokens } from "./logsView";
 
 describe("logs view", () => {
   it("turns the filter bar into the command's filter, blanks meaning any", () => {
@@ -19,6 +19,16 @@ describe("logs view", () => {
     expect(f).toMatchObject({ app: "scripts", status: "errors", sinceMs: now - 3_600_000 });
     expect(isFiltered(EMPTY_FILTER)).toBe(false);
     expect(isFiltered({ ...EMPTY_FILTER, model: "x" })).toBe(true);
+  });
+
+  it("splits cache writes into five-minute and hour-long ones, and older rows keep one count", () => {
+    const check = (over: Parameters<typeof request>[1], expected: string) => expect(cacheWrites(request(1, over))).toBe(expected);
+    check({ cacheWriteTokens: 1400, cacheWrite1hTokens: 400 }, "1,000 / 400 cache write 5m / 1h");
+    check({ cacheWriteTokens: 0, cacheWrite1hTokens: 0 }, "0 / 0 cache write 5m / 1h");
+    check({ cacheWriteTokens: 300, cacheWrite1hTokens: null }, "300 cache write");
+    check({ cacheWriteTokens: null, cacheWrite1hTokens: null }, "— cache write");
+    // A host's odd report (more hour-long writes than writes) never shows a negative count.
+    check({ cacheWriteTokens: 5, cacheWrite1hTokens: 9 }, "0 / 9 cache write 5m / 1h");
   });
 
   it("shows the route as alias → model, else provider/model", () => {

@@ -1,6 +1,7 @@
 // The Logs page's logic, apart from React so it can be tested alone.
 import type { LogFilter } from "../api/generated/LogFilter";
 import type { RequestDto } from "../api/generated/RequestDto";
+import { count } from "../lib/money";
 
 /** Rows fetched per page while scrolling. */
 export const PAGE_SIZE = 200;
@@ -64,6 +65,17 @@ export function tokens(row: RequestDto): string {
   if (row.inputTokens === null && row.outputTokens === null) return "—";
   const n = (v: number | null) => (v === null ? "?" : v.toLocaleString("en-US"));
   return `${n(row.inputTokens)} → ${n(row.outputTokens)}`;
+}
+
+/**
+ * A row's cache writes as the detail view shows them: `1,000 / 400 cache write 5m / 1h` (five-minute writes, then
+ * hour-long ones); `N cache write` for rows written before the ledger counted the hour-long part.
+ */
+export function cacheWrites(row: RequestDto): string {
+  const all = row.cacheWriteTokens;
+  const hour = row.cacheWrite1hTokens;
+  if (all === null || hour === null) return `${count(all)} cache write`;
+  return `${count(Math.max(0, all - hour))} / ${count(hour)} cache write 5m / 1h`;
 }
 
 /** `14:03:07` today, otherwise `Nov 24, 14:03`. */

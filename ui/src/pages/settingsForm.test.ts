@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 
 import type { SettingsInput } from "../api/generated/SettingsInput";
-import { fromForm, parseBudget, toForm } from "./settingsForm";
+import { fromForm, overrideLine, parseBudget, toForm } from "./settingsForm";
 
 const STORED: SettingsInput = {
   port: 7352,
@@ -15,6 +15,14 @@ const STORED: SettingsInput = {
 };
 
 describe("settings form", () => {
+  it("lists the parts of the user's own price they set, the hour-long cache writes among them", () => {
+    const price = { provider: "anthropic", model: "claude-house", input: 3, output: 15, cachedInput: null, cacheWrite: null, cacheWrite1h: null };
+    expect(overrideLine(price)).toBe("$3.00 in / $15.00 out per million tokens");
+    expect(overrideLine({ ...price, cacheWrite: 3.75, cacheWrite1h: 6 })).toBe(
+      "$3.00 in / $15.00 out / $3.75 cache write / $6.00 cache write 1h per million tokens",
+    );
+  });
+
   it("round-trips what is stored", () => {
     expect(fromForm(toForm(STORED))).toEqual(STORED);
   });

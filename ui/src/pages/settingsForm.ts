@@ -82,13 +82,17 @@ export function fromForm(f: SettingsForm): SettingsInput | string {
   };
 }
 
-/** `$0.15 in / $0.60 out per million tokens`, leaving out the parts the user kept from the catalog. */
+/**
+ * `$0.15 in / $0.60 out per million tokens`, leaving out the parts the user kept from the catalog (hour-long cache
+ * writes left out cost twice the input price).
+ */
 export function overrideLine(o: PriceOverrideDto): string {
   const parts = [
     o.input !== null ? `${usd(o.input)} in` : null,
     o.output !== null ? `${usd(o.output)} out` : null,
     o.cachedInput !== null ? `${usd(o.cachedInput)} cached` : null,
     o.cacheWrite !== null ? `${usd(o.cacheWrite)} cache write` : null,
+    o.cacheWrite1h !== null ? `${usd(o.cacheWrite1h)} cache write 1h` : null,
   ].filter((p): p is string => p !== null);
   return `${parts.join(" / ")} per million tokens`;
 }

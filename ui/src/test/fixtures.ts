@@ -19,6 +19,7 @@ export function request(id: number, over: Partial<RequestDto> = {}): RequestDto 
     inputTokens: 12,
     cachedInputTokens: 0,
     cacheWriteTokens: 0,
+    cacheWrite1hTokens: 0,
     outputTokens: 34,
     reasoningTokens: 0,
     costUsd: 0.00042,

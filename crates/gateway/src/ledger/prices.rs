@@ -75,6 +75,9 @@ pub struct PriceOverride {
     pub output: Option<f64>,
     pub cached_input: Option<f64>,
     pub cache_write: Option<f64>,
+    /// Hour-long cache writes; `None` keeps the table's price, or twice the overriding input price when the user
+    /// set one.
+    pub cache_write_1h: Option<f64>,
 }
 
 /// Where a row's cost came from (the `cost_source` column).
@@ -407,8 +410,8 @@ fn merge(o: PriceOverride, base: Option<Price>) -> Price {
         output: o.output.or(base.map(|b| b.output)).unwrap_or(0.0),
         cached_input: o.cached_input.or(base.and_then(|b| b.cached_input)),
         cache_write: o.cache_write.or(base.and_then(|b| b.cache_write)),
-        // The override table has no hour-long write price: it follows the user's input price when they set one.
-        cache_write_1h: base.and_then(|b| b.cache_write_1h).filter(|_| o.input.is_none()),
+        // Without a price of the user's own, the hour-long writes follow the user's input price when they set one.
+        cache_write_1h: o.cache_write_1h.or(base.and_then(|b| b.cache_write_1h).filter(|_| o.input.is_none())),
         long_context: base.and_then(|b| b.long_context).filter(|_| keep_tier),
     }
 }

@@ -223,6 +223,19 @@ fn hour_long_cache_writes_are_priced_apart() {
         ..Default::default()
     }]);
     check(&overridden, record("anthropic", "c", Some(with_1h(3, 0, 3, 2, 0)), None), Some(9.25 / 1e6), Some("prices"));
+    // The user's own hour-long price wins over both, with or without their input price.
+    for input in [None, Some(2.0)] {
+        let own_1h = own.clone().with_overrides([PriceOverride {
+            provider: "anthropic".into(),
+            model: "c".into(),
+            input,
+            cache_write_1h: Some(3.0),
+            ..Default::default()
+        }]);
+        // One five-minute write at the table's 1.25, two hour-long ones at the user's 3.00.
+        let want = (1.25 + 2.0 * 3.0) / 1e6;
+        check(&own_1h, record("anthropic", "c", Some(with_1h(3, 0, 3, 2, 0)), None), Some(want), Some("prices"));
+    }
     // Counts that do not nest are clamped: never more hour-long writes than writes, nor writes than prompt.
     check(&own, record("anthropic", "c", Some(with_1h(2, 0, 5, 9, 0)), None), Some(10.0 / 1e6), Some("prices"));
 }

@@ -55,7 +55,10 @@ pub struct TotalRow {
     pub errors: u64,
     pub input: u64,
     pub cached_input: u64,
+    /// Every cache write, the hour-long ones included.
     pub cache_write: u64,
+    /// The part of `cache_write` kept for an hour (rows written before the ledger counted it add nothing).
+    pub cache_write_1h: u64,
     pub output: u64,
     pub reasoning: u64,
     /// The sum of the known costs.
@@ -176,6 +179,7 @@ pub fn overall(store: &Store, since_ms: i64, until_ms: i64) -> Result<TotalRow, 
         input: 0,
         cached_input: 0,
         cache_write: 0,
+        cache_write_1h: 0,
         output: 0,
         reasoning: 0,
         cost_usd: 0.0,
@@ -200,21 +204,21 @@ fn aggregate(
             "SELECT {raw_key}, 1, {IS_ERROR}, coalesce(input_tokens, 0), coalesce(cached_input_tokens, 0), \
              coalesce(cache_write_tokens, 0), coalesce(output_tokens, 0), coalesce(reasoning_tokens, 0), \
              coalesce(cost_usd, 0.0), coalesce(cost_source = 'unknown', 0), coalesce(latency_ms, 0), \
-             latency_ms IS NOT NULL FROM requests WHERE {range}"
+             latency_ms IS NOT NULL, coalesce(cache_write_1h_tokens, 0) FROM requests WHERE {range}"
         )
     };
     let rollup = |table: &str, start: &str, range: (usize, usize)| {
         format!(
             "SELECT {rollup_key} AS key, requests AS n, errors AS err, input_tokens AS i, cached_input_tokens AS ci, \
              cache_write_tokens AS cw, output_tokens AS o, reasoning_tokens AS r, cost_usd AS cost, unpriced, \
-             latency_sum AS lat_sum, latency_count AS lat_n FROM {table} WHERE {start} >= ?{} AND {start} < ?{}",
+             latency_sum AS lat_sum, latency_count AS lat_n, cache_write_1h_tokens AS cw1h FROM {table} WHERE {start} >= ?{} AND {start} < ?{}",
             range.0, range.1
         )
     };
     let sql = format!(
         "SELECT key, coalesce(sum(n), 0), coalesce(sum(err), 0), coalesce(sum(i), 0), coalesce(sum(ci), 0), \
          coalesce(sum(cw), 0), coalesce(sum(o), 0), coalesce(sum(r), 0), total(cost), coalesce(sum(unpriced), 0), \
-         CASE WHEN sum(lat_n) > 0 THEN sum(lat_sum) * 1.0 / sum(lat_n) END \
+         CASE WHEN sum(lat_n) > 0 THEN sum(lat_sum) * 1.0 / sum(lat_n) END, coalesce(sum(cw1h), 0) \
          FROM ({} UNION ALL {} UNION ALL {} UNION ALL {} UNION ALL {}) {group}",
         rollup("usage_daily", "day", (1, 2)),
         rollup("usage_hourly", "hour", (3, 4)),
@@ -233,6 +237,7 @@ fn aggregate(
                     input: count(row, 3)?,
                     cached_input: count(row, 4)?,
                     cache_write: count(row, 5)?,
+                    cache_write_1h: count(row, 11)?,
                     output: count(row, 6)?,
                     reasoning: count(row, 7)?,
                     cost_usd: row.get(8)?,

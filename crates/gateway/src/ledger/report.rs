@@ -132,6 +132,37 @@ fn cells(key: &str, row: &TotalRow) -> [String; 9] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ledger::{DATABASE_FILE, Ledger, Prices, Record};
+    use crate::protocol::neutral::Usage;
+
+    /// `usage --json` prints the report as serialized: every token class, the hour-long cache writes among them.
+    #[tokio::test]
+    async fn the_json_report_carries_the_hour_long_cache_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DATABASE_FILE);
+        let ledger = Ledger::start(&path, Prices::shipped().unwrap()).unwrap();
+        let now = crate::store::now_ms();
+        for (model, write, write_1h) in
+            [("claude-sonnet-4-5", 1_400, 400), ("claude-sonnet-4-5", 100, 0), ("b", 50, 50)]
+        {
+            let usage =
+                Usage { input: 3_000, cache_write: write, cache_write_1h: write_1h, output: 10, ..Usage::default() };
+            ledger.record(Record {
+                ts_ms: now - 1_000,
+                provider_id: Some("anthropic".into()),
+                model: Some(model.into()),
+                usage: Some(usage),
+                ..Record::new("scripts", "anthropic")
+            });
+        }
+        ledger.shutdown().await;
+        let store = Store::open(&path).unwrap();
+        let json = serde_json::to_value(UsageReport::build(&store, None, now).unwrap()).unwrap();
+        assert_eq!((&json["total"]["cache_write"], &json["total"]["cache_write_1h"]), (&1_550.into(), &450.into()));
+        let by_model = json["by_model"].as_array().unwrap();
+        let of = |key: &str| by_model.iter().find(|r| r["key"] == key).unwrap()["cache_write_1h"].clone();
+        assert_eq!((of("claude-sonnet-4-5"), of("b")), (400.into(), 50.into()), "{json}");
+    }
 
     #[test]
     fn spans_parse() {

@@ -18,11 +18,11 @@ pub(super) struct Rollup<'a> {
     groups: HashMap<Key<'a>, Totals>,
 }
 
-/// The rollup tables' counters, in their column order after the key.
+/// The rollup tables' counters.
 #[derive(Default, Clone, Copy)]
 struct Totals {
-    /// requests, errors, input, cached input, cache write, output, reasoning tokens.
-    counts: [i64; 7],
+    /// requests, errors, input, cached input, cache write, hour-long cache write, output, reasoning tokens.
+    counts: [i64; 8],
     cost_usd: f64,
     unpriced: i64,
     latency_sum: i64,
@@ -47,7 +47,7 @@ impl<'a> Rollup<'a> {
         let u = r.usage.unwrap_or_default();
         let counts = [1, i64::from(r.status >= 400 || r.error.is_some())]
             .into_iter()
-            .chain([u.input, u.cached_input, u.cache_write, u.output, u.reasoning].map(to_i64));
+            .chain([u.input, u.cached_input, u.cache_write, u.cache_write_1h, u.output, u.reasoning].map(to_i64));
         let mut row = Totals {
             cost_usd: cost.usd.unwrap_or(0.0),
             unpriced: i64::from(cost.source == Some(CostSource::Unknown)),
@@ -78,19 +78,23 @@ fn upsert<'k, 'a: 'k>(
     groups: impl Iterator<Item = (&'k Key<'a>, &'k Totals)>,
 ) -> rusqlite::Result<()> {
     let mut stmt = tx.prepare_cached(&format!(
-        "INSERT INTO {table} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) \
+        "INSERT INTO {table} ({start}, app_name, alias, provider_id, model, requests, errors, input_tokens, \
+         cached_input_tokens, cache_write_tokens, cache_write_1h_tokens, output_tokens, reasoning_tokens, cost_usd, \
+         unpriced, latency_sum, latency_count) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) \
          ON CONFLICT ({start}, app_name, alias, provider_id, model) DO UPDATE SET \
          requests = requests + excluded.requests, errors = errors + excluded.errors, \
          input_tokens = input_tokens + excluded.input_tokens, \
          cached_input_tokens = cached_input_tokens + excluded.cached_input_tokens, \
          cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens, \
+         cache_write_1h_tokens = cache_write_1h_tokens + excluded.cache_write_1h_tokens, \
          output_tokens = output_tokens + excluded.output_tokens, \
          reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens, cost_usd = cost_usd + excluded.cost_usd, \
          unpriced = unpriced + excluded.unpriced, latency_sum = latency_sum + excluded.latency_sum, \
          latency_count = latency_count + excluded.latency_count",
     ))?;
     for ((at, app, alias, provider, model), t) in groups {
-        let [requests, errors, input, cached, write, output, reasoning] = t.counts;
+        let [requests, errors, input, cached, write, write_1h, output, reasoning] = t.counts;
         stmt.execute(params![
             at,
             app,
@@ -102,6 +106,7 @@ fn upsert<'k, 'a: 'k>(
             input,
             cached,
             write,
+            write_1h,
             output,
             reasoning,
             t.cost_usd,

@@ -571,6 +571,10 @@ async fn totals_and_series_from_the_rollup_equal_sums_over_the_rows() {
         record.model = Some(["gpt-4o-mini", "no-such-model-so-unpriced"][next(2) as usize].to_owned());
         record.status = if i % 17 == 0 { 500 } else { 200 };
         record.latency_ms = next(2000);
+        if let Some(usage) = record.usage.as_mut().filter(|_| next(2) == 0) {
+            usage.cache_write = next(300);
+            usage.cache_write_1h = next(usage.cache_write + 1);
+        }
         ledger.record(record);
     }
     ledger.shutdown().await;
@@ -579,16 +583,17 @@ async fn totals_and_series_from_the_rollup_equal_sums_over_the_rows() {
     let filter = RequestFilter::default();
     let rows = queries::requests(&store, &filter, Page { limit: queries::MAX_PAGE, before_id: None }).unwrap();
     assert_eq!(rows.len(), 1_800);
-    let rollup = |store: &Store, table: &str| -> Vec<(i64, String, String, i64, i64, i64)> {
+    let rollup = |store: &Store, table: &str| -> Vec<(i64, String, String, i64, i64, i64, i64)> {
         store
             .with_conn(|c| {
                 let start = if table == "usage_daily" { "day" } else { "hour" };
                 let mut stmt = c.prepare(&format!(
-                    "SELECT {start}, app_name, model, requests, input_tokens, CAST(round(cost_usd * 1e9) AS INTEGER) \
-                     FROM {table} ORDER BY {start}, app_name, alias, model"
+                    "SELECT {start}, app_name, model, requests, input_tokens, CAST(round(cost_usd * 1e9) AS INTEGER), \
+                     cache_write_1h_tokens FROM {table} ORDER BY {start}, app_name, alias, model"
                 ))?;
-                let rows =
-                    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)));
+                let rows = stmt.query_map([], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+                });
                 Ok(rows?.collect::<rusqlite::Result<Vec<_>>>()?)
             })
             .unwrap()
@@ -625,6 +630,8 @@ async fn totals_and_series_from_the_rollup_equal_sums_over_the_rows() {
                 assert_eq!(total.errors, mine.iter().filter(|r| r.status >= 400).count() as u64);
                 assert_eq!(total.input, mine.iter().filter_map(|r| r.input_tokens).sum::<u64>());
                 assert_eq!(total.output, mine.iter().filter_map(|r| r.output_tokens).sum::<u64>());
+                assert_eq!(total.cache_write, mine.iter().filter_map(|r| r.cache_write_tokens).sum::<u64>());
+                assert_eq!(total.cache_write_1h, mine.iter().filter_map(|r| r.cache_write_1h_tokens).sum::<u64>());
                 let cost: f64 = mine.iter().filter_map(|r| r.cost_usd).sum();
                 assert!((total.cost_usd - cost).abs() < 1e-9, "{} vs {cost}", total.cost_usd);
                 let unpriced = mine.iter().filter(|r| r.cost_source.as_deref() == Some("unknown")).count();

@@ -200,7 +200,7 @@ impl Store {
         self.with_conn(|conn| {
             let mut stmt = conn.prepare(
                 "SELECT provider_id, model, input_per_mtok, output_per_mtok, cached_input_per_mtok, \
-                 cache_write_per_mtok FROM price_overrides ORDER BY provider_id, model",
+                 cache_write_per_mtok, cache_write_1h_per_mtok FROM price_overrides ORDER BY provider_id, model",
             )?;
             let rows = stmt
                 .query_map([], |row| {
@@ -211,6 +211,7 @@ impl Store {
                         output: row.get(3)?,
                         cached_input: row.get(4)?,
                         cache_write: row.get(5)?,
+                        cache_write_1h: row.get(6)?,
                     })
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -221,7 +222,7 @@ impl Store {
     /// Sets the user's price for a provider (its id or kind) and model prefix, replacing any before. Negative or
     /// non-finite amounts are refused.
     pub fn put_price_override(&self, price: &PriceOverride) -> Result<()> {
-        let amounts = [price.input, price.output, price.cached_input, price.cache_write];
+        let amounts = [price.input, price.output, price.cached_input, price.cache_write, price.cache_write_1h];
         if amounts.iter().flatten().any(|a| !a.is_finite() || *a < 0.0) {
             return Err(StoreError::Invalid("a price is a number of dollars per million tokens, 0 or more".into()));
         }
@@ -234,10 +235,12 @@ impl Store {
         self.with_conn(|conn| {
             conn.execute(
                 "INSERT INTO price_overrides (provider_id, model, input_per_mtok, output_per_mtok, \
-                 cached_input_per_mtok, cache_write_per_mtok, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+                 cached_input_per_mtok, cache_write_per_mtok, cache_write_1h_per_mtok, updated_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
                  ON CONFLICT (provider_id, model) DO UPDATE SET input_per_mtok = excluded.input_per_mtok, \
                  output_per_mtok = excluded.output_per_mtok, cached_input_per_mtok = excluded.cached_input_per_mtok, \
-                 cache_write_per_mtok = excluded.cache_write_per_mtok, updated_at = excluded.updated_at",
+                 cache_write_per_mtok = excluded.cache_write_per_mtok, \
+                 cache_write_1h_per_mtok = excluded.cache_write_1h_per_mtok, updated_at = excluded.updated_at",
                 params![
                     price.provider.trim(),
                     price.model.trim(),
@@ -245,6 +248,7 @@ impl Store {
                     price.output,
                     price.cached_input,
                     price.cache_write,
+                    price.cache_write_1h,
                     now_ms()
                 ],
             )?;
@@ -342,10 +346,14 @@ mod tests {
         o.output = Some(2.0);
         store.put_price_override(&o).unwrap();
         assert_eq!(store.price_overrides().unwrap(), vec![o.clone()]);
+        o.cache_write_1h = Some(7.5);
+        store.put_price_override(&o).unwrap();
+        assert_eq!(store.price_overrides().unwrap(), vec![o.clone()], "the hour-long write price is kept");
         for bad in [
             PriceOverride { input: Some(-1.0), ..o.clone() },
             PriceOverride { input: Some(f64::NAN), ..o.clone() },
-            PriceOverride { input: None, output: None, ..o.clone() },
+            PriceOverride { cache_write_1h: Some(-0.5), ..o.clone() },
+            PriceOverride { input: None, output: None, cache_write_1h: None, ..o.clone() },
             PriceOverride { model: " ".into(), ..o.clone() },
         ] {
             assert!(matches!(store.put_price_override(&bad), Err(StoreError::Invalid(_))), "{bad:?}");

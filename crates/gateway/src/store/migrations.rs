@@ -18,7 +18,7 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 const APPLICATION_ID: i64 = 0x5377_4264;
 
 /// `MIGRATIONS[i]` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
 
 /// Version 1: everything the first release keeps.
 const V1: &str = r#"
@@ -192,8 +192,7 @@ CREATE TABLE price_overrides (
 ) STRICT, WITHOUT ROWID;
 "#;
 
-/// Sums every request into `usage_hourly` (which must be empty): version 2's backfill, and
-/// [`Store::rebuild_usage_rollup`].
+/// Sums every request into `usage_hourly` (which must be empty): version 2's backfill, frozen with it.
 macro_rules! rollup_backfill {
     () => {
         r#"
@@ -208,8 +207,7 @@ FROM requests GROUP BY h, app_name, a, p, m;
     };
 }
 
-/// Sums `usage_hourly` by UTC day into `usage_daily` (which must be empty): version 3's backfill, and
-/// [`Store::rebuild_usage_rollup`] once the hours are summed.
+/// Sums `usage_hourly` by UTC day into `usage_daily` (which must be empty): version 3's backfill, frozen with it.
 macro_rules! daily_backfill {
     () => {
         r#"
@@ -224,10 +222,14 @@ FROM usage_hourly GROUP BY d, app_name, alias, provider_id, model;
 
 /// The statements of a delete trigger's body that take the deleted request `old` out of one rollup `$table`, whose
 /// time column `$start` holds the start of a period of `$period` ms; a group left with no requests goes.
+/// `$more` are further `column = column - ...,` assignments (none in version 3, the hour-long writes from version 7).
 macro_rules! rollup_subtract {
     ($table:literal, $start:literal, $period:literal) => {
+        rollup_subtract!($table, $start, $period, "")
+    };
+    ($table:literal, $start:literal, $period:literal, $more:literal) => {
         concat!(
-            "UPDATE ", $table, " SET
+            "UPDATE ", $table, " SET", $more, "
         requests = requests - 1, errors = errors - (old.status >= 400 OR old.error IS NOT NULL),
         input_tokens = input_tokens - coalesce(old.input_tokens, 0),
         cached_input_tokens = cached_input_tokens - coalesce(old.cached_input_tokens, 0),
@@ -247,9 +249,29 @@ macro_rules! rollup_subtract {
     };
 }
 
-/// Empties both rollups and sums them again from the requests.
-pub(super) const ROLLUP_REBUILD: &str =
-    concat!("DELETE FROM usage_hourly; DELETE FROM usage_daily;", rollup_backfill!(), daily_backfill!());
+/// Empties both rollups and sums them again from the requests, in the current schema's columns. The migrations'
+/// backfills above are frozen with their versions; this follows the newest one.
+pub(super) const ROLLUP_REBUILD: &str = r#"
+DELETE FROM usage_hourly; DELETE FROM usage_daily;
+INSERT INTO usage_hourly (hour, app_name, alias, provider_id, model, requests, errors, input_tokens, cached_input_tokens,
+                          cache_write_tokens, output_tokens, reasoning_tokens, cost_usd, unpriced, latency_sum,
+                          latency_count, cache_write_1h_tokens)
+SELECT ts - ((ts % 3600000) + 3600000) % 3600000 AS h, app_name, coalesce(alias, '') AS a, coalesce(provider_id, '') AS p,
+       coalesce(model, '') AS m, count(*), count(CASE WHEN status >= 400 OR error IS NOT NULL THEN 1 END),
+       coalesce(sum(input_tokens), 0), coalesce(sum(cached_input_tokens), 0), coalesce(sum(cache_write_tokens), 0),
+       coalesce(sum(output_tokens), 0), coalesce(sum(reasoning_tokens), 0), total(cost_usd),
+       count(CASE WHEN cost_source = 'unknown' THEN 1 END), coalesce(sum(latency_ms), 0), count(latency_ms),
+       coalesce(sum(cache_write_1h_tokens), 0)
+FROM requests GROUP BY h, app_name, a, p, m;
+INSERT INTO usage_daily (day, app_name, alias, provider_id, model, requests, errors, input_tokens, cached_input_tokens,
+                         cache_write_tokens, output_tokens, reasoning_tokens, cost_usd, unpriced, latency_sum,
+                         latency_count, cache_write_1h_tokens)
+SELECT hour - ((hour % 86400000) + 86400000) % 86400000 AS d, app_name, alias, provider_id, model, sum(requests),
+       sum(errors), sum(input_tokens), sum(cached_input_tokens), sum(cache_write_tokens), sum(output_tokens),
+       sum(reasoning_tokens), total(cost_usd), sum(unpriced), sum(latency_sum), sum(latency_count),
+       sum(cache_write_1h_tokens)
+FROM usage_hourly GROUP BY d, app_name, alias, provider_id, model;
+"#;
 
 /// Version 2: request and response bodies (kept only while request logging is on, only for its retention), the
 /// hourly rollup behind the dashboard, and indexes for the filtered request list.
@@ -406,6 +428,50 @@ const V6: &str = r#"
 ALTER TABLE requests ADD COLUMN cache_write_1h_tokens INTEGER;
 "#;
 
+/// Version 7: both rollups sum the hour-long cache writes too, so the usage report can say them without reading every
+/// request. The existing groups are filled from the rows that counted them (those written since version 6; older
+/// rows have NULL and add nothing), and the delete trigger takes them out again.
+const V7: &str = concat!(
+    r#"
+ALTER TABLE usage_hourly ADD COLUMN cache_write_1h_tokens INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE usage_daily ADD COLUMN cache_write_1h_tokens INTEGER NOT NULL DEFAULT 0;
+UPDATE usage_hourly SET cache_write_1h_tokens = s.n
+FROM (SELECT ts - ((ts % 3600000) + 3600000) % 3600000 AS h, app_name, coalesce(alias, '') AS a,
+             coalesce(provider_id, '') AS p, coalesce(model, '') AS m, sum(cache_write_1h_tokens) AS n
+      FROM requests WHERE cache_write_1h_tokens > 0 GROUP BY h, app_name, a, p, m) AS s
+WHERE usage_hourly.hour = s.h AND usage_hourly.app_name = s.app_name AND usage_hourly.alias = s.a
+  AND usage_hourly.provider_id = s.p AND usage_hourly.model = s.m;
+UPDATE usage_daily SET cache_write_1h_tokens = s.n
+FROM (SELECT hour - ((hour % 86400000) + 86400000) % 86400000 AS d, app_name, alias, provider_id, model,
+             sum(cache_write_1h_tokens) AS n
+      FROM usage_hourly WHERE cache_write_1h_tokens > 0 GROUP BY d, app_name, alias, provider_id, model) AS s
+WHERE usage_daily.day = s.d AND usage_daily.app_name = s.app_name AND usage_daily.alias = s.alias
+  AND usage_daily.provider_id = s.provider_id AND usage_daily.model = s.model;
+DROP TRIGGER requests_rollup_delete;
+CREATE TRIGGER requests_rollup_delete AFTER DELETE ON requests BEGIN
+    "#,
+    rollup_subtract!(
+        "usage_hourly",
+        "hour",
+        "3600000",
+        "
+        cache_write_1h_tokens = cache_write_1h_tokens - coalesce(old.cache_write_1h_tokens, 0),"
+    ),
+    rollup_subtract!(
+        "usage_daily",
+        "day",
+        "86400000",
+        "
+        cache_write_1h_tokens = cache_write_1h_tokens - coalesce(old.cache_write_1h_tokens, 0),"
+    ),
+    "END;\n"
+);
+
+/// Version 8: the user's own price for hour-long cache writes; NULL keeps the derived one (twice the input price).
+const V8: &str = r#"
+ALTER TABLE price_overrides ADD COLUMN cache_write_1h_per_mtok REAL CHECK (cache_write_1h_per_mtok >= 0);
+"#;
+
 /// Brings `conn` up to [`SCHEMA_VERSION`]. `path` is only for messages.
 pub(super) fn migrate(conn: &mut Connection, path: &str) -> Result<()> {
     // IMMEDIATE takes the write lock before reading the version, so two processes opening a fresh file at once
@@ -441,251 +507,4 @@ pub(super) fn migrate(conn: &mut Connection, path: &str) -> Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
-    use rusqlite::params;
-
-    use super::*;
-    use crate::store::Store;
-    use crate::store::test_support::temp_store;
-
-    fn names(store: &Store, sql: &str) -> Vec<String> {
-        store
-            .with_conn(|conn| {
-                let mut stmt = conn.prepare(sql)?;
-                let rows = stmt.query_map([], |row| row.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
-                Ok(rows)
-            })
-            .unwrap()
-    }
-
-    #[test]
-    fn migrates_an_empty_file_to_the_current_schema() {
-        let (_dir, store) = temp_store();
-        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
-        let tables = names(&store, "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name");
-        for expected in [
-            "alias_targets",
-            "aliases",
-            "apps",
-            "conversations",
-            "messages",
-            "messages_fts",
-            "model_capabilities",
-            "price_history",
-            "price_imports",
-            "price_overrides",
-            "provider_keys",
-            "providers",
-            "requests",
-            "settings",
-            "usage_daily",
-            "usage_hourly",
-        ] {
-            assert!(tables.iter().any(|t| t == expected), "missing table {expected}: {tables:?}");
-        }
-        let id: i64 = store.with_conn(|c| Ok(c.pragma_query_value(None, "application_id", |r| r.get(0))?)).unwrap();
-        assert_eq!(id, APPLICATION_ID);
-    }
-
-    #[test]
-    fn migrations_apply_in_one_transaction_and_are_idempotent() {
-        let (dir, store) = temp_store();
-        drop(store);
-        let path = dir.path().join("switchboard.db");
-        // Opening again runs nothing: the built-in app is not inserted twice.
-        let store = Store::open(&path).unwrap();
-        let builtins: i64 = store
-            .with_conn(|c| Ok(c.query_row("SELECT count(*) FROM apps WHERE builtin = 1", [], |r| r.get(0))?))
-            .unwrap();
-        assert_eq!(builtins, 1);
-    }
-
-    #[test]
-    fn a_newer_database_is_refused_untouched() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("switchboard.db");
-        drop(Store::open(&path).unwrap());
-        {
-            let conn = Connection::open(&path).unwrap();
-            conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
-        }
-        let err = Store::open(&path).unwrap_err().to_string();
-        let expected = format!(
-            "this database was written by a newer Switchboard (schema {} > {}); update Switchboard, \
-             or move the file aside to start fresh: {}",
-            SCHEMA_VERSION + 1,
-            SCHEMA_VERSION,
-            path.display()
-        );
-        assert_eq!(err, expected);
-        let conn = Connection::open(&path).unwrap();
-        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
-        assert_eq!(version, SCHEMA_VERSION + 1, "a refused file is left as it was");
-    }
-
-    #[test]
-    fn someone_elses_database_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("other.db");
-        Connection::open(&path).unwrap().execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);").unwrap();
-        let err = Store::open(&path).unwrap_err().to_string();
-        assert!(err.contains("is not a Switchboard database") && err.contains("move the file aside"), "{err}");
-
-        let path = dir.path().join("garbage.db");
-        std::fs::write(&path, vec![b'x'; 4096]).unwrap();
-        let err = Store::open(&path).unwrap_err().to_string();
-        assert!(err.contains("is not a Switchboard database"), "{err}");
-    }
-
-    #[test]
-    fn the_bundled_sqlite_has_fts5_and_search_finds_a_message() {
-        let store = Store::open_in_memory().unwrap();
-        let hits = store
-            .with_conn(|conn| {
-                let now = crate::store::now_ms();
-                conn.execute(
-                    "INSERT INTO conversations (title, created_at, updated_at) VALUES ('trip', ?1, ?1)",
-                    params![now],
-                )?;
-                let conversation = conn.last_insert_rowid();
-                let insert = "INSERT INTO messages (conversation_id, position, role, content, created_at) \
-                              VALUES (?1, ?2, ?3, ?4, ?5)";
-                conn.execute(insert, params![conversation, 0, "user", r#""Which café in Zürich?""#, now])?;
-                conn.execute(
-                    insert,
-                    params![
-                        conversation,
-                        1,
-                        "assistant",
-                        r#"[{"type":"thinking","thinking":"secret plan"},{"type":"text","text":"Try the Cafe Sprungli"}]"#,
-                        now
-                    ],
-                )?;
-                let search = |q: &str| -> rusqlite::Result<Vec<i64>> {
-                    let mut stmt = conn.prepare(
-                        "SELECT m.position FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid \
-                         WHERE messages_fts MATCH ?1 ORDER BY m.position",
-                    )?;
-                    stmt.query_map([q], |r| r.get(0))?.collect()
-                };
-                let found = vec![search("sprungli")?, search("zurich")?, search("cafe")?, search("plan")?];
-                // Deleting the conversation cascades to its messages, and the trigger empties the index.
-                conn.execute("DELETE FROM conversations WHERE id = ?1", [conversation])?;
-                let left: i64 = conn.query_row("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'cafe'", [], |r| r.get(0))?;
-                Ok((found, left))
-            })
-            .unwrap();
-        let (found, left) = hits;
-        assert_eq!(found, vec![vec![1], vec![0], vec![0, 1], vec![]]);
-        assert_eq!(left, 0);
-    }
-
-    #[test]
-    fn editing_a_message_reindexes_it() {
-        let store = Store::open_in_memory().unwrap();
-        let (before, after) = store
-            .with_conn(|conn| {
-                conn.execute("INSERT INTO conversations (id, created_at, updated_at) VALUES (1, 0, 0)", [])?;
-                conn.execute(
-                    "INSERT INTO messages (id, conversation_id, position, role, content, created_at) \
-                     VALUES (7, 1, 0, 'user', '\"old words\"', 0)",
-                    [],
-                )?;
-                conn.execute("UPDATE messages SET content = '[{\"type\":\"text\",\"text\":\"new words\"}]'", [])?;
-                let count = |q: &str| -> rusqlite::Result<i64> {
-                    conn.query_row("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH ?1", [q], |r| r.get(0))
-                };
-                Ok((count("old")?, count("new")?))
-            })
-            .unwrap();
-        assert_eq!((before, after), (0, 1));
-    }
-
-    #[test]
-    fn json_columns_reject_invalid_json() {
-        let store = Store::open_in_memory().unwrap();
-        let err = store
-            .with_conn(|c| Ok(c.execute("INSERT INTO settings (key, value) VALUES ('a', 'not json')", [])?))
-            .unwrap_err();
-        assert!(err.to_string().contains("CHECK constraint failed"), "{err}");
-    }
-
-    #[test]
-    fn version_2_rolls_up_what_version_1_recorded() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("switchboard.db");
-        {
-            let conn = Connection::open(&path).unwrap();
-            conn.execute_batch(V1).unwrap();
-            conn.pragma_update(None, "application_id", APPLICATION_ID).unwrap();
-            conn.pragma_update(None, "user_version", 1).unwrap();
-            for (ts, app, cost) in [(1_000, "a", 0.5), (2_000, "a", 0.25), (3_600_000, "b", 1.0)] {
-                conn.execute(
-                    "INSERT INTO requests (ts, app_name, client_protocol, status, input_tokens, cost_usd) \
-                     VALUES (?1, ?2, 'openai-chat', 200, 10, ?3)",
-                    params![ts, app, cost],
-                )
-                .unwrap();
-            }
-        }
-        let store = Store::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
-        let rollup: Vec<(i64, String, i64, i64, f64)> = store
-            .with_conn(|c| {
-                let mut stmt = c.prepare(
-                    "SELECT hour, app_name, requests, input_tokens, cost_usd FROM usage_hourly ORDER BY hour, app_name",
-                )?;
-                let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?;
-                Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-            })
-            .unwrap();
-        assert_eq!(rollup, vec![(0, "a".to_owned(), 2, 20, 0.75), (3_600_000, "b".to_owned(), 1, 10, 1.0)]);
-        // Version 3 summed those hours by day: both are in day 0.
-        let daily: Vec<(i64, String, i64, i64, f64)> = store
-            .with_conn(|c| {
-                let mut stmt = c.prepare(
-                    "SELECT day, app_name, requests, input_tokens, cost_usd FROM usage_daily ORDER BY day, app_name",
-                )?;
-                let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?;
-                Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-            })
-            .unwrap();
-        assert_eq!(daily, vec![(0, "a".to_owned(), 2, 20, 0.75), (0, "b".to_owned(), 1, 10, 1.0)]);
-        // Deleting a request takes it out of both rollups, and an emptied group goes.
-        store.with_conn(|c| Ok(c.execute("DELETE FROM requests WHERE app_name = 'b'", [])?)).unwrap();
-        let left = |table: &str| -> Vec<(String, i64)> {
-            store
-                .with_conn(|c| {
-                    let mut stmt = c.prepare(&format!("SELECT app_name, requests FROM {table} ORDER BY app_name"))?;
-                    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-                    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-                })
-                .unwrap()
-        };
-        assert_eq!(left("usage_hourly"), vec![("a".to_owned(), 2)]);
-        assert_eq!(left("usage_daily"), vec![("a".to_owned(), 2)]);
-    }
-
-    #[test]
-    fn version_5_gives_existing_apps_no_limits_and_refuses_limits_that_are_not_an_object() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("switchboard.db");
-        {
-            let mut conn = Connection::open(&path).unwrap();
-            let tx = conn.transaction().unwrap();
-            for sql in [V1, V2, V3] {
-                tx.execute_batch(sql).unwrap();
-            }
-            tx.pragma_update(None, "application_id", APPLICATION_ID).unwrap();
-            tx.pragma_update(None, "user_version", 3).unwrap();
-            tx.execute("INSERT INTO apps (name, token_hash, created_at) VALUES ('old', zeroblob(32), 1)", []).unwrap();
-            tx.commit().unwrap();
-        }
-        let store = Store::open(&path).unwrap();
-        let old = store.list_apps().unwrap().into_iter().find(|a| a.name == "old").unwrap();
-        assert!(old.limits.is_empty());
-        let err =
-            store.with_conn(|c| Ok(c.execute("UPDATE apps SET limits = '[1]' WHERE name = 'old'", [])?)).unwrap_err();
-        assert!(err.to_string().contains("CHECK constraint failed"), "{err}");
-    }
-}
+mod tests;

@@ -10,4 +10,8 @@ export type PriceOverrideDto = { provider: string,
 /**
  * A model id, or the start of one (`gpt-4o` also prices `gpt-4o-2024-08-06`).
  */
-model: string, input: number | null, output: number | null, cachedInput: number | null, cacheWrite: number | null, };
+model: string, input: number | null, output: number | null, cachedInput: number | null, cacheWrite: number | null, 
+/**
+ * Hour-long cache writes; `null` keeps the catalog's price, or twice `input` when only that is set here.
+ */
+cacheWrite1h: number | null, };

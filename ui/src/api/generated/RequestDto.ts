@@ -10,7 +10,15 @@ export type RequestDto = { id: number, tsMs: number, appName: string, alias: str
 /**
  * `openai-chat`, `anthropic`, `responses`, …
  */
-clientProtocol: string, stream: boolean, status: number, error: string | null, attempts: Array<AttemptDto>, inputTokens: number | null, cachedInputTokens: number | null, cacheWriteTokens: number | null, outputTokens: number | null, reasoningTokens: number | null, costUsd: number | null, 
+clientProtocol: string, stream: boolean, status: number, error: string | null, attempts: Array<AttemptDto>, inputTokens: number | null, cachedInputTokens: number | null, 
+/**
+ * Every cache write, the hour-long ones included.
+ */
+cacheWriteTokens: number | null, 
+/**
+ * The part of `cache_write_tokens` kept for an hour; `null` in rows written before the ledger counted it.
+ */
+cacheWrite1hTokens: number | null, outputTokens: number | null, reasoningTokens: number | null, costUsd: number | null, 
 /**
  * `provider`, `table`, `override`, `local` or `unknown` (no price for the model).
  */
