@@ -48,6 +48,7 @@ use crate::protocol;
 use crate::protocol::neutral::Usage;
 use crate::providers::Operation;
 use crate::routing::{Memory, Needs, Resolution, Resolver, Target, conversation_key};
+use crate::telemetry::genai;
 use passthrough::passthrough_body;
 use stream::StreamRelay;
 use walk::{Decoded, Lost, Mode, Prepared, Started, Won, walk};
@@ -82,6 +83,10 @@ pub struct Ctx {
     request_id: Option<Box<str>>,
     /// The request's turn in its app's rate-limit windows, once admitted; held until the response has ended.
     permit: Option<Permit>,
+    /// The request's span (`telemetry::genai`), disabled unless spans are exported; it ends when the `Ctx` does.
+    span: tracing::Span,
+    /// The span of the attempt that answered, kept open until the answer has ended.
+    answering: tracing::Span,
 }
 
 impl Ctx {
@@ -98,7 +103,20 @@ impl Ctx {
             receipt: None,
             request_id: None,
             permit: None,
+            span: tracing::Span::none(),
+            answering: tracing::Span::none(),
         }
+    }
+
+    /// Opens the request's span, for `op` on the model the client named.
+    fn open_span(&mut self, op: Operation) {
+        self.span = genai::request(genai::operation(op), &self.client_model, &self.app.name, self.protocol);
+    }
+
+    /// Keeps the alias the model resolved to, for the record and the span.
+    fn resolved(&mut self, resolution: &Resolution) {
+        self.alias = resolution.alias.as_ref().map(|a| a.name.clone());
+        genai::resolved(&self.span, self.alias.as_deref());
     }
 
     /// Keeps the request's id from `headers` for the record, when the ledger expects request ids (one atomic load
@@ -164,6 +182,15 @@ fn record(ctx: &mut Ctx, outcome: Outcome) {
     }
     tracing::debug!(app = %ctx.app.name, model = %ctx.client_model, target = ?outcome.target, status = outcome.status,
         latency_ms = latency.as_millis() as u64, error = ?outcome.error, "request finished");
+    let answered_by = outcome.target.as_deref().zip(outcome.provider_kind);
+    genai::answered(&ctx.span, &ctx.answering, answered_by, outcome.attempts.len(), outcome.usage.as_ref());
+    if outcome.status < 400 && outcome.error.is_some() {
+        // A stream that failed (or lost its client) after it had started: the status was 200 by then.
+        genai::failed(&ctx.span, "stream_interrupted");
+        genai::failed(&ctx.answering, "stream_interrupted");
+    }
+    // The answering attempt ends with the answer.
+    ctx.answering = tracing::Span::none();
     let Some(ledger) = &ctx.ledger else { return };
     let (provider_id, model) = match outcome.target.as_deref().and_then(|t| t.split_once('/')) {
         Some((provider, model)) => (Some(provider.to_owned()), Some(model.to_owned())),
@@ -261,12 +288,27 @@ pub async fn chat(
     body: Value,
     headers: &HeaderMap,
 ) -> Response {
+    ctx.open_span(Operation::Chat);
+    let span = ctx.span.clone();
+    let response = chat_relayed(resolver, memory, ctx, client, body, headers).await;
+    responded(&span, &response);
+    response
+}
+
+async fn chat_relayed(
+    resolver: Arc<Resolver>,
+    memory: Arc<Memory>,
+    mut ctx: Ctx,
+    client: Client,
+    body: Value,
+    headers: &HeaderMap,
+) -> Response {
     ctx.keep_request_id(headers);
     let resolution = match resolve(&resolver, &ctx) {
         Ok(resolution) => resolution,
         Err(error) => return client.error_response(error),
     };
-    ctx.alias = resolution.alias.as_ref().map(|a| a.name.clone());
+    ctx.resolved(&resolution);
     ctx.log_request(&body);
     let mut body = body;
     if client == Client::Anthropic {
@@ -415,11 +457,27 @@ pub async fn openai_raw(
     stream: bool,
     wants_usage: bool,
 ) -> Response {
+    ctx.open_span(op);
+    let span = ctx.span.clone();
+    let response = openai_raw_relayed(resolver, memory, ctx, op, body, stream, wants_usage).await;
+    responded(&span, &response);
+    response
+}
+
+async fn openai_raw_relayed(
+    resolver: Arc<Resolver>,
+    memory: Arc<Memory>,
+    mut ctx: Ctx,
+    op: Operation,
+    body: Value,
+    stream: bool,
+    wants_usage: bool,
+) -> Response {
     let resolution = match resolve(&resolver, &ctx) {
         Ok(resolution) => resolution,
         Err(error) => return error.into_response(),
     };
-    ctx.alias = resolution.alias.as_ref().map(|a| a.name.clone());
+    ctx.resolved(&resolution);
     ctx.log_request(&body);
     let needs = Needs::default();
     let plan = match resolver.plan(&ctx.client_model, &resolution, &needs, None, &memory, Instant::now()) {
@@ -436,6 +494,15 @@ pub async fn openai_raw(
     let prepare = |target: &Target| passthrough_body(target, &body, op, stream, wants_usage);
     let won = walk(&memory, &ctx, &resolution, plan, stream, prepare).await;
     with_budget_header(deliver(ctx, Client::OpenAiChat, &resolution, won, stream, wants_usage), budget)
+}
+
+/// Marks the request's span failed when the client is answered with an error status (the status is the error's
+/// type: refusals before routing end here too, without a ledger record).
+fn responded(span: &tracing::Span, response: &Response) {
+    let status = response.status();
+    if status.is_client_error() || status.is_server_error() {
+        genai::failed(span, status.as_str());
+    }
 }
 
 /// A stored-object turn planned onto a host of kind `openai` that turned out to have no `/responses`.
@@ -515,7 +582,8 @@ fn deliver(
             return with_routing_headers(client.error_response(lost.error), resolution, last, &lost.attempts);
         }
     };
-    let Won { target, prepared, started, attempts } = won;
+    let Won { target, prepared, started, attempts, span } = won;
+    ctx.answering = span;
     let label = target.label();
     let response = match (started, prepared.mode) {
         (Started::Whole { bytes, content_type, decoded }, mode) => {
