@@ -67,7 +67,13 @@ fn config(fake: &FakeUpstream, collector_port: u16) -> String {
 }
 
 async fn start(config: String) -> Gateway {
-    let env = [("UP_KEY", CANARY_KEY), ("T", FAKE_TOKEN), ("COLLECTOR_AUTH", COLLECTOR_AUTH)];
+    // Batches every minute: the spans then reach the collector only through the flush of a clean stop.
+    let env = [
+        ("UP_KEY", CANARY_KEY),
+        ("T", FAKE_TOKEN),
+        ("COLLECTOR_AUTH", COLLECTOR_AUTH),
+        ("OTEL_BSP_SCHEDULE_DELAY", "60000"),
+    ];
     tokio::task::spawn_blocking(move || Gateway::start(&config, &env)).await.unwrap().unwrap()
 }
 
@@ -126,6 +132,8 @@ async fn spans_reach_the_collector_with_genai_attributes_and_nothing_secret() {
     let (port, received) = collector().await;
     let gateway = start(config(&fake, port)).await;
     let sent = send_requests(&gateway).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(received.all().is_empty(), "a batch left before the stop");
     let (gateway, _) = stop(gateway).await;
 
     let exports = received.all();
