@@ -1,7 +1,8 @@
 //! OpenTelemetry export from the headless gateway: a tiny OTLP/HTTP collector in the test receives the spans of an
-//! answer, a fallback after an upstream 500 and a stream, sent in batches and flushed by a clean stop (SIGTERM);
-//! their GenAI attributes, their tree and token counts are checked, and the provider key, the app token, the prompt
-//! and the answer are looked for in every byte received. A collector that is down changes nothing for requests.
+//! answer, a fallback after an upstream 500, a stream and a refused model, flushed by a clean stop (SIGTERM); their
+//! GenAI attributes, their tree, token counts and error types are checked, and the provider key, the app token, the
+//! prompt and the answer are looked for in every byte received. A collector that is down changes nothing for
+//! requests.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -132,6 +133,11 @@ async fn spans_reach_the_collector_with_genai_attributes_and_nothing_secret() {
     let (port, received) = collector().await;
     let gateway = start(config(&fake, port)).await;
     let sent = send_requests(&gateway).await;
+    // A model nobody configured: refused before any attempt, its span marked with the status.
+    let body = json!({ "model": "missing", "messages": [{ "role": "user", "content": PROMPT }] });
+    let url = format!("{}/v1/chat/completions", gateway.root());
+    let refused = reqwest::Client::new().post(url).bearer_auth(FAKE_TOKEN).json(&body).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::NOT_FOUND);
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(received.all().is_empty(), "a batch left before the stop");
     let (gateway, _) = stop(gateway).await;
@@ -154,11 +160,18 @@ async fn spans_reach_the_collector_with_genai_attributes_and_nothing_secret() {
         }
     }
 
-    // One server span per request, in the order they ended, each the root of its own trace.
-    let requests: Vec<&Span> = spans.iter().filter(|s| s.kind == SpanKind::Server as i32).collect();
-    assert_eq!(requests.len(), sent.len(), "{spans:#?}");
-    let mut requests = requests;
+    // One server span per request, each the root of its own trace.
+    let mut requests: Vec<&Span> = spans.iter().filter(|s| s.kind == SpanKind::Server as i32).collect();
+    assert_eq!(requests.len(), sent.len() + 1, "{spans:#?}");
     requests.sort_by_key(|s| s.start_time_unix_nano);
+    let missing = requests.pop().unwrap();
+    assert_eq!(missing.name, "chat missing");
+    let a = attributes(&missing.attributes);
+    assert_eq!(a["error.type"], "404", "{a:?}");
+    assert_eq!(a["gen_ai.request.model"], "missing");
+    assert!(!a.contains_key("gen_ai.response.model"), "{a:?}");
+    assert_eq!(missing.status.as_ref().map(|s| s.code), Some(status::StatusCode::Error as i32));
+    assert!(!spans.iter().any(|s| s.parent_span_id == missing.span_id), "no attempt was made");
     for (span, (model, attempts)) in requests.iter().zip(&sent) {
         assert_eq!(span.name, format!("chat {model}"));
         assert!(span.parent_span_id.is_empty(), "{} is a root", span.name);
@@ -206,7 +219,8 @@ async fn spans_reach_the_collector_with_genai_attributes_and_nothing_secret() {
     }
     let sturdy = sent.iter().find(|(model, _)| *model == "sturdy").unwrap();
     assert!(sturdy.1 >= 2, "the fallback made at least two attempts: {sent:?}");
-    assert_eq!(spans.len(), sent.iter().map(|(_, attempts)| attempts + 1).sum::<usize>(), "no other spans");
+    let expected = sent.iter().map(|(_, attempts)| attempts + 1).sum::<usize>() + 1;
+    assert_eq!(spans.len(), expected, "no other spans");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
