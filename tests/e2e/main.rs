@@ -20,6 +20,8 @@
 //! - `matrix`: the translation conformance matrix: inbound protocol × upstream kind × case, one test per cell.
 //! - `metrics`: Prometheus `/metrics` on its own port: the scrape (read by a strict parser) equals the ledger's rows
 //!   after an answer, a fallback from a 500, a stream and a made-up model; the scrape token; off by default.
+//! - `otel`: OpenTelemetry export: a collector in the test receives a span per request and per attempt (an answer,
+//!   a fallback after a 500, a stream) with their GenAI attributes, and no key, token or prompt; a dead collector.
 //! - `prices`: `prices update` from a local catalog server (each request priced at its own time, a broken catalog
 //!   changing nothing) and provider balances read from fakes of their endpoints.
 //! - `responses_upstream`: every client onto a provider of kind `openai-responses`, and Responses clients onto an
@@ -55,6 +57,7 @@ mod ledger;
 mod limits;
 mod matrix;
 mod metrics;
+mod otel;
 mod prices;
 mod recording;
 mod responses_inbound;

@@ -47,6 +47,9 @@ pub struct Config {
     /// Prometheus `/metrics` on a listener of its own (`[metrics]`; the headless gateway only). Off by default.
     #[serde(default, skip_serializing_if = "is_default")]
     pub metrics: MetricsConfig,
+    /// OpenTelemetry traces over OTLP/HTTP (`[telemetry]`; the headless gateway only). Off unless an endpoint is set.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub telemetry: TelemetryConfig,
     /// The spend limit of all apps together (`[budget]`). The desktop app applies it; the headless gateway reads
     /// budgets from its database instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -149,6 +152,65 @@ pub struct MetricsConfig {
 impl Default for MetricsConfig {
     fn default() -> Self {
         MetricsConfig { enabled: false, port: DEFAULT_METRICS_PORT, token_env: None }
+    }
+}
+
+/// `[telemetry]`: a span per request and per upstream attempt (OpenTelemetry's GenAI conventions), sent in batches
+/// to an OTLP/HTTP collector. Spans carry names, models, providers, token counts and errors, never a body or a key.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelemetryConfig {
+    /// The collector's OTLP/HTTP base URL (`http://host:4318`); spans go to `<url>/v1/traces`. None: no export.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub otlp_endpoint: Option<String>,
+    /// The `service.name` the spans are reported under.
+    pub service_name: String,
+    /// Headers sent with every export, each value read from the environment variable named here
+    /// (`{ authorization = "OTLP_AUTH" }`), so a collector's credentials stay out of the file.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub headers_env: std::collections::BTreeMap<String, String>,
+}
+
+/// The `service.name` of the gateway's spans unless `[telemetry] service_name` says otherwise.
+pub const DEFAULT_SERVICE_NAME: &str = "switchboard";
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        TelemetryConfig {
+            otlp_endpoint: None,
+            service_name: DEFAULT_SERVICE_NAME.to_owned(),
+            headers_env: std::collections::BTreeMap::new(),
+        }
+    }
+}
+
+impl TelemetryConfig {
+    fn validate(&self) -> Result<(), String> {
+        if let Some(url) = &self.otlp_endpoint {
+            let parsed = reqwest::Url::parse(url).map_err(|e| {
+                format!("telemetry.otlp_endpoint {url:?} is not a URL ({e}); write it as http://host:4318")
+            })?;
+            if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+                return Err(format!("telemetry.otlp_endpoint {url:?} must be an http:// or https:// URL with a host"));
+            }
+            if !parsed.username().is_empty() || parsed.password().is_some() {
+                return Err(
+                    "telemetry.otlp_endpoint holds credentials; send them as a header (headers_env) instead".into()
+                );
+            }
+        }
+        if self.service_name.trim().is_empty() {
+            return Err("telemetry.service_name is empty; leave it out for \"switchboard\"".into());
+        }
+        for (name, var) in &self.headers_env {
+            if axum::http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                return Err(format!("telemetry.headers_env: {name:?} is not a header name"));
+            }
+            if var.is_empty() {
+                return Err(format!("telemetry.headers_env.{name} is empty; name the variable holding its value"));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -328,6 +390,7 @@ impl Config {
         if self.metrics.token_env.as_deref() == Some("") {
             return Err("metrics.token_env is empty; name the variable holding the scrape token".into());
         }
+        self.telemetry.validate()?;
         if self.logging.retention_days == 0 {
             return Err("logging.retention_days is the number of days request bodies are kept: use 1 or more".into());
         }
@@ -467,6 +530,27 @@ mod tests {
         assert_eq!(kept.logging, LoggingConfig { bodies: true, retention_days: 3 });
         check_err("[logging]\nretention_days = 0\n", "days request bodies are kept: use 1 or more");
         check_err("[logging]\nbody = true\n", "unknown field");
+    }
+
+    #[test]
+    fn telemetry_is_off_by_default_and_checks_its_endpoint_and_headers() {
+        let config = Config::from_toml("", "test.toml").unwrap();
+        assert_eq!(config.telemetry, TelemetryConfig::default());
+        assert_eq!(config.telemetry.service_name, "switchboard");
+        assert!(!toml::to_string(&config).unwrap().contains("telemetry"), "left out of exports when unset");
+        let text = "[telemetry]\notlp_endpoint = \"http://collector:4318\"\nservice_name = \"gw\"\n\
+                    headers_env = { authorization = \"OTLP_AUTH\" }\n";
+        let on = Config::from_toml(text, "test.toml").unwrap();
+        assert_eq!(on.telemetry.otlp_endpoint.as_deref(), Some("http://collector:4318"));
+        assert_eq!(on.telemetry.service_name, "gw");
+        assert_eq!(on.telemetry.headers_env["authorization"], "OTLP_AUTH");
+        check_err("[telemetry]\notlp_endpoint = \"collector:4318\"\n", "must be an http:// or https:// URL");
+        check_err("[telemetry]\notlp_endpoint = \"not a url\"\n", "is not a URL");
+        check_err("[telemetry]\notlp_endpoint = \"http://u:p@c:4318\"\n", "send them as a header");
+        check_err("[telemetry]\nservice_name = \" \"\n", "telemetry.service_name is empty");
+        check_err("[telemetry]\nheaders_env = { \"bad header\" = \"X\" }\n", "is not a header name");
+        check_err("[telemetry]\nheaders_env = { authorization = \"\" }\n", "headers_env.authorization is empty");
+        check_err("[telemetry]\nendpoint = \"http://x\"\n", "unknown field `endpoint`");
     }
 
     #[test]

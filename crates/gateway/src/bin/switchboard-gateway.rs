@@ -165,8 +165,10 @@ struct Span(Option<i64>);
 
 fn main() -> ExitCode {
     let mut cli = Cli::parse();
-    let _log = telemetry::init(None);
-    let result = match cli.command.take() {
+    let command = cli.command.take();
+    // The gateway installs its own logging once it has read `[telemetry]`; the other commands log to stderr.
+    let _log = command.is_some().then(|| telemetry::init(None));
+    let result = match command {
         Some(Command::Usage(args)) => usage(&args),
         Some(Command::Clients(args)) => list_clients(&args),
         Some(Command::Connect(args)) => connect(&args),
@@ -184,15 +186,28 @@ fn main() -> ExitCode {
 }
 
 /// The runtime `SWITCHBOARD_THREADS` asks for: one thread unless told otherwise (see `switchboard_gateway::runtime`).
+/// With `[telemetry] otlp_endpoint`, the spans still queued are sent once the runtime has stopped (every request's
+/// span has ended by then); the export is set at start, a SIGHUP does not change it.
 fn run(cli: Cli) -> anyhow::Result<()> {
-    switchboard_gateway::runtime::from_env()?.block_on(serve(cli))
-}
-
-async fn serve(cli: Cli) -> anyhow::Result<()> {
-    let mut config = match &cli.config {
+    let config = match &cli.config {
         Some(path) => Config::from_file(path)?,
         None => Config::default(),
     };
+    let exporter = telemetry::Exporter::from_config(&config.telemetry, |var| std::env::var(var).ok())?;
+    telemetry::init_with_export(exporter.as_ref())?;
+    if let Some(endpoint) = &config.telemetry.otlp_endpoint {
+        tracing::info!(collector = %telemetry::traces_url(endpoint), "exporting spans");
+    }
+    let runtime = switchboard_gateway::runtime::from_env()?;
+    let result = runtime.block_on(serve(cli, config));
+    drop(runtime);
+    if let Some(exporter) = exporter {
+        exporter.shutdown();
+    }
+    result
+}
+
+async fn serve(cli: Cli, mut config: Config) -> anyhow::Result<()> {
     if let Some(port) = cli.port {
         config.server.port = port;
     }

@@ -25,6 +25,7 @@
 //! task), and the tokens the ledger record carries are counted into the windows as it is made.
 
 mod passthrough;
+mod record;
 mod settings;
 mod stream;
 mod walk;
@@ -42,13 +43,14 @@ use tokio::sync::oneshot;
 
 use crate::apps::App;
 use crate::error::ApiError;
-use crate::ledger::{AttemptRecord, Bodies, FailureKind, Ledger, Record, budgets::Verdict};
+use crate::ledger::{FailureKind, Ledger, budgets::Verdict};
 use crate::limits::{Now, Permit};
 use crate::protocol;
-use crate::protocol::neutral::Usage;
 use crate::providers::Operation;
 use crate::routing::{Memory, Needs, Resolution, Resolver, Target, conversation_key};
+use crate::telemetry::genai;
 use passthrough::passthrough_body;
+use record::{Outcome, record};
 use stream::StreamRelay;
 use walk::{Decoded, Lost, Mode, Prepared, Started, Won, walk};
 pub use wire::{Client, anthropic_error};
@@ -82,6 +84,10 @@ pub struct Ctx {
     request_id: Option<Box<str>>,
     /// The request's turn in its app's rate-limit windows, once admitted; held until the response has ended.
     permit: Option<Permit>,
+    /// The request's span (`telemetry::genai`), disabled unless spans are exported; it ends when the `Ctx` does.
+    span: tracing::Span,
+    /// The span of the attempt that answered, kept open until the answer has ended.
+    answering: tracing::Span,
 }
 
 impl Ctx {
@@ -98,7 +104,20 @@ impl Ctx {
             receipt: None,
             request_id: None,
             permit: None,
+            span: tracing::Span::none(),
+            answering: tracing::Span::none(),
         }
+    }
+
+    /// Opens the request's span, for `op` on the model the client named.
+    fn open_span(&mut self, op: Operation) {
+        self.span = genai::request(genai::operation(op), &self.client_model, &self.app.name, self.protocol);
+    }
+
+    /// Keeps the alias the model resolved to, for the record and the span.
+    fn resolved(&mut self, resolution: &Resolution) {
+        self.alias = resolution.alias.as_ref().map(|a| a.name.clone());
+        genai::resolved(&self.span, self.alias.as_deref());
     }
 
     /// Keeps the request's id from `headers` for the record, when the ledger expects request ids (one atomic load
@@ -138,75 +157,6 @@ pub struct Attempt {
     pub elapsed: Duration,
     /// Why it failed, in one word; `None` when it answered.
     pub failure: Option<FailureKind>,
-}
-
-/// What happened to a request, for the ledger.
-struct Outcome {
-    /// The target that answered, or (for a failure) the one tried last, as `provider/model`.
-    target: Option<String>,
-    provider_kind: Option<&'static str>,
-    attempts: Vec<Attempt>,
-    status: u16,
-    stream: bool,
-    usage: Option<Usage>,
-    cost_usd: Option<f64>,
-    first_byte: Option<Duration>,
-    error: Option<String>,
-    /// The answer as the client received it, when request logging is on.
-    logged_response: Option<Vec<u8>>,
-}
-
-/// Hands the outcome to the ledger's writer (a channel send: the request path never waits on SQLite).
-fn record(ctx: &mut Ctx, outcome: Outcome) {
-    let latency = ctx.started.elapsed();
-    if let (Some(permit), Some(usage)) = (&ctx.permit, &outcome.usage) {
-        permit.count_tokens(usage.input.saturating_add(usage.output), Instant::now());
-    }
-    tracing::debug!(app = %ctx.app.name, model = %ctx.client_model, target = ?outcome.target, status = outcome.status,
-        latency_ms = latency.as_millis() as u64, error = ?outcome.error, "request finished");
-    let Some(ledger) = &ctx.ledger else { return };
-    let (provider_id, model) = match outcome.target.as_deref().and_then(|t| t.split_once('/')) {
-        Some((provider, model)) => (Some(provider.to_owned()), Some(model.to_owned())),
-        None => (None, None),
-    };
-    let record = Record {
-        ts_ms: ctx.started_ms,
-        app_id: ctx.app.id,
-        app_name: ctx.app.name.clone(),
-        alias: ctx.alias.clone(),
-        provider_id,
-        provider_kind: outcome.provider_kind.map(str::to_owned),
-        model,
-        client_protocol: ctx.protocol,
-        stream: outcome.stream,
-        status: outcome.status,
-        error: outcome.error,
-        attempts: outcome
-            .attempts
-            .into_iter()
-            .map(|a| AttemptRecord {
-                target: a.target,
-                result: a.result,
-                elapsed_ms: a.elapsed.as_millis() as u64,
-                failure: a.failure,
-            })
-            .collect(),
-        usage: outcome.usage,
-        provider_cost_usd: outcome.cost_usd,
-        latency_ms: latency.as_millis() as u64,
-        ttft_ms: outcome.first_byte.map(|d| d.as_millis() as u64),
-        bodies: ctx.logs_bodies().then(|| {
-            let mut truncated = false;
-            let request = ctx.logged_request.as_deref().map(|text| Bodies::keep(text.as_bytes(), &mut truncated));
-            let response = outcome.logged_response.as_deref().map(|bytes| Bodies::keep(bytes, &mut truncated));
-            Box::new(Bodies { request, response, truncated })
-        }),
-        request_id: ctx.request_id.take(),
-    };
-    match ctx.receipt.take() {
-        Some(receipt) => ledger.record_with_receipt(record, receipt),
-        None => ledger.record(record),
-    }
 }
 
 /// The spend budget's word on a request about to go to `plan`'s first target. Local models cost nothing and are
@@ -261,12 +211,27 @@ pub async fn chat(
     body: Value,
     headers: &HeaderMap,
 ) -> Response {
+    ctx.open_span(Operation::Chat);
+    let span = ctx.span.clone();
+    let response = chat_relayed(resolver, memory, ctx, client, body, headers).await;
+    responded(&span, &response);
+    response
+}
+
+async fn chat_relayed(
+    resolver: Arc<Resolver>,
+    memory: Arc<Memory>,
+    mut ctx: Ctx,
+    client: Client,
+    body: Value,
+    headers: &HeaderMap,
+) -> Response {
     ctx.keep_request_id(headers);
     let resolution = match resolve(&resolver, &ctx) {
         Ok(resolution) => resolution,
         Err(error) => return client.error_response(error),
     };
-    ctx.alias = resolution.alias.as_ref().map(|a| a.name.clone());
+    ctx.resolved(&resolution);
     ctx.log_request(&body);
     let mut body = body;
     if client == Client::Anthropic {
@@ -415,11 +380,27 @@ pub async fn openai_raw(
     stream: bool,
     wants_usage: bool,
 ) -> Response {
+    ctx.open_span(op);
+    let span = ctx.span.clone();
+    let response = openai_raw_relayed(resolver, memory, ctx, op, body, stream, wants_usage).await;
+    responded(&span, &response);
+    response
+}
+
+async fn openai_raw_relayed(
+    resolver: Arc<Resolver>,
+    memory: Arc<Memory>,
+    mut ctx: Ctx,
+    op: Operation,
+    body: Value,
+    stream: bool,
+    wants_usage: bool,
+) -> Response {
     let resolution = match resolve(&resolver, &ctx) {
         Ok(resolution) => resolution,
         Err(error) => return error.into_response(),
     };
-    ctx.alias = resolution.alias.as_ref().map(|a| a.name.clone());
+    ctx.resolved(&resolution);
     ctx.log_request(&body);
     let needs = Needs::default();
     let plan = match resolver.plan(&ctx.client_model, &resolution, &needs, None, &memory, Instant::now()) {
@@ -436,6 +417,15 @@ pub async fn openai_raw(
     let prepare = |target: &Target| passthrough_body(target, &body, op, stream, wants_usage);
     let won = walk(&memory, &ctx, &resolution, plan, stream, prepare).await;
     with_budget_header(deliver(ctx, Client::OpenAiChat, &resolution, won, stream, wants_usage), budget)
+}
+
+/// Marks the request's span failed when the client is answered with an error status (the status is the error's
+/// type: refusals before routing end here too, without a ledger record).
+fn responded(span: &tracing::Span, response: &Response) {
+    let status = response.status();
+    if status.is_client_error() || status.is_server_error() {
+        genai::failed(span, status.as_str());
+    }
 }
 
 /// A stored-object turn planned onto a host of kind `openai` that turned out to have no `/responses`.
@@ -515,7 +505,8 @@ fn deliver(
             return with_routing_headers(client.error_response(lost.error), resolution, last, &lost.attempts);
         }
     };
-    let Won { target, prepared, started, attempts } = won;
+    let Won { target, prepared, started, attempts, span } = won;
+    ctx.answering = span;
     let label = target.label();
     let response = match (started, prepared.mode) {
         (Started::Whole { bytes, content_type, decoded }, mode) => {
@@ -576,24 +567,6 @@ fn with_budget_header(mut response: Response, warning: Option<HeaderValue>) -> R
         response.headers_mut().insert(X_BUDGET.clone(), warning);
     }
     response
-}
-
-impl Outcome {
-    /// A request refused before any attempt (a spent budget, a rate limit).
-    fn refused(error: &ApiError, stream: bool) -> Outcome {
-        Outcome {
-            target: None,
-            provider_kind: None,
-            attempts: Vec::new(),
-            status: error.status.as_u16(),
-            stream,
-            usage: None,
-            cost_usd: None,
-            first_byte: None,
-            error: Some(error.message.clone()),
-            logged_response: None,
-        }
-    }
 }
 
 /// `x-switchboard-alias`, `-target` and `-attempts`: what routing decided, on every response.

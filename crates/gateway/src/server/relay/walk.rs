@@ -19,6 +19,7 @@ use crate::protocol::{self, Protocol};
 use crate::providers::{Call, Operation, UpstreamError};
 use crate::routing::backoff::{self, RETRY_AFTER_CAP};
 use crate::routing::{Memory, Resolution, Target};
+use crate::telemetry::genai;
 
 /// The most of an upstream error body that is read (and shown).
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
@@ -94,6 +95,8 @@ pub(super) struct Won {
     pub prepared: Prepared,
     pub started: Started,
     pub attempts: Vec<Attempt>,
+    /// The answering attempt's span, ended with the answer.
+    pub span: tracing::Span,
 }
 
 pub(super) struct Lost {
@@ -154,7 +157,12 @@ pub(super) async fn walk(
                 }
             };
             let began = Instant::now();
-            match attempt(&target, &prepared, stream, &timeouts, deadline).await {
+            let span = attempt_span(ctx, &target, prepared.op);
+            let result = attempt(&target, &prepared, stream, &timeouts, deadline).await;
+            if let Err(failure) = &result {
+                genai::failed(&span, failure.error.code.unwrap_or("upstream_error"));
+            }
+            match result {
                 Ok(started) => {
                     memory.health.succeeded(&target.label());
                     attempts.push(Attempt {
@@ -163,9 +171,10 @@ pub(super) async fn walk(
                         elapsed: began.elapsed(),
                         failure: None,
                     });
-                    return Ok(Won { target, prepared, started, attempts });
+                    return Ok(Won { target, prepared, started, attempts, span });
                 }
                 Err(failure) if matches!(failure.next, Next::Translate) && untranslated.is_none() => {
+                    drop(span);
                     let kind = failure_kind(&failure.error);
                     let (provider, result) = (target.provider.id(), failure.error.message);
                     tracing::info!(target = %target.label(), "{result}: translating onto chat completions, as every \
@@ -175,6 +184,8 @@ pub(super) async fn walk(
                         Some(Attempt { target: target.label(), result, elapsed: began.elapsed(), failure: Some(kind) });
                 }
                 Err(failure) => {
+                    // The attempt's span ends here, before any wait for a retry.
+                    drop(span);
                     tracing::info!(target = %target.label(), error = %failure.error.message, "attempt failed");
                     attempts.push(Attempt {
                         target: target.label(),
@@ -226,6 +237,13 @@ pub(super) async fn walk(
         error.message = format!("{} ({} attempts: {})", error.message, attempts.len(), tried.join("; "));
     }
     Err(Lost { error, attempts })
+}
+
+/// The span of one call to `target`, beneath the request's.
+fn attempt_span(ctx: &Ctx, target: &Target, op: Operation) -> tracing::Span {
+    let provider = target.provider.as_ref();
+    let base_url = &provider.endpoint().base_url;
+    genai::attempt(&ctx.span, genai::operation(op), &target.model, provider.id(), provider.preset().id, base_url)
 }
 
 /// One try: send, check the status, and read until the answer has started (the whole body, or a stream's first
