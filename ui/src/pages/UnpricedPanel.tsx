@@ -81,17 +81,25 @@ function AddPriceDialog(props: { row: UnpricedDto; onClose: () => void; onSaved:
   const [input, setInput] = useState("");
   const [output, setOutput] = useState("");
   const [cached, setCached] = useState("");
+  const [write, setWrite] = useState("");
+  const [write1h, setWrite1h] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
 
   async function save(): Promise<void> {
-    const parsed = [parsePrice(input, "input", true), parsePrice(output, "output", true), parsePrice(cached, "cached input", false)];
+    const parsed = [
+      parsePrice(input, "input", true),
+      parsePrice(output, "output", true),
+      parsePrice(cached, "cached input", false),
+      parsePrice(write, "cache write", false),
+      parsePrice(write1h, "cache write (1 hour)", false),
+    ];
     const wrong = parsed.find((p): p is string => typeof p === "string");
     if (wrong) {
       setError(wrong);
       return;
     }
-    const [i = null, o = null, c = null] = parsed as (number | null)[];
+    const [i = null, o = null, c = null, w = null, w1h = null] = parsed as (number | null)[];
     setBusy(true);
     setError(null);
     try {
@@ -101,8 +109,8 @@ function AddPriceDialog(props: { row: UnpricedDto; onClose: () => void; onSaved:
         input: i,
         output: o,
         cachedInput: c,
-        cacheWrite: null,
-        cacheWrite1h: null,
+        cacheWrite: w,
+        cacheWrite1h: w1h,
       });
       props.onSaved(
         `${row.model} at ${row.providerId} is priced from now on. The ${count(row.requests)} requests already recorded stay unpriced: a cost is worked out once, when a request finishes.`,
@@ -147,6 +155,23 @@ function AddPriceDialog(props: { row: UnpricedDto; onClose: () => void; onSaved:
         <label className="field field--narrow">
           <span className="field-label">Cached input</span>
           <input className="input" inputMode="decimal" value={cached} onChange={(e) => setCached(e.target.value)} placeholder="as input" data-testid="price-cached" />
+        </label>
+      </div>
+      <div className="field-row">
+        <label className="field field--narrow">
+          <span className="field-label">Cache write</span>
+          <input className="input" inputMode="decimal" value={write} onChange={(e) => setWrite(e.target.value)} placeholder="as input" data-testid="price-cache-write" />
+        </label>
+        <label className="field field--narrow">
+          <span className="field-label">Cache write, 1 hour</span>
+          <input
+            className="input"
+            inputMode="decimal"
+            value={write1h}
+            onChange={(e) => setWrite1h(e.target.value)}
+            placeholder="2× input"
+            data-testid="price-cache-write-1h"
+          />
         </label>
       </div>
       <FormError message={error} testId="add-price-error" />

@@ -131,11 +131,16 @@ describe("UsagePage", () => {
     expect(screen.getByTestId("add-price-error")).toHaveTextContent("enter the input price");
     await user.type(screen.getByTestId("price-input"), "1.25");
     await user.type(screen.getByTestId("price-output"), "10");
+    await user.type(screen.getByTestId("price-cache-write-1h"), "abc");
+    await user.click(screen.getByTestId("add-price-save"));
+    expect(screen.getByTestId("add-price-error")).toHaveTextContent("cache write (1 hour)");
+    await user.clear(screen.getByTestId("price-cache-write-1h"));
+    await user.type(screen.getByTestId("price-cache-write-1h"), "2.5");
     await user.click(screen.getByTestId("add-price-save"));
     expect(await screen.findByTestId("price-added")).toHaveTextContent("priced from now on");
     const sent = core.invoke.mock.calls.find(([c]) => c === "set_price_override")?.[1];
     expect(sent).toEqual({
-      price: { provider: "oa", model: "gpt-9-preview", input: 1.25, output: 10, cachedInput: null, cacheWrite: null, cacheWrite1h: null },
+      price: { provider: "oa", model: "gpt-9-preview", input: 1.25, output: 10, cachedInput: null, cacheWrite: null, cacheWrite1h: 2.5 },
     });
   });
 });
