@@ -256,7 +256,7 @@ impl RunningApp {
         for pid in std::iter::once(root).chain(descendants(root)) {
             // A helper that exits between the listing and the reading is simply not counted.
             let Ok(kib) = pss_kib(pid) else { continue };
-            let name = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default().trim().to_owned();
+            let name = process_name(pid);
             processes.push((name, kib));
         }
         if processes.is_empty() {
@@ -314,6 +314,14 @@ fn descendants(root: u32) -> Vec<u32> {
 fn parent_of(stat: &str) -> Option<u32> {
     let (_, rest) = stat.rsplit_once(')')?;
     rest.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The file name of the process's executable (`comm` cuts names at 15 characters: "WebKitNetworkPr").
+fn process_name(pid: u32) -> String {
+    fs::read_link(format!("/proc/{pid}/exe"))
+        .ok()
+        .and_then(|exe| Some(exe.file_name()?.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default().trim().to_owned())
 }
 
 /// The `Pss:` line of `/proc/PID/smaps_rollup`, in KiB.
