@@ -34,11 +34,18 @@ enum Task {
     Test,
     /// Install the pinned coding agents the e2e tests run (cached outside the repo) and print where they are.
     Agents,
-    /// Measure the gateway against calling its upstream directly (release builds, oha); prints a Markdown table.
+    /// Measure the gateway against calling its upstream directly (release builds, oha), and the desktop app's
+    /// size, start-up time and memory; prints Markdown tables.
     Bench {
         /// Seconds per load run (each scenario runs three rounds of direct, floor, gateway).
         #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..))]
         seconds: u64,
+        /// Measure only the desktop app's footprint (for a machine that is not quiet enough for latencies).
+        #[arg(long)]
+        footprint_only: bool,
+        /// Build the .deb (slow) when none built from this commit exists, to report its size.
+        #[arg(long)]
+        deb: bool,
     },
     /// Fuzz every parser of outside input (cargo-fuzz, stable toolchain) for a bounded time, keeping the corpora.
     Fuzz {
@@ -72,7 +79,9 @@ fn main() -> ExitCode {
         Task::Run { headless, args } => tasks::run::run(headless, &args),
         Task::Test => tasks::test::test(),
         Task::Agents => agents::agents(),
-        Task::Bench { seconds } => tasks::bench::bench(seconds),
+        Task::Bench { seconds, footprint_only, deb } => {
+            tasks::bench::bench(&tasks::bench::Options { seconds, footprint_only, deb })
+        }
         Task::Fuzz { seconds } => tasks::fuzz::fuzz(seconds),
         Task::Soak { seconds, clients } => tasks::soak::soak(seconds, clients),
         Task::Bundle => tasks::bundle::bundle(),

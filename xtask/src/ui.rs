@@ -26,7 +26,8 @@ pub fn npm() -> Command {
 /// Install dependencies if the lock file changed since the last install, then build `ui/dist`.
 pub fn ensure_built() -> Result<()> {
     ensure_installed()?;
-    cmd::run(npm().args(["run", "build"]))
+    // Its log goes to stderr: stdout is for what a task reports (the bench's Markdown tables).
+    cmd::run(npm().args(["run", "build"]).stdout(std::io::stderr()))
 }
 
 /// `npm ci` unless `node_modules` is already installed from the current lock file.
@@ -46,7 +47,7 @@ pub fn ensure_installed() -> Result<()> {
     if stamp_matches || installed_after(&lock) {
         return Ok(());
     }
-    cmd::run(npm().args(["ci", "--no-audit", "--no-fund"]))?;
+    cmd::run(npm().args(["ci", "--no-audit", "--no-fund"]).stdout(std::io::stderr()))?;
     fs::write(&stamp, format!("{wanted}\n")).with_context(|| format!("cannot write {}", stamp.display()))
 }
 

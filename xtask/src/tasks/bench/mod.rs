@@ -7,12 +7,17 @@
 //! what the gateway adds into the stack's share and its own. Only the time to the first streamed chunk is measured
 //! here by hand: a sequential stopwatch, not a load loop.
 //!
+//! The same run measures the desktop app's footprint (`footprint.rs`): its sizes, its start-up time and its memory
+//! idle and after load, against the same fake upstream.
+//!
 //! `load.rs` drives the load tools, `servers.rs` starts the processes, `report.rs` prints the tables.
 
+mod footprint;
 mod load;
 mod report;
 mod servers;
 
+use std::fs;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -20,9 +25,11 @@ use std::time::Duration;
 
 use anyhow::{Result, bail};
 
-use crate::cmd;
+use crate::tasks::bundle;
+use crate::{cmd, deps, ui};
+use footprint::Footprint;
 use load::{LoadTool, first_chunk};
-use report::{LedgerStats, Machine, print_report};
+use report::{LedgerStats, Machine, print_footprint, print_machine, print_report};
 use servers::{Scratch, Server};
 
 /// The gateway's budget: added p50 latency at concurrency 1, share of the direct requests/s at concurrency 32,
@@ -48,14 +55,47 @@ const FIRST_CHUNK_REQUESTS: usize = 500;
 const GATEWAY_TOKEN: &str = "sb-bench-token";
 const UPSTREAM_KEY: &str = "bench-upstream-key";
 
-/// Measure and print the table. Exits 0 even when a target is missed: the table says so.
-pub fn bench(seconds: u64) -> Result<ExitCode> {
+/// What one `cargo xtask bench` run measures.
+pub struct Options {
+    /// Seconds per load run.
+    pub seconds: u64,
+    /// Only the desktop app's footprint, not the gateway's latency, throughput and ledger (which need a quiet machine).
+    pub footprint_only: bool,
+    /// Build the `.deb` (slow) when none built from this commit exists.
+    pub deb: bool,
+}
+
+/// Measure and print the tables. Exits 0 even when a target is missed: the table says so.
+pub fn bench(options: &Options) -> Result<ExitCode> {
     let bins = build()?;
-    let tool = LoadTool::ensure()?;
+    let deb = if options.deb { Some(bundle::build_deb()?) } else { bundle::current_deb() };
+    let deb = deb.map(|path| fs::metadata(&path).map(|meta| (path, meta.len()))).transpose()?;
     let scratch = Scratch::create()?;
     let machine = Machine::read();
-
     let upstream = Server::fake_upstream(&bins.fake_upstream)?;
+    let gateway =
+        if options.footprint_only { None } else { Some(measure_gateway(&bins, &upstream, &scratch, options.seconds)?) };
+    eprintln!("==> footprint: the desktop app under Xvfb");
+    let footprint = Footprint::measure(&bins.app, &bins.seed_app, deb, upstream.port, &scratch.path)?;
+    drop(upstream);
+    if let Some(gateway) = &gateway {
+        print_report(gateway, options.seconds);
+    }
+    print_footprint(&footprint);
+    print_machine(&machine);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What the gateway part of the bench measured.
+struct GatewayReport {
+    rows: Vec<Row>,
+    peak_rss_mb: f64,
+    ledger: LedgerStats,
+    tool: LoadTool,
+}
+
+fn measure_gateway(bins: &Binaries, upstream: &Server, scratch: &Scratch, seconds: u64) -> Result<GatewayReport> {
+    let tool = LoadTool::ensure()?;
     let gateway = Server::gateway(&bins.gateway, upstream.port, &scratch.path)?;
     let floor_server = Server::floor(&bins.proxy_floor, upstream.port)?;
     let direct = Target {
@@ -63,14 +103,14 @@ pub fn bench(seconds: u64) -> Result<ExitCode> {
         addr: upstream.addr(),
         path: "/v1/chat/completions",
         model: "gpt-4o-mini",
-        token: UPSTREAM_KEY,
+        token: UPSTREAM_KEY.into(),
     };
     let through = Target {
         name: "gateway",
         addr: gateway.addr(),
         path: "/v1/chat/completions",
         model: "general",
-        token: GATEWAY_TOKEN,
+        token: GATEWAY_TOKEN.into(),
     };
     // Non-streaming chat only: the floor parses a JSON answer and relays nothing else.
     let floor = Target {
@@ -78,7 +118,7 @@ pub fn bench(seconds: u64) -> Result<ExitCode> {
         addr: floor_server.addr(),
         path: "/v1/chat/completions",
         model: "general",
-        token: GATEWAY_TOKEN,
+        token: GATEWAY_TOKEN.into(),
     };
 
     for target in [&direct, &through] {
@@ -126,12 +166,10 @@ pub fn bench(seconds: u64) -> Result<ExitCode> {
     let peak_rss_mb = gateway.peak_rss_mb()?;
     drop(gateway);
     drop(floor_server);
-    drop(upstream);
 
     eprintln!("==> ledger: ingest through the writer, then each dashboard query over {LEDGER_ROWS} rows");
     let ledger = LedgerStats::measure(&bins.ledger_bench)?;
-    print_report(&rows, peak_rss_mb, &ledger, &machine, &tool, seconds);
-    Ok(ExitCode::SUCCESS)
+    Ok(GatewayReport { rows, peak_rss_mb, ledger, tool })
 }
 
 /// The release binaries the bench runs.
@@ -140,9 +178,14 @@ struct Binaries {
     fake_upstream: PathBuf,
     proxy_floor: PathBuf,
     ledger_bench: PathBuf,
+    app: PathBuf,
+    seed_app: PathBuf,
 }
 
 fn build() -> Result<Binaries> {
+    deps::ensure_system(deps::Need::Test)?;
+    // The app embeds ui/dist.
+    ui::ensure_built()?;
     cmd::run(cmd::cargo().args([
         "build",
         "--release",
@@ -150,10 +193,16 @@ fn build() -> Result<Binaries> {
         "switchboard-gateway",
         "-p",
         "e2e",
+        "-p",
+        "switchboard",
         "--bin",
         "switchboard-gateway",
         "--bin",
         "fake-upstream",
+        "--bin",
+        "seed-app",
+        "--bin",
+        "switchboard",
         "--example",
         "ledger_bench",
         "--example",
@@ -165,8 +214,10 @@ fn build() -> Result<Binaries> {
         fake_upstream: release.join("fake-upstream"),
         proxy_floor: release.join("examples").join("proxy_floor"),
         ledger_bench: release.join("examples").join("ledger_bench"),
+        app: release.join("switchboard"),
+        seed_app: release.join("seed-app"),
     };
-    for bin in [&bins.gateway, &bins.fake_upstream, &bins.proxy_floor, &bins.ledger_bench] {
+    for bin in [&bins.gateway, &bins.fake_upstream, &bins.proxy_floor, &bins.ledger_bench, &bins.app, &bins.seed_app] {
         if !cmd::is_executable(bin) {
             bail!("the build succeeded but {} is missing; check CARGO_TARGET_DIR and rerun", bin.display());
         }
@@ -180,7 +231,7 @@ struct Target {
     addr: SocketAddr,
     path: &'static str,
     model: &'static str,
-    token: &'static str,
+    token: String,
 }
 
 impl Target {

@@ -1,13 +1,14 @@
-//! The report: the tables, each target met or missed, and the machine it was measured on.
+//! The report: the tables, each target met or missed, the desktop app's footprint, and the machine it was measured on.
 
 use std::path::Path;
 use std::process::Command;
 use std::thread;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use super::load::LoadTool;
-use super::{FIRST_CHUNK_REQUESTS, LEDGER_ROWS, MANY, ROUNDS, Row, Stats};
+use super::footprint::{Footprint, LAUNCHES, REQUESTS};
+use super::{FIRST_CHUNK_REQUESTS, GatewayReport, LEDGER_ROWS, MANY, ROUNDS, Stats};
 use super::{MAX_ADDED_P50_MS, MAX_PEAK_RSS_MB, MAX_QUERY_MS, MIN_INGEST_ROWS_PER_S, MIN_THROUGHPUT_SHARE};
 use crate::cmd;
 
@@ -62,14 +63,10 @@ impl LedgerStats {
     }
 }
 
-pub(super) fn print_report(
-    rows: &[Row],
-    peak_rss_mb: f64,
-    ledger: &LedgerStats,
-    machine: &Machine,
-    tool: &LoadTool,
-    seconds: u64,
-) {
+/// The gateway's tables and targets, and how the load was made.
+pub(super) fn print_report(gateway: &GatewayReport, seconds: u64) {
+    let GatewayReport { rows, peak_rss_mb, ledger, tool } = gateway;
+    let peak_rss_mb = *peak_rss_mb;
     let ms = |value: f64| format!("{value:.3}");
     let per_second = |stats: &Stats| stats.per_second.map_or("–".into(), |value| format!("{value:.0}"));
     println!();
@@ -173,12 +170,8 @@ pub(super) fn print_report(
     let missed = targets.iter().filter(|(_, met)| !met).count();
     println!();
     println!(
-        "Machine: {} cores, {}, Linux {}{}; load: {} ({seconds}s per run, medians of {ROUNDS} \
-         alternating rounds), first chunk: {FIRST_CHUNK_REQUESTS} sequential requests",
-        machine.cores,
-        machine.cpu,
-        machine.kernel,
-        if machine.os.is_empty() { String::new() } else { format!(", {}", machine.os) },
+        "Load: {} ({seconds}s per run, medians of {ROUNDS} alternating rounds), first chunk: \
+         {FIRST_CHUNK_REQUESTS} sequential requests",
         tool.version(),
     );
     if missed == 0 {
@@ -186,4 +179,53 @@ pub(super) fn print_report(
     } else {
         println!("MISSED: {missed} of {} targets", targets.len());
     }
+}
+
+/// The desktop app's sizes, start-up time and memory.
+pub(super) fn print_footprint(footprint: &Footprint) {
+    #[expect(clippy::cast_precision_loss, reason = "a size for people to read")]
+    let mb = |bytes: u64| format!("{:.1} MB", bytes as f64 / 1e6);
+    let ms = |time: Duration| format!("{:.0} ms", time.as_secs_f64() * 1000.0);
+    println!();
+    println!("| Desktop app | measured |");
+    println!("|---|--:|");
+    println!("| release binary (`switchboard`) | {} |", mb(footprint.binary_bytes));
+    match &footprint.deb {
+        Some((path, bytes)) => {
+            let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into());
+            println!("| `.deb` ({name}) | {} |", mb(*bytes));
+        }
+        None => println!("| `.deb` | not built from this commit (`--deb` builds it) |"),
+    }
+    let (fastest, slowest) = (footprint.launches[0], footprint.launches[footprint.launches.len() - 1]);
+    println!(
+        "| launch to `/health` answering, median of {LAUNCHES} | {} ({}–{}) |",
+        ms(footprint.median_launch()),
+        ms(fastest),
+        ms(slowest)
+    );
+    println!("| PSS idle after start (app + WebKit helpers) | {:.1} MB |", footprint.idle.total_mb());
+    println!("| PSS after {REQUESTS} requests through the endpoint | {:.1} MB |", footprint.loaded.total_mb());
+    println!();
+    println!("Idle: {}.", footprint.idle.breakdown());
+    println!("After {REQUESTS} requests: {}.", footprint.loaded.breakdown());
+    println!(
+        "Under Xvfb with a private HOME and D-Bus session; PSS summed from /proc/PID/smaps_rollup over the app and its \
+         descendants; requests streamed one at a time through an app token to the fake upstream. Chat turns from the \
+         window are not measured (they need WebDriver)."
+    );
+}
+
+/// The machine and the date, last.
+pub(super) fn print_machine(machine: &Machine) {
+    let date = cmd::output(Command::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"])).unwrap_or_default();
+    println!();
+    println!(
+        "Machine: {} cores, {}, Linux {}{}; measured {}",
+        machine.cores,
+        machine.cpu,
+        machine.kernel,
+        if machine.os.is_empty() { String::new() } else { format!(", {}", machine.os) },
+        date.trim(),
+    );
 }

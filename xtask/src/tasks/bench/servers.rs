@@ -155,7 +155,7 @@ impl Drop for Server {
 }
 
 /// A port nobody listens on right now (the OS picks it; the gateway binds it a moment later).
-fn free_port() -> Result<u16> {
+pub(super) fn free_port() -> Result<u16> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("cannot bind a loopback port")?;
     Ok(listener.local_addr()?.port())
 }
