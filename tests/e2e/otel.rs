@@ -22,7 +22,7 @@ use prost::Message;
 use serde_json::json;
 
 /// The provider key: a canary that must never reach the collector.
-const CANARY_KEY: &str = "sk-canary-otel-7f3a9c1e5b2d4608";
+const CANARY_KEY: &str = "fake-canary-otel-7f3a9c1e5b2d4608";
 /// The prompt: the fake echoes it in its answer, so neither may reach the collector.
 const PROMPT: &str = "PROMPT-CANARY purple elephants at dawn";
 /// The collector's credentials, sent as a header from `headers_env`.
