@@ -126,3 +126,27 @@ impl StreamDecoder {
 #[cfg(test)]
 #[path = "tests/usage.rs"]
 mod usage_tests;
+
+/// What every spoke's tests share.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::SseEvent;
+
+    /// Splits an SSE fixture into events (`event:` and `data:` lines, blank-line separated).
+    pub(crate) fn sse(text: &str) -> Vec<SseEvent> {
+        text.split("\n\n")
+            .filter(|frame| !frame.trim().is_empty())
+            .map(|frame| {
+                let mut event = SseEvent { event: None, data: String::new() };
+                for line in frame.lines() {
+                    if let Some(name) = line.strip_prefix("event: ") {
+                        event.event = Some(name.to_owned());
+                    } else if let Some(data) = line.strip_prefix("data: ") {
+                        event.data = data.to_owned();
+                    }
+                }
+                event
+            })
+            .collect()
+    }
+}

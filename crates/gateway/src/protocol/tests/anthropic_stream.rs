@@ -1,27 +1,11 @@
 //! Tests of `protocol/anthropic/stream.rs`: upstream events decoded, client events encoded and well-formed.
 
+use crate::protocol::test_support::sse;
 use serde_json::{Value, json};
 
 use super::*;
 use crate::protocol::neutral::{StopReason, StreamEvent, Usage};
 use crate::protocol::{SseEvent, openai_chat};
-
-fn sse(text: &str) -> Vec<SseEvent> {
-    text.split("\n\n")
-        .filter(|frame| !frame.trim().is_empty())
-        .map(|frame| {
-            let mut event = SseEvent { event: None, data: String::new() };
-            for line in frame.lines() {
-                if let Some(name) = line.strip_prefix("event: ") {
-                    event.event = Some(name.to_owned());
-                } else if let Some(data) = line.strip_prefix("data: ") {
-                    event.data = data.to_owned();
-                }
-            }
-            event
-        })
-        .collect()
-}
 
 fn decode_all(events: &[SseEvent]) -> Vec<StreamEvent> {
     let mut decoder = StreamDecoder::new();

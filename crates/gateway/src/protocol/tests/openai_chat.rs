@@ -1,5 +1,6 @@
 //! Tests of `protocol/openai_chat/`, kept apart so the converter reads on its own.
 
+use crate::protocol::test_support::sse;
 use serde_json::{Value, json};
 
 use super::*;
@@ -8,24 +9,6 @@ use crate::protocol::neutral::{
     ChatRequest, ChatResponse, Choice, ImageSource, Message, Part, Reasoning, ResponseFormat, Role, StopReason,
     StreamEvent, SystemBlock, Tool, ToolChoice, Usage,
 };
-
-/// Splits an SSE fixture into events (`event:` and `data:` lines, blank-line separated).
-fn sse(text: &str) -> Vec<SseEvent> {
-    text.split("\n\n")
-        .filter(|frame| !frame.trim().is_empty())
-        .map(|frame| {
-            let mut event = SseEvent { event: None, data: String::new() };
-            for line in frame.lines() {
-                if let Some(name) = line.strip_prefix("event: ") {
-                    event.event = Some(name.to_owned());
-                } else if let Some(data) = line.strip_prefix("data: ") {
-                    event.data = data.to_owned();
-                }
-            }
-            event
-        })
-        .collect()
-}
 
 fn decode_all(events: &[SseEvent]) -> Vec<StreamEvent> {
     let mut decoder = StreamDecoder::new();

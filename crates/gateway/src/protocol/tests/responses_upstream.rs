@@ -1,6 +1,7 @@
 //! Tests of the upstream side of `protocol/responses/`: requests written for a Responses API, its whole answers and
 //! named events read, and round trips through both sides of the spoke.
 
+use crate::protocol::test_support::sse;
 use serde_json::json;
 
 use super::*;
@@ -42,23 +43,6 @@ fn tool(name: &str, strict: Option<bool>) -> Tool {
         strict,
         cache: Some(CacheHint { kind: "ephemeral".into(), ttl: None }),
     }
-}
-
-fn sse(text: &str) -> Vec<SseEvent> {
-    text.split("\n\n")
-        .filter(|frame| !frame.trim().is_empty())
-        .map(|frame| {
-            let mut event = SseEvent { event: None, data: String::new() };
-            for line in frame.lines() {
-                if let Some(name) = line.strip_prefix("event: ") {
-                    event.event = Some(name.to_owned());
-                } else if let Some(data) = line.strip_prefix("data: ") {
-                    event.data = data.to_owned();
-                }
-            }
-            event
-        })
-        .collect()
 }
 
 /// Every event decoded, then what `finish` adds.
