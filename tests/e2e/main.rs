@@ -22,6 +22,9 @@
 //!   after an answer, a fallback from a 500, a stream and a made-up model; the scrape token; off by default.
 //! - `otel`: OpenTelemetry export: a collector in the test receives a span per request and per attempt (an answer,
 //!   a fallback after a 500, a stream) with their GenAI attributes, and no key, token or prompt; a dead collector.
+//! - `postgres`: two headless replicas sharing a real PostgreSQL (Debian's package, started by the harness): one
+//!   ledger and one `usage` report, one budget stopping both, a database away for a while and a replica restart
+//!   losing no row, an unreachable database and a wrong password named at start.
 //! - `prices`: `prices update` from a local catalog server (each request priced at its own time, a broken catalog
 //!   changing nothing) and provider balances read from fakes of their endpoints.
 //! - `responses_upstream`: every client onto a provider of kind `openai-responses`, and Responses clients onto an
@@ -58,6 +61,7 @@ mod limits;
 mod matrix;
 mod metrics;
 mod otel;
+mod postgres;
 mod prices;
 mod recording;
 mod responses_inbound;

@@ -9,6 +9,7 @@
 //! Every child process is killed when its guard drops, so a failing test leaves nothing running.
 
 pub mod fake;
+pub mod postgres;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;

@@ -34,6 +34,8 @@ const TEST_TOOLS: &[&str] = &[
     // The desktop notification a warn budget shows (window_manage), and dbus-monitor to see it sent.
     "notification-daemon",
     "dbus-bin",
+    // The shared store of headless replicas (e2e `postgres`): the harness runs its initdb and postgres itself.
+    "postgresql",
 ];
 
 #[derive(Clone, Copy)]

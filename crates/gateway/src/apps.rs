@@ -107,6 +107,19 @@ impl AppRegistry {
         self.tokenless.push(app);
     }
 
+    /// Each app's token digest, by name: what a shared registry keeps (`crate::postgres`).
+    pub fn digests(&self) -> std::collections::HashMap<String, [u8; 32]> {
+        self.apps.iter().map(|(app, digest)| (app.name.clone(), *digest)).collect()
+    }
+
+    /// Gives each app the id `ids` holds for its name (a shared registry's, the same on every replica), before
+    /// [`AppRegistry::open_windows`].
+    pub fn assign_ids(&mut self, ids: &std::collections::HashMap<String, i64>) {
+        for app in self.all_mut() {
+            app.id = ids.get(&app.name).copied();
+        }
+    }
+
     /// Whether no token opens anything.
     pub fn is_empty(&self) -> bool {
         self.apps.is_empty()

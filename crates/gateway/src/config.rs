@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ledger::budgets::Budget;
 use crate::limits::Limits;
+use crate::postgres::StoreConfig;
 use crate::providers::presets;
 
 pub const DEFAULT_PORT: u16 = 7352;
@@ -50,8 +51,12 @@ pub struct Config {
     /// OpenTelemetry traces over OTLP/HTTP (`[telemetry]`; the headless gateway only). Off unless an endpoint is set.
     #[serde(default, skip_serializing_if = "is_default")]
     pub telemetry: TelemetryConfig,
-    /// The spend limit of all apps together (`[budget]`). The desktop app applies it; the headless gateway reads
-    /// budgets from its database instead.
+    /// Where a headless replica keeps the ledger, the app registry and budget spend (`[store]`): the SQLite file in
+    /// the data folder unless `url = "postgres://…"` names a database shared by every replica.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub store: StoreConfig,
+    /// The spend limit of all apps together (`[budget]`). The desktop app applies it, and so does a headless
+    /// replica sharing PostgreSQL; a headless gateway on SQLite reads budgets from its database instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget: Option<Budget>,
     /// The rate limits of all apps together (`[limits]`: `rpm`, `tpm`, `concurrent`), in the window and headless.
@@ -327,7 +332,8 @@ pub struct AppConfig {
     /// The aliases this app may use; every alias when left out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_aliases: Option<Vec<String>>,
-    /// The app's spend limit (desktop; the headless gateway reads budgets from its database).
+    /// The app's spend limit (desktop, and headless replicas sharing PostgreSQL; a headless gateway on SQLite reads
+    /// budgets from its database).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget: Option<Budget>,
     /// The app's rate limits and loop guard: `limits = { rpm = 60, tpm = 200000, concurrent = 4, loop_guard = 5 }`.
@@ -391,6 +397,7 @@ impl Config {
             return Err("metrics.token_env is empty; name the variable holding the scrape token".into());
         }
         self.telemetry.validate()?;
+        self.store.validate()?;
         if self.logging.retention_days == 0 {
             return Err("logging.retention_days is the number of days request bodies are kept: use 1 or more".into());
         }

@@ -18,6 +18,7 @@ pub mod limits;
 pub mod metrics;
 pub mod models;
 pub mod paths;
+pub mod postgres;
 pub mod protocol;
 pub mod providers;
 pub mod routing;

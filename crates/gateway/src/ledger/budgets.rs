@@ -206,6 +206,41 @@ impl Budgets {
         state.overall = overall;
     }
 
+    /// No budgets and no spend yet, in the day and month holding `now_ms` (a replica sharing PostgreSQL fills both in).
+    pub(super) fn empty(now_ms: i64) -> Budgets {
+        let state =
+            State { day_start: clock::day_start(now_ms), month_start: clock::month_start(now_ms), ..State::default() };
+        Budgets { state: Mutex::new(state) }
+    }
+
+    /// [`Budgets::set`], with every app's name by id.
+    pub(super) fn set_named(&self, apps: HashMap<i64, Budget>, names: HashMap<i64, String>, overall: Option<Budget>) {
+        let mut state = self.lock();
+        state.names.extend(names);
+        state.apps = apps;
+        state.overall = overall;
+    }
+
+    /// Takes every replica's spend, as the shared database sums it, for the running totals. Sums of a day or month
+    /// already over are ignored; apps are matched by name (the registry gives each name one id everywhere).
+    /// Warnings are not given from here: the replica that wrote the row gave them.
+    pub(super) fn replace_spend(&self, sums: &crate::postgres::SpendSums) {
+        let mut state = self.lock();
+        state.roll(sums.day_start);
+        if sums.day_start != state.day_start || sums.month_start != state.month_start {
+            return;
+        }
+        state.all = Spend { day: sums.all.0, month: sums.all.1 };
+        let ids: HashMap<&str, i64> = state.names.iter().map(|(id, name)| (name.as_str(), *id)).collect();
+        let mut by_app = HashMap::new();
+        for (name, (day, month)) in &sums.by_app {
+            if let Some(id) = ids.get(name.as_str()) {
+                by_app.insert(*id, Spend { day: *day, month: *month });
+            }
+        }
+        state.by_app = by_app;
+    }
+
     /// Adds a written row's cost to the totals of the day and month it belongs to, and returns the `warn` limits it
     /// reached that have not warned yet this period (each warns once).
     pub(super) fn add(&self, ts_ms: i64, app_id: Option<i64>, app_name: &str, cost_usd: f64) -> Vec<BudgetWarning> {

@@ -29,11 +29,12 @@
 pub mod budgets;
 pub mod clock;
 mod expect;
+mod pg_writer;
 mod price_table;
 pub mod prices;
 pub mod queries;
 pub mod report;
-mod rollup;
+pub(crate) mod rollup;
 mod writer;
 
 use std::collections::HashMap;
@@ -50,6 +51,7 @@ use tokio::time::Instant;
 
 use crate::config::{DEFAULT_RETENTION_DAYS, LoggingConfig};
 use crate::metrics::Metrics;
+use crate::postgres::{PgError, Postgres, StoreConfig};
 use crate::protocol::neutral::Usage;
 use crate::store::{Store, StoreError};
 pub use budgets::{Budget, BudgetAction, BudgetWarning, Verdict};
@@ -119,6 +121,15 @@ impl Bodies {
     }
 }
 
+/// What the budgets, receipts and metrics need from a written row, whichever database it went to.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Written {
+    pub(crate) id: i64,
+    pub(crate) ts_ms: i64,
+    pub(crate) app_id: Option<i64>,
+    pub(crate) cost_usd: Option<f64>,
+}
+
 /// One try at one target.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttemptRecord {
@@ -183,6 +194,8 @@ impl Record {
 pub enum LedgerError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Postgres(#[from] PgError),
     #[error("the price table is not valid: {0}")]
     Prices(String),
     #[error(
@@ -275,6 +288,31 @@ enum Msg {
     Shutdown(oneshot::Sender<()>),
 }
 
+impl Core {
+    fn new(budgets: budgets::Budgets, prices: Prices, last_id: i64, config: &WriterConfig) -> Core {
+        Core {
+            budgets,
+            prices: Mutex::new(Arc::new(prices)),
+            lost: AtomicU64::new(0),
+            log_bodies: AtomicBool::new(false),
+            retention_days: AtomicU32::new(DEFAULT_RETENTION_DAYS),
+            written: watch::Sender::new(last_id),
+            warnings: broadcast::Sender::new(16),
+            next_prune: Mutex::new(None),
+            queued: AtomicUsize::new(0),
+            wake: Notify::new(),
+            batch_rows: config.batch_rows.max(1),
+            expected: Arc::default(),
+            metrics: OnceLock::new(),
+        }
+    }
+
+    /// The prices rows are priced with now.
+    fn prices(&self) -> Arc<Prices> {
+        self.prices.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+}
+
 impl Drop for Shared {
     /// The last handle is going: close the channel now (the writer sees it at once instead of at the end of its
     /// batch interval) and wake the writer to write what it holds and stop.
@@ -306,24 +344,41 @@ impl Ledger {
         let budgets = budgets::Budgets::load(&store, crate::store::now_ms())?;
         let last_id: i64 = store
             .with_conn(|conn| Ok(conn.query_row("SELECT coalesce(max(id), 0) FROM requests", [], |r| r.get(0))?))?;
-        let core = Arc::new(Core {
-            budgets,
-            prices: Mutex::new(Arc::new(prices)),
-            lost: AtomicU64::new(0),
-            log_bodies: AtomicBool::new(false),
-            retention_days: AtomicU32::new(DEFAULT_RETENTION_DAYS),
-            written: watch::Sender::new(last_id),
-            warnings: broadcast::Sender::new(16),
-            next_prune: Mutex::new(None),
-            queued: AtomicUsize::new(0),
-            wake: Notify::new(),
-            batch_rows: config.batch_rows.max(1),
-            expected: Arc::default(),
-            metrics: OnceLock::new(),
-        });
+        let core = Arc::new(Core::new(budgets, prices, last_id, &config));
         let (tx, rx) = mpsc::channel(config.capacity.max(1));
         let writer = runtime.spawn(writer::write_loop(rx, store, core.clone(), config));
-        Ok(Ledger {
+        Ok(Ledger::around(tx, runtime, core, writer))
+    }
+
+    /// The ledger of a replica sharing PostgreSQL (`[store] url`): rows go to `pg` in batches, kept in memory while it
+    /// is away (up to `store.max_queued_rows`); the budgets start from every replica's spend and read it again every
+    /// `store.budget_refresh_ms`. Budgets themselves come from the app registry ([`Ledger::set_budgets`]).
+    pub async fn start_postgres(
+        pg: Postgres,
+        prices: Prices,
+        store: &StoreConfig,
+        config: WriterConfig,
+    ) -> Result<Ledger, LedgerError> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| LedgerError::NoRuntime)?;
+        let now = crate::store::now_ms();
+        let budgets = budgets::Budgets::empty(now);
+        budgets.replace_spend(&pg.spend(now).await?);
+        let last_id = pg.newest_row().await?;
+        let core = Arc::new(Core::new(budgets, prices, last_id, &config));
+        let (tx, rx) = mpsc::channel(config.capacity.max(1));
+        let options = pg_writer::Options::new(store);
+        tracing::info!(replica = options.replica, database = pg.target(), "the ledger writes to PostgreSQL");
+        let writer = runtime.spawn(pg_writer::write_loop(rx, pg, core.clone(), config, options));
+        Ok(Ledger::around(tx, runtime, core, writer))
+    }
+
+    fn around(
+        tx: mpsc::Sender<Msg>,
+        runtime: tokio::runtime::Handle,
+        core: Arc<Core>,
+        writer: JoinHandle<()>,
+    ) -> Ledger {
+        Ledger {
             shared: Arc::new(Shared {
                 tx,
                 runtime,
@@ -332,7 +387,7 @@ impl Ledger {
                 core,
                 writer: Mutex::new(Some(writer)),
             }),
-        })
+        }
     }
 
     /// Queues `record` for the writer. Never blocks and never waits on SQLite: when the channel is full the row goes
@@ -432,6 +487,12 @@ impl Ledger {
     /// Replaces the budgets (the apps' by app id, and the overall one). The running totals are kept.
     pub fn set_budgets(&self, apps: HashMap<i64, Budget>, overall: Option<Budget>) {
         self.shared.core.budgets.set(apps, overall);
+    }
+
+    /// [`Ledger::set_budgets`] with the apps' names by id, for messages and for spend read by name (a replica
+    /// sharing PostgreSQL: see [`Ledger::start_postgres`]).
+    pub fn set_named_budgets(&self, apps: HashMap<i64, Budget>, names: HashMap<i64, String>, overall: Option<Budget>) {
+        self.shared.core.budgets.set_named(apps, names, overall);
     }
 
     /// Reads the apps' budgets and names and the overall budget setting from `store` again (after the user edits

@@ -9,24 +9,24 @@ use rusqlite::params;
 use super::{Cost, CostSource, Record, clock, to_i64};
 
 /// A group: the start of its hour or day (unix ms), app, alias, provider, model ('' for none).
-type Key<'a> = (i64, &'a str, &'a str, &'a str, &'a str);
+pub(crate) type Key<'a> = (i64, &'a str, &'a str, &'a str, &'a str);
 
 /// A batch's totals per UTC hour and (app, alias, provider, model), added to `usage_hourly` and, folded by day, to
 /// `usage_daily`, with one upsert per group: a thousand rows of steady traffic are a handful of groups.
 #[derive(Default)]
-pub(super) struct Rollup<'a> {
+pub(crate) struct Rollup<'a> {
     groups: HashMap<Key<'a>, Totals>,
 }
 
 /// The rollup tables' counters.
 #[derive(Default, Clone, Copy)]
-struct Totals {
+pub(crate) struct Totals {
     /// requests, errors, input, cached input, cache write, hour-long cache write, output, reasoning tokens.
-    counts: [i64; 8],
-    cost_usd: f64,
-    unpriced: i64,
-    latency_sum: i64,
-    latency_count: i64,
+    pub(crate) counts: [i64; 8],
+    pub(crate) cost_usd: f64,
+    pub(crate) unpriced: i64,
+    pub(crate) latency_sum: i64,
+    pub(crate) latency_count: i64,
 }
 
 impl Totals {
@@ -40,7 +40,7 @@ impl Totals {
 }
 
 impl<'a> Rollup<'a> {
-    pub(super) fn add(&mut self, r: &'a Record, cost: &Cost) {
+    pub(crate) fn add(&mut self, r: &'a Record, cost: &Cost) {
         let hour = r.ts_ms.div_euclid(clock::HOUR_MS) * clock::HOUR_MS;
         let name = |s: &'a Option<String>| s.as_deref().unwrap_or("");
         let key = (hour, r.app_name.as_str(), name(&r.alias), name(&r.provider_id), name(&r.model));
@@ -59,14 +59,24 @@ impl<'a> Rollup<'a> {
         self.groups.entry(key).or_default().add(&row);
     }
 
-    pub(super) fn write(&self, tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
-        upsert(tx, "usage_hourly", "hour", self.groups.iter())?;
+    /// The totals per hour.
+    pub(crate) fn hours(&self) -> &HashMap<Key<'a>, Totals> {
+        &self.groups
+    }
+
+    /// The same totals folded by UTC day.
+    pub(crate) fn days(&self) -> HashMap<Key<'a>, Totals> {
         let mut days: HashMap<Key<'a>, Totals> = HashMap::new();
         for (&(hour, app, alias, provider, model), totals) in &self.groups {
             let day = hour.div_euclid(clock::DAY_MS) * clock::DAY_MS;
             days.entry((day, app, alias, provider, model)).or_default().add(totals);
         }
-        upsert(tx, "usage_daily", "day", days.iter())
+        days
+    }
+
+    pub(super) fn write(&self, tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+        upsert(tx, "usage_hourly", "hour", self.hours().iter())?;
+        upsert(tx, "usage_daily", "day", self.days().iter())
     }
 }
 

@@ -12,7 +12,7 @@ use rusqlite::params;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-use super::{Core, CostSource, Msg, Prices, Record, WriterConfig, clock, prices, rollup, to_i64};
+use super::{Core, CostSource, Msg, Prices, Record, WriterConfig, Written, clock, prices, rollup, to_i64};
 use crate::protocol::neutral::Usage;
 use crate::store::{Store, StoreError};
 
@@ -109,14 +109,6 @@ impl Batch {
     }
 }
 
-/// What the budgets need from a written row.
-struct Written {
-    id: i64,
-    ts_ms: i64,
-    app_id: Option<i64>,
-    cost_usd: Option<f64>,
-}
-
 /// Inserts `batch` (emptying it) in one transaction on the blocking pool, retrying a failed batch twice; then
 /// answers its receipts (a lost batch drops them unanswered).
 async fn write_batch(store: &Store, core: &Arc<Core>, batch: &mut Batch) {
@@ -128,7 +120,7 @@ async fn write_batch(store: &Store, core: &Arc<Core>, batch: &mut Batch) {
     let n = rows.len();
     // Saturating: rows the writer took at shutdown may outnumber what was counted when a handle went away.
     let _ = core.queued.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |q| Some(q.saturating_sub(n)));
-    let prices = core.prices.lock().unwrap_or_else(PoisonError::into_inner).clone();
+    let prices = core.prices();
     let mut delay = Duration::from_millis(250);
     for attempt in 1..=3 {
         let (conn, prices, count) = (store.clone(), prices.clone(), rows.len());
@@ -142,39 +134,20 @@ async fn write_batch(store: &Store, core: &Arc<Core>, batch: &mut Batch) {
             Ok(done) => done,
             Err(error) => {
                 // The rows moved into the task that panicked; nothing is left to retry.
-                core.lost.fetch_add(count as u64, Ordering::Relaxed);
-                if let Some(metrics) = core.metrics.get() {
-                    metrics.lost(count as u64);
-                }
+                count_lost(core, count as u64);
                 tracing::error!(rows = count, "the ledger dropped a batch: its insert task failed: {error}");
                 return;
             }
         };
         match result {
             Ok(written) => {
-                let newest = written.iter().map(|w| w.id).max();
-                let metrics = core.metrics.get();
-                for (row, w) in rows.iter().zip(&written) {
-                    if let Some(metrics) = metrics {
-                        metrics.written(row, w.cost_usd);
-                    }
-                    for warning in core.budgets.add(w.ts_ms, w.app_id, &row.app_name, w.cost_usd.unwrap_or(0.0)) {
-                        tracing::warn!(app = ?warning.app_name, period = warning.period, "budget warning: {}", warning.message());
-                        // No subscriber (headless) is fine: the log line above is the warning.
-                        let _ = core.warnings.send(warning);
-                    }
-                }
-                if let Some(newest) = newest {
-                    core.written.send_replace(newest);
-                }
+                after_written(core, &rows, &written);
                 for (index, receipt) in receipts {
                     if let Some(w) = written.get(index) {
                         // The asker may have gone; the row is written either way.
                         let _ = receipt.send(w.id);
                     }
                 }
-                core.expected
-                    .answer(rows.iter().zip(&written).filter_map(|(row, w)| Some((row.request_id.as_deref()?, w.id))));
                 prune_bodies_if_due(store, core).await;
                 return;
             }
@@ -184,18 +157,44 @@ async fn write_batch(store: &Store, core: &Arc<Core>, batch: &mut Batch) {
                 delay *= 4;
             }
             Err(error) => {
-                core.lost.fetch_add(rows.len() as u64, Ordering::Relaxed);
-                if let Some(metrics) = core.metrics.get() {
-                    metrics.lost(rows.len() as u64);
-                }
+                count_lost(core, rows.len() as u64);
                 tracing::error!(rows = rows.len(), "the ledger dropped a batch it could not write: {error}");
             }
         }
     }
 }
 
+/// What follows a written batch, whatever the database (`written[i]` is `rows[i]`'s): the metrics count the rows,
+/// the budgets add their costs (warning once per limit reached), live views learn the newest id, and whoever
+/// expected a request id gets its row.
+pub(super) fn after_written(core: &Core, rows: &[Record], written: &[Written]) {
+    let metrics = core.metrics.get();
+    for (row, w) in rows.iter().zip(written) {
+        if let Some(metrics) = metrics {
+            metrics.written(row, w.cost_usd);
+        }
+        for warning in core.budgets.add(w.ts_ms, w.app_id, &row.app_name, w.cost_usd.unwrap_or(0.0)) {
+            tracing::warn!(app = ?warning.app_name, period = warning.period, "budget warning: {}", warning.message());
+            // No subscriber (headless) is fine: the log line above is the warning.
+            let _ = core.warnings.send(warning);
+        }
+    }
+    if let Some(newest) = written.iter().map(|w| w.id).max() {
+        core.written.send_replace(newest);
+    }
+    core.expected.answer(rows.iter().zip(written).filter_map(|(row, w)| Some((row.request_id.as_deref()?, w.id))));
+}
+
+/// Counts `n` rows as lost, in the ledger and in the metrics.
+pub(super) fn count_lost(core: &Core, n: u64) {
+    core.lost.fetch_add(n, Ordering::Relaxed);
+    if let Some(metrics) = core.metrics.get() {
+        metrics.lost(n);
+    }
+}
+
 /// How often the writer deletes bodies past their retention.
-const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+pub(super) const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 /// Deletes bodies older than the retention, at most once per [`PRUNE_EVERY`] (and once after the first batch).
 async fn prune_bodies_if_due(store: &Store, core: &Arc<Core>) {

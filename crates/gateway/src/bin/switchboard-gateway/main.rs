@@ -15,8 +15,9 @@ use clap::{Parser, Subcommand};
 use switchboard_gateway::apps::AppRegistry;
 use switchboard_gateway::catalog;
 use switchboard_gateway::ledger::prices::Prices;
-use switchboard_gateway::ledger::{self, Ledger, report};
+use switchboard_gateway::ledger::{self, Ledger, WriterConfig, report};
 use switchboard_gateway::metrics::{Metrics, MetricsServer, Scrapers};
+use switchboard_gateway::postgres::Postgres;
 use switchboard_gateway::secrets::EnvSecrets;
 use switchboard_gateway::server::AppState;
 use switchboard_gateway::store::{self, Store};
@@ -98,6 +99,10 @@ enum PricesAction {
 
 #[derive(Debug, clap::Args)]
 struct UsageArgs {
+    /// The gateway's configuration file: with `[store] url = "postgres://…"`, usage is read from that shared
+    /// database (every replica's requests); otherwise from the data folder's
+    #[arg(long, short, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// Where Switchboard keeps its database [default: the OS data folder, or $SWITCHBOARD_DATA_DIR]
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
@@ -168,7 +173,7 @@ async fn serve(cli: Cli, mut config: Config) -> anyhow::Result<()> {
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create the data folder {}", data_dir.display()))?;
 
-    let apps = AppRegistry::from_config(&config.apps, |var| std::env::var(var).ok())?;
+    let mut apps = AppRegistry::from_config(&config.apps, |var| std::env::var(var).ok())?;
     if apps.is_empty() {
         tracing::warn!(
             "no apps are configured, so every /v1 request will be refused; add an [[apps]] entry with token_env"
@@ -180,11 +185,31 @@ async fn serve(cli: Cli, mut config: Config) -> anyhow::Result<()> {
 
     let scrapers = Scrapers::from_config(&config.metrics, |var| std::env::var(var).ok()).map_err(anyhow::Error::msg)?;
 
-    // The ledger: every request's record, written by one task off the request path.
+    // The ledger: every request's record, written by one task off the request path, to the data folder's SQLite
+    // file or to the PostgreSQL every replica shares. Prices and the model catalog stay in the data folder.
     let db = data_dir.join(ledger::DATABASE_FILE);
     let store = Store::open(&db)?;
-    let ledger = Ledger::start(&db, Prices::load(&store)?)?;
-    ledger.reload_budgets(&store)?;
+    let shared = match config.store.is_postgres() {
+        true => Some(Postgres::connect(&config.store, |var| std::env::var(var).ok()).await?),
+        false => None,
+    };
+    let ledger = match &shared {
+        Some(pg) => {
+            let ledger =
+                Ledger::start_postgres(pg.clone(), Prices::load(&store)?, &config.store, WriterConfig::default())
+                    .await?;
+            if let Err(error) = register(pg, &config, &mut apps, &ledger).await {
+                ledger.shutdown().await;
+                return Err(error);
+            }
+            ledger
+        }
+        None => {
+            let ledger = Ledger::start(&db, Prices::load(&store)?)?;
+            ledger.reload_budgets(&store)?;
+            ledger
+        }
+    };
     // `/metrics` counts the ledger's rows as the writer writes them; off unless `[metrics] enabled = true`.
     let metrics = config.metrics.enabled.then(|| Metrics::new(&config));
     if let Some(metrics) = &metrics {
@@ -219,9 +244,10 @@ async fn serve(cli: Cli, mut config: Config) -> anyhow::Result<()> {
             anyhow::bail!("{error}; {}", error.fix());
         }
     };
-    tracing::info!(database = %db.display(), endpoint = %server.endpoint(), "ready");
+    let database = shared.as_ref().map_or_else(|| db.display().to_string(), |pg| format!("postgres {}", pg.target()));
+    tracing::info!(%database, endpoint = %server.endpoint(), "ready");
 
-    let reload = reload_on_hangup(cli.config.clone(), state_handle, ledger.clone(), store, metrics);
+    let reload = reload_on_hangup(cli.config.clone(), state_handle, ledger.clone(), store, metrics, shared);
     let result = tokio::select! {
         result = server.wait() => result.context("the gateway stopped unexpectedly"),
         () = reload => unreachable!("the reload loop never ends"),
@@ -239,16 +265,40 @@ async fn serve(cli: Cli, mut config: Config) -> anyhow::Result<()> {
     result
 }
 
+/// Registers `config`'s apps in the shared database, gives `apps` their ids there, and hands the ledger their
+/// budgets and the overall one (a replica on PostgreSQL takes its budgets from the configuration it runs).
+async fn register(pg: &Postgres, config: &Config, apps: &mut AppRegistry, ledger: &Ledger) -> anyhow::Result<()> {
+    let registered = pg.register_apps(config, &apps.digests()).await?;
+    apps.assign_ids(&registered.ids);
+    ledger.set_named_budgets(registered.budgets, registered.names, config.budget);
+    Ok(())
+}
+
 /// Prints the ledger's totals. The database is opened like the gateway opens it (a second connection is fine while
-/// the gateway runs), but never created here.
+/// the gateway runs), but never created here; with `--config` naming PostgreSQL, every replica's rows are summed.
 fn usage(args: &UsageArgs) -> anyhow::Result<()> {
-    let data_dir =
-        args.data_dir.clone().or_else(paths::default_data_dir).context("no data folder: pass --data-dir DIR")?;
-    let path = data_dir.join(ledger::DATABASE_FILE);
-    if !path.is_file() {
-        anyhow::bail!("no usage yet: {} does not exist; start the gateway first", path.display());
-    }
-    let report = usage_report(&path, args.since.0)?;
+    let config = match &args.config {
+        Some(path) => Some(Config::from_file(path)?),
+        None => None,
+    };
+    let report = match config.filter(|c| c.store.is_postgres()) {
+        Some(config) => switchboard_gateway::runtime::from_env()?.block_on(async {
+            let pg = Postgres::connect(&config.store, |var| std::env::var(var).ok()).await?;
+            anyhow::Ok(pg.usage_report(args.since.0, store::now_ms()).await?)
+        })?,
+        None => {
+            let data_dir = args
+                .data_dir
+                .clone()
+                .or_else(paths::default_data_dir)
+                .context("no data folder: pass --data-dir DIR")?;
+            let path = data_dir.join(ledger::DATABASE_FILE);
+            if !path.is_file() {
+                anyhow::bail!("no usage yet: {} does not exist; start the gateway first", path.display());
+            }
+            usage_report(&path, args.since.0)?
+        }
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -270,6 +320,7 @@ async fn reload_on_hangup(
     ledger: Ledger,
     store: Store,
     metrics: Option<Metrics>,
+    shared: Option<Postgres>,
 ) {
     #[cfg(unix)]
     {
@@ -282,16 +333,26 @@ async fn reload_on_hangup(
                 tracing::warn!("SIGHUP: there is no --config file to reload");
                 continue;
             };
-            match load(path).and_then(|(config, apps, secrets)| {
+            let reloaded = async {
+                let (config, mut apps, secrets) = load(path)?;
+                if let Some(pg) = &shared {
+                    // The registry first: a database that cannot take it leaves everything as it ran.
+                    register(pg, &config, &mut apps, &ledger)
+                        .await
+                        .context("cannot register the apps in the shared database")?;
+                }
                 state.reload(&config, apps, &secrets).map_err(anyhow::Error::msg)?;
-                Ok(config)
-            }) {
+                anyhow::Ok(config)
+            };
+            match reloaded.await {
                 Ok(config) => {
                     // The metrics listener keeps its port and token until a restart; label names follow the file.
                     if let Some(metrics) = &metrics {
                         metrics.set_known(&config);
                     }
-                    if let Err(error) = ledger.reload_budgets(&store) {
+                    if shared.is_none()
+                        && let Err(error) = ledger.reload_budgets(&store)
+                    {
                         tracing::error!(%error, "SIGHUP: could not reload the budgets");
                     }
                     tracing::info!(config = %path.display(), "configuration reloaded");

@@ -1,0 +1,232 @@
+//! Headless replicas sharing PostgreSQL (`[store] url`): a real server from Debian's packages (see
+//! `e2e::postgres`), two `switchboard-gateway` processes in front of one fake upstream. Requests spread over both
+//! land in one ledger and one `usage` report; one budget stops both; a database killed for a while loses no row;
+//! a replica stopped and started again loses no row; a database that cannot be reached, or refuses the password,
+//! is named at start with what to check.
+
+use std::time::{Duration, Instant};
+
+use e2e::fake::{FakeKind, FakeUpstream};
+use e2e::postgres::{PG_PASSWORD, PgServer};
+use e2e::{FAKE_KEY, FAKE_TOKEN, Gateway, free_port, workspace_bin};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// What one request to `general` costs: the fake answers 12 input tokens (4 of them cached) and 7 output tokens,
+/// and gpt-4o-mini's shipped price is $0.15 input, $0.075 cached input, $0.60 output per million.
+const ONE_REQUEST_USD: f64 = (8.0 * 0.15 + 4.0 * 0.075 + 7.0 * 0.60) / 1e6;
+
+fn config(fake: &FakeUpstream, url: &str, app_extra: &str) -> String {
+    format!(
+        "[store]\nurl = \"{url}\"\npassword_env = \"PGPW\"\nbudget_refresh_ms = 200\n\
+         [[providers]]\nid = \"oa\"\nkind = \"openai\"\nbase_url = \"{}\"\nkey_env = \"UP_KEY\"\n\
+         [[aliases]]\nname = \"general\"\ntargets = [\"oa/gpt-4o-mini\"]\n\
+         [[apps]]\nname = \"scripts\"\ntoken_env = \"T\"\n{app_extra}\n",
+        fake.api_base()
+    )
+}
+
+const ENV: [(&str, &str); 3] = [("UP_KEY", FAKE_KEY), ("T", FAKE_TOKEN), ("PGPW", PG_PASSWORD)];
+
+async fn replica(config: &str) -> Gateway {
+    let config = config.to_owned();
+    tokio::task::spawn_blocking(move || Gateway::start(&config, &ENV)).await.unwrap().unwrap()
+}
+
+async fn pg_server() -> PgServer {
+    tokio::task::spawn_blocking(PgServer::start).await.unwrap().unwrap()
+}
+
+/// One chat request through `gateway`, its status and body.
+async fn chat(gateway: &Gateway, stream: bool) -> (StatusCode, String) {
+    let body = json!({ "model": "general", "stream": stream, "messages": [{ "role": "user", "content": "hi" }] });
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/chat/completions", gateway.root()))
+        .bearer_auth(FAKE_TOKEN)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    (status, response.text().await.unwrap())
+}
+
+/// Waits until the database holds `n` request rows.
+async fn rows_reach(pg: &PgServer, n: i64, within: Duration) -> i64 {
+    let deadline = Instant::now() + within;
+    loop {
+        let found = pg.count("SELECT count(*) FROM requests").unwrap();
+        if found >= n || Instant::now() > deadline {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Every row once, and the rollups saying what the rows say.
+fn assert_consistent(pg: &PgServer, n: i64) {
+    assert_eq!(pg.count("SELECT count(*) FROM requests").unwrap(), n);
+    assert_eq!(pg.count("SELECT count(DISTINCT (replica, seq)) FROM requests").unwrap(), n);
+    for rollup in ["usage_hourly", "usage_daily"] {
+        assert_eq!(pg.count(&format!("SELECT coalesce(sum(requests), 0) FROM {rollup}")).unwrap(), n, "{rollup}");
+        let tokens = pg.count(&format!("SELECT coalesce(sum(output_tokens), 0) FROM {rollup}")).unwrap();
+        assert_eq!(tokens, pg.count("SELECT coalesce(sum(output_tokens), 0) FROM requests").unwrap(), "{rollup}");
+    }
+}
+
+/// `switchboard-gateway usage --config FILE --since all --json`, as an operator runs it on any machine.
+fn usage(config: &str) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("switchboard.toml");
+    std::fs::write(&path, config).unwrap();
+    let output = std::process::Command::new(workspace_bin("switchboard-gateway"))
+        .args(["usage", "--since", "all", "--json", "--config"])
+        .arg(&path)
+        .envs(ENV)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_str(&stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_share_one_ledger_and_one_usage_report_and_a_restart_loses_nothing() {
+    let fake = FakeUpstream::start(FakeKind::OpenAi).await;
+    let pg = pg_server().await;
+    let config = config(&fake, &pg.url(), "");
+    let (mut a, b) = (replica(&config).await, replica(&config).await);
+    for i in 0..10 {
+        let gateway = if i % 2 == 0 { &a } else { &b };
+        let (status, body) = chat(gateway, i % 3 == 0).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    assert_eq!(rows_reach(&pg, 10, Duration::from_secs(10)).await, 10, "{}\n{}", a.stderr(), b.stderr());
+    assert_eq!(pg.count("SELECT count(DISTINCT replica) FROM requests").unwrap(), 2, "both replicas wrote");
+    // One app, one id, whichever replica served it.
+    assert_eq!(pg.count("SELECT count(DISTINCT app_id) FROM requests WHERE app_id IS NOT NULL").unwrap(), 1);
+    assert_eq!(pg.count("SELECT count(*) FROM requests WHERE app_id IS NULL").unwrap(), 0);
+    assert_eq!(pg.count("SELECT count(*) FROM apps WHERE name = 'scripts' AND token_digest IS NOT NULL").unwrap(), 1);
+    assert_consistent(&pg, 10);
+
+    let report = usage(&config);
+    assert_eq!(report["total"]["requests"], 10, "{report}");
+    assert_eq!(report["total"]["output"], 70, "{report}");
+    let cost = report["total"]["cost_usd"].as_f64().unwrap();
+    assert!((cost - 10.0 * ONE_REQUEST_USD).abs() < 1e-12, "{cost}");
+    assert_eq!(report["by_app"][0]["key"], "scripts");
+    assert_eq!(report["by_alias"][0]["requests"], 10);
+
+    // A replica stopped right after answering (its rows still in its batch) and started again loses nothing.
+    for _ in 0..3 {
+        assert_eq!(chat(&a, false).await.0, StatusCode::OK);
+    }
+    let status = a.terminate(Duration::from_secs(15)).unwrap();
+    assert!(status.success(), "{}", a.stderr());
+    assert_eq!(pg.count("SELECT count(*) FROM requests").unwrap(), 13, "written before the replica exited");
+    let again = replica(&config).await;
+    assert_eq!(chat(&again, true).await.0, StatusCode::OK);
+    assert_eq!(rows_reach(&pg, 14, Duration::from_secs(10)).await, 14);
+    assert_eq!(pg.count("SELECT count(DISTINCT app_id) FROM requests").unwrap(), 1, "the same id after a restart");
+    assert_consistent(&pg, 14);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_budget_stops_every_replica() {
+    let fake = FakeUpstream::start(FakeKind::OpenAi).await;
+    let pg = pg_server().await;
+    // Two requests' worth is over the limit; one is not.
+    let budget = format!("budget = {{ daily_usd = {}, action = \"block\" }}", 1.5 * ONE_REQUEST_USD);
+    let config = config(&fake, &pg.url(), &budget);
+    let (a, b) = (replica(&config).await, replica(&config).await);
+    for _ in 0..2 {
+        let (status, body) = chat(&a, false).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    assert_eq!(rows_reach(&pg, 2, Duration::from_secs(10)).await, 2);
+    // B has spent nothing itself: a refusal from it comes from A's spend, read from the database. It may answer once
+    // before its next read (that one request is under the limit on its own), never twice.
+    let mut answered = 0;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let refusal = loop {
+        let (status, body) = chat(&b, false).await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            break body;
+        }
+        assert_eq!(status, StatusCode::OK, "{body}");
+        answered += 1;
+        assert!(answered < 2, "B answered twice over a spent budget:\n{}", b.stderr());
+        assert!(Instant::now() < deadline, "B never refused");
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    };
+    let refusal: Value = serde_json::from_str(&refusal).unwrap();
+    assert_eq!(refusal["error"]["code"], "budget_exceeded", "{refusal}");
+    let (status, body) = chat(&a, false).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "A refuses too: {body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_away_for_a_while_loses_no_row() {
+    let fake = FakeUpstream::start(FakeKind::OpenAi).await;
+    let mut pg = pg_server().await;
+    let config = config(&fake, &pg.url(), "");
+    let (a, b) = (replica(&config).await, replica(&config).await);
+    assert_eq!(chat(&a, false).await.0, StatusCode::OK);
+    assert_eq!(rows_reach(&pg, 1, Duration::from_secs(10)).await, 1);
+
+    tokio::task::block_in_place(|| pg.kill()).unwrap();
+    // Requests go on being answered while the database is away, whole and streamed, on both replicas.
+    for i in 0..20 {
+        let gateway = if i % 2 == 0 { &a } else { &b };
+        let (status, body) = chat(gateway, i % 4 == 0).await;
+        assert_eq!(status, StatusCode::OK, "request {i} while the database is away: {body}");
+    }
+    // Long enough for both replicas to fail a batch and back off.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    tokio::task::block_in_place(|| pg.start_again()).unwrap();
+
+    let found = rows_reach(&pg, 21, Duration::from_secs(30)).await;
+    assert_eq!(found, 21, "{}\n{}", a.stderr(), b.stderr());
+    // Nothing more arrives late, and nothing twice.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_consistent(&pg, 21);
+    for replica in [&a, &b] {
+        let log = replica.stderr();
+        assert!(log.contains("keeping") && log.contains("rows in memory"), "{log}");
+        assert!(log.contains("PostgreSQL is answering again"), "{log}");
+        assert!(!log.contains("dropping the oldest"), "{log}");
+        assert!(!log.contains(PG_PASSWORD), "{log}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_that_cannot_be_reached_or_refuses_the_password_is_named_at_start() {
+    let fake = FakeUpstream::start(FakeKind::OpenAi).await;
+    // Nothing listens on this port.
+    let closed = free_port();
+    let url = format!("postgres://switchboard@127.0.0.1:{closed}/switchboard");
+    let config_closed = config(&fake, &url, "");
+    let error = tokio::task::spawn_blocking(move || Gateway::start(&config_closed, &ENV).err()).await.unwrap();
+    let error = format!("{:#}", error.expect("the gateway must not start without its database"));
+    assert!(
+        error.contains(&format!("cannot reach PostgreSQL at switchboard@127.0.0.1:{closed}/switchboard")),
+        "{error}"
+    );
+    assert!(error.contains("check that the server is running"), "{error}");
+
+    let pg = pg_server().await;
+    let config_wrong = config(&fake, &pg.url(), "");
+    let env = [("UP_KEY", FAKE_KEY), ("T", FAKE_TOKEN), ("PGPW", "not-the-password")];
+    let error = tokio::task::spawn_blocking(move || Gateway::start(&config_wrong, &env).err()).await.unwrap();
+    let error = format!("{:#}", error.expect("a wrong password must stop the start"));
+    assert!(error.contains("refused user \"switchboard\""), "{error}");
+    assert!(error.contains("password authentication failed"), "{error}");
+    assert!(error.contains("check the password"), "{error}");
+    assert!(!error.contains("not-the-password"), "{error}");
+
+    let config_unset = config(&fake, &pg.url(), "");
+    let env = [("UP_KEY", FAKE_KEY), ("T", FAKE_TOKEN)];
+    let error = tokio::task::spawn_blocking(move || Gateway::start(&config_unset, &env).err()).await.unwrap();
+    let error = format!("{:#}", error.expect("a missing password variable must stop the start"));
+    assert!(error.contains("store.password_env names PGPW, which is not set"), "{error}");
+}
