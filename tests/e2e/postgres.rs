@@ -11,6 +11,9 @@ use e2e::postgres::{PG_PASSWORD, PgServer};
 use e2e::{FAKE_KEY, FAKE_TOKEN, Gateway, free_port, workspace_bin};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use switchboard_gateway::ledger::{Prices, Record};
+use switchboard_gateway::postgres::{Postgres, StoreConfig};
+use switchboard_gateway::protocol::neutral::Usage;
 
 /// What one request to `general` costs: the fake answers 12 input tokens (4 of them cached) and 7 output tokens,
 /// and gpt-4o-mini's shipped price is $0.15 input, $0.075 cached input, $0.60 output per million.
@@ -138,27 +141,29 @@ async fn one_budget_stops_every_replica() {
     // Two requests' worth is over the limit; one is not.
     let budget = format!("budget = {{ daily_usd = {}, action = \"block\" }}", 1.5 * ONE_REQUEST_USD);
     let config = config(&fake, &pg.url(), &budget);
-    let (a, b) = (replica(&config).await, replica(&config).await);
+    let a = replica(&config).await;
+    // B logs each read of every replica's spend (at debug), so the test can wait for one instead of for a while.
+    let b = {
+        let (config, mut env) = (config.clone(), ENV.to_vec());
+        env.push(("RUST_LOG", "info,switchboard_gateway::ledger::pg_writer=debug"));
+        tokio::task::spawn_blocking(move || Gateway::start(&config, &env)).await.unwrap().unwrap()
+    };
     for _ in 0..2 {
         let (status, body) = chat(&a, false).await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
     assert_eq!(rows_reach(&pg, 2, Duration::from_secs(10)).await, 2);
-    // B has spent nothing itself: a refusal from it comes from A's spend, read from the database. It may answer once
-    // before its next read (that one request is under the limit on its own), never twice.
-    let mut answered = 0;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let refusal = loop {
-        let (status, body) = chat(&b, false).await;
-        if status == StatusCode::TOO_MANY_REQUESTS {
-            break body;
-        }
-        assert_eq!(status, StatusCode::OK, "{body}");
-        answered += 1;
-        assert!(answered < 2, "B answered twice over a spent budget:\n{}", b.stderr());
-        assert!(Instant::now() < deadline, "B never refused");
-        tokio::time::sleep(Duration::from_millis(400)).await;
-    };
+    // Two more reads by B: the second began after A's rows were in the database.
+    const READ: &str = "read the spend of all replicas";
+    let reads = b.stderr().matches(READ).count();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while b.stderr().matches(READ).count() < reads + 2 {
+        assert!(Instant::now() < deadline, "B never read the spend:\n{}", b.stderr());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // B has spent nothing itself: its refusal comes from A's spend, read from the database.
+    let (status, refusal) = chat(&b, false).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{refusal}");
     let refusal: Value = serde_json::from_str(&refusal).unwrap();
     assert_eq!(refusal["error"]["code"], "budget_exceeded", "{refusal}");
     let (status, body) = chat(&a, false).await;
@@ -181,8 +186,12 @@ async fn a_database_away_for_a_while_loses_no_row() {
         let (status, body) = chat(gateway, i % 4 == 0).await;
         assert_eq!(status, StatusCode::OK, "request {i} while the database is away: {body}");
     }
-    // Long enough for both replicas to fail a batch and back off.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Both replicas have found the database away (and kept their rows) before it comes back.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while ![&a, &b].iter().all(|r| r.stderr().contains("rows in memory and retrying")) {
+        assert!(Instant::now() < deadline, "a replica never tried to write:\n{}\n{}", a.stderr(), b.stderr());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     tokio::task::block_in_place(|| pg.start_again()).unwrap();
 
     let found = rows_reach(&pg, 21, Duration::from_secs(30)).await;
@@ -229,4 +238,34 @@ async fn a_database_that_cannot_be_reached_or_refuses_the_password_is_named_at_s
     let error = tokio::task::spawn_blocking(move || Gateway::start(&config_unset, &env).err()).await.unwrap();
     let error = format!("{:#}", error.expect("a missing password variable must stop the start"));
     assert!(error.contains("store.password_env names PGPW, which is not set"), "{error}");
+}
+
+/// A batch sent again after its commit's answer was lost (the writer cannot tell whether it landed) inserts only
+/// the rows that did not land, and the rollups count each row once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_sent_twice_is_written_once() {
+    let server = pg_server().await;
+    let store = StoreConfig { url: Some(server.url()), password_env: Some("PGPW".into()), ..StoreConfig::default() };
+    let pg = Postgres::connect(&store, |_| Some(PG_PASSWORD.to_owned())).await.unwrap();
+    let prices = Prices::shipped().unwrap();
+    let row = |output| Record {
+        provider_id: Some("oa".into()),
+        provider_kind: Some("openai".into()),
+        model: Some("gpt-4o-mini".into()),
+        usage: Some(Usage { input: 100, output, ..Usage::default() }),
+        ..Record::new("scripts", "openai-chat")
+    };
+    let batch: Vec<(i64, Record)> = (1..=3).map(|seq| (seq, row(10))).collect();
+    let first = pg.write_rows(7, &prices, &batch).await.unwrap();
+    let mut again = batch.clone();
+    again.push((4, row(1)));
+    let second = pg.write_rows(7, &prices, &again).await.unwrap();
+    assert_eq!(second[..3], first[..], "the rows already there keep their ids");
+    assert!(!first.contains(&second[3]));
+    assert_eq!(server.count("SELECT count(*) FROM requests").unwrap(), 4);
+    assert_eq!(server.count("SELECT sum(requests) FROM usage_daily").unwrap(), 4);
+    assert_eq!(server.count("SELECT sum(output_tokens) FROM usage_hourly").unwrap(), 31);
+    // Another replica's sequence numbers are its own.
+    pg.write_rows(8, &prices, &batch).await.unwrap();
+    assert_eq!(server.count("SELECT count(*) FROM requests").unwrap(), 7);
 }

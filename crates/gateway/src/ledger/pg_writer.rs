@@ -299,7 +299,10 @@ pub(super) async fn write_loop(
             spend = finished_refresh(&mut refreshing) => {
                 refreshing = None;
                 match spend {
-                    Ok(Ok(sums)) => core.budgets.replace_spend(&sums),
+                    Ok(Ok(sums)) => {
+                        core.budgets.replace_spend(&sums);
+                        tracing::debug!(today_usd = sums.all.0, month_usd = sums.all.1, "read the spend of all replicas");
+                    }
                     Ok(Err(error)) => tracing::debug!("could not read the spend of all replicas: {error}"),
                     Err(error) => tracing::warn!("the spend refresh failed: {error}"),
                 }

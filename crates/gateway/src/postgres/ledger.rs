@@ -205,6 +205,12 @@ async fn upsert<'k, 'a: 'k>(
 }
 
 impl Postgres {
+    /// The batch the ledger's writer sends (see [`insert_batch`]), for tools and for testing a retried batch against
+    /// a real server: each row's id, in order.
+    pub async fn write_rows(&self, replica: i64, prices: &Prices, rows: &[(i64, Record)]) -> Result<Vec<i64>, PgError> {
+        Ok(insert_batch(self, replica, prices, rows).await?.into_iter().map(|w| w.id).collect())
+    }
+
     /// Every replica's spend of the UTC day and month holding `now_ms`, by app name, from the daily rollup (a
     /// month is at most a few thousand rows there, so each replica can ask every few seconds).
     pub async fn spend(&self, now_ms: i64) -> Result<SpendSums, PgError> {
