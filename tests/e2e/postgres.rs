@@ -77,6 +77,16 @@ fn assert_consistent(pg: &PgServer, n: i64) {
     }
 }
 
+/// The CPU time (user + system) process `pid` has used, in ms.
+fn cpu_ms(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
+    // utime and stime are the 14th and 15th fields of the whole line: the 12th and 13th after the command name.
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    let hz = std::process::Command::new("getconf").arg("CLK_TCK").output().unwrap();
+    ticks * 1000 / String::from_utf8_lossy(&hz.stdout).trim().parse::<u64>().unwrap()
+}
+
 /// `switchboard-gateway usage --config FILE --since all --json`, as an operator runs it on any machine.
 fn usage(config: &str) -> Value {
     let dir = tempfile::tempdir().unwrap();
@@ -191,6 +201,13 @@ async fn a_database_away_for_a_while_loses_no_row() {
     while ![&a, &b].iter().all(|r| r.stderr().contains("rows in memory and retrying")) {
         assert!(Instant::now() < deadline, "a replica never tried to write:\n{}\n{}", a.stderr(), b.stderr());
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Waiting for the database costs no CPU: the writer sleeps between tries (a spinning loop would take a core).
+    let before = [cpu_ms(a.pid()), cpu_ms(b.pid())];
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    for (replica, before) in [&a, &b].into_iter().zip(before) {
+        let used = cpu_ms(replica.pid()) - before;
+        assert!(used < 300, "{used} ms of CPU in a second of waiting for the database");
     }
     tokio::task::block_in_place(|| pg.start_again()).unwrap();
 

@@ -205,11 +205,14 @@ pub(super) async fn write_loop(
             break;
         }
 
+        // Only what the next turn can act on wakes it: a time already past that must wait for a batch under way (or
+        // for the database to come back) would spin the loop.
+        let free = writing.is_none() && refreshing.is_none();
         let wake_at = [
-            batch_due.filter(|_| writing.is_none()),
-            outage.as_ref().map(|o| o.retry_at),
-            Some(next_refresh),
-            stop.as_ref().map(|(_, at)| *at),
+            batch_due.filter(|_| free && outage.is_none()),
+            outage.as_ref().map(|o| o.retry_at).filter(|_| free),
+            Some(next_refresh).filter(|_| free && outage.is_none() && stop.is_none()),
+            stop.as_ref().map(|(_, at)| *at).filter(|_| writing.is_none()),
         ]
         .into_iter()
         .flatten()
