@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::AppState;
 use super::body::{self, JsonBody};
-use super::relay::{self, Client, Ctx};
+use super::relay::{self, Client, Ctx, Raw};
 use crate::apps::App;
 use crate::error::ApiError;
 use crate::providers::Operation;
@@ -31,6 +31,7 @@ pub(super) async fn chat_completions(
 pub(super) async fn completions(
     State(state): State<AppState>,
     Extension(app): Extension<App>,
+    headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let model = body::model(&body)?.to_owned();
@@ -43,13 +44,14 @@ pub(super) async fn completions(
     let wants_usage = body.get("stream_options").is_some_and(|o| o["include_usage"] == Value::Bool(true));
     let ctx = Ctx::new(app, model, "openai-completions", state.ledger());
     let body = Value::Object(body);
-    Ok(relay::openai_raw(state.resolver(), state.memory(), ctx, Operation::Completions, body, stream, wants_usage)
-        .await)
+    let raw = Raw { op: Operation::Completions, stream, wants_usage };
+    Ok(relay::openai_raw(state.resolver(), state.memory(), ctx, raw, body, &headers).await)
 }
 
 pub(super) async fn embeddings(
     State(state): State<AppState>,
     Extension(app): Extension<App>,
+    headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let model = body::model(&body)?.to_owned();
@@ -60,5 +62,6 @@ pub(super) async fn embeddings(
     }
     let ctx = Ctx::new(app, model, "openai-embeddings", state.ledger());
     let body = Value::Object(body);
-    Ok(relay::openai_raw(state.resolver(), state.memory(), ctx, Operation::Embeddings, body, false, false).await)
+    let raw = Raw { op: Operation::Embeddings, stream: false, wants_usage: false };
+    Ok(relay::openai_raw(state.resolver(), state.memory(), ctx, raw, body, &headers).await)
 }

@@ -109,9 +109,11 @@ impl Ctx {
         }
     }
 
-    /// Opens the request's span, for `op` on the model the client named.
-    fn open_span(&mut self, op: Operation) {
+    /// Opens the request's span, for `op` on the model the client named, in the client's trace when `headers` carry
+    /// a `traceparent`.
+    fn open_span(&mut self, op: Operation, headers: &HeaderMap) {
         self.span = genai::request(genai::operation(op), &self.client_model, &self.app.name, self.protocol);
+        genai::continues(&self.span, headers);
     }
 
     /// Keeps the alias the model resolved to, for the record and the span.
@@ -202,7 +204,8 @@ fn admit(ctx: &mut Ctx, body: &Value) -> Result<(), ApiError> {
 }
 
 /// A chat request in any client protocol: the alias's settings applied, the request validated, a plan made and
-/// walked. `headers` are the client's, for passing Anthropic's version and beta flags to an Anthropic upstream.
+/// walked. `headers` are the client's, for its trace context and for passing Anthropic's version and beta flags to an
+/// Anthropic upstream.
 pub async fn chat(
     resolver: Arc<Resolver>,
     memory: Arc<Memory>,
@@ -211,7 +214,7 @@ pub async fn chat(
     body: Value,
     headers: &HeaderMap,
 ) -> Response {
-    ctx.open_span(Operation::Chat);
+    ctx.open_span(Operation::Chat, headers);
     let span = ctx.span.clone();
     let response = chat_relayed(resolver, memory, ctx, client, body, headers).await;
     responded(&span, &response);
@@ -370,17 +373,26 @@ async fn chat_relayed(
     with_budget_header(deliver(ctx, client, &resolution, won, stream, wants_usage), budget)
 }
 
-/// `/v1/completions` and `/v1/embeddings`: OpenAI-compatible upstreams only, always passthrough.
+/// What a `/v1/completions` or `/v1/embeddings` request asks for besides its body.
+#[derive(Debug, Clone, Copy)]
+pub struct Raw {
+    pub op: Operation,
+    pub stream: bool,
+    /// A stream's `stream_options.include_usage`.
+    pub wants_usage: bool,
+}
+
+/// `/v1/completions` and `/v1/embeddings`: OpenAI-compatible upstreams only, always passthrough. `headers` are the
+/// client's, for its trace context.
 pub async fn openai_raw(
     resolver: Arc<Resolver>,
     memory: Arc<Memory>,
     mut ctx: Ctx,
-    op: Operation,
+    Raw { op, stream, wants_usage }: Raw,
     body: Value,
-    stream: bool,
-    wants_usage: bool,
+    headers: &HeaderMap,
 ) -> Response {
-    ctx.open_span(op);
+    ctx.open_span(op, headers);
     let span = ctx.span.clone();
     let response = openai_raw_relayed(resolver, memory, ctx, op, body, stream, wants_usage).await;
     responded(&span, &response);
