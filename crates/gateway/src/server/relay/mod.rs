@@ -45,6 +45,7 @@ use crate::apps::App;
 use crate::error::ApiError;
 use crate::ledger::{FailureKind, Ledger, budgets::Verdict};
 use crate::limits::{Now, Permit};
+use crate::metrics::Refusal;
 use crate::protocol;
 use crate::providers::Operation;
 use crate::routing::{Memory, Needs, Resolution, Resolver, Target, conversation_key};
@@ -120,6 +121,14 @@ impl Ctx {
     fn resolved(&mut self, resolution: &Resolution) {
         self.alias = resolution.alias.as_ref().map(|a| a.name.clone());
         genai::resolved(&self.span, self.alias.as_deref());
+    }
+
+    /// Counts this request in `/metrics` as refused before routing, when that is served: such a request makes no
+    /// ledger row.
+    fn refused(&self, reason: Refusal) {
+        if let Some(metrics) = self.ledger.as_ref().and_then(Ledger::metrics) {
+            metrics.refused(reason);
+        }
     }
 
     /// Keeps the request's id from `headers` for the record, when the ledger expects request ids (one atomic load
@@ -262,7 +271,10 @@ async fn chat_relayed(
     // Decoding validates every known field (types, roles, tool shapes) before anything is spent upstream.
     let mut request = match decoded {
         Ok(request) => request,
-        Err(e) => return client.error_response(ApiError::invalid(e.message, e.param.as_deref())),
+        Err(e) => {
+            ctx.refused(Refusal::invalid_request);
+            return client.error_response(ApiError::invalid(e.message, e.param.as_deref()));
+        }
     };
     if let (Some(alias), Client::Anthropic | Client::Responses | Client::Gemini { .. }) = (&resolution.alias, client) {
         settings::neutral(&mut request, alias);
@@ -284,6 +296,7 @@ async fn chat_relayed(
     let mut plan = match resolver.plan(&ctx.client_model, &resolution, &needs, conversation, &memory, Instant::now()) {
         Ok(plan) => plan,
         Err(no_target) => {
+            ctx.refused(Refusal::invalid_request);
             let error = ApiError::invalid(no_target.to_string(), Some("model")).code("no_capable_target");
             return with_routing_headers(client.error_response(error), &resolution, None, &[]);
         }
@@ -318,6 +331,7 @@ async fn chat_relayed(
                 )
                 .code("needs_openai_upstream"),
             };
+            ctx.refused(Refusal::invalid_request);
             return with_routing_headers(client.error_response(error), &resolution, None, &[]);
         }
     }
@@ -417,7 +431,10 @@ async fn openai_raw_relayed(
     let needs = Needs::default();
     let plan = match resolver.plan(&ctx.client_model, &resolution, &needs, None, &memory, Instant::now()) {
         Ok(plan) => plan,
-        Err(no_target) => return ApiError::invalid(no_target.to_string(), Some("model")).into_response(),
+        Err(no_target) => {
+            ctx.refused(Refusal::invalid_request);
+            return ApiError::invalid(no_target.to_string(), Some("model")).into_response();
+        }
     };
     let budget = match budget_check(&ctx, &plan).and_then(|warning| admit(&mut ctx, &body).map(|()| warning)) {
         Ok(warning) => warning,
@@ -463,8 +480,10 @@ fn stored_instead(field: &str) -> &'static str {
     }
 }
 
+/// The model's targets, or the refusal (counted: it makes no ledger row).
 fn resolve(resolver: &Resolver, ctx: &Ctx) -> Result<Resolution, ApiError> {
     if !ctx.app.may_use(&ctx.client_model) {
+        ctx.refused(Refusal::model_not_allowed);
         let allowed = ctx.app.allowed_aliases.as_deref().unwrap_or_default().join(", ");
         let mut error = ApiError::forbidden(format!(
             "app {:?} may not use {:?}; it may use: {allowed} (change this in Apps)",
@@ -475,6 +494,7 @@ fn resolve(resolver: &Resolver, ctx: &Ctx) -> Result<Resolution, ApiError> {
         return Err(error);
     }
     resolver.resolve(&ctx.client_model).map_err(|e| {
+        ctx.refused(Refusal::unknown_model);
         let mut error = ApiError::not_found(e.to_string()).code("model_not_found");
         error.param = Some("model".into());
         error
