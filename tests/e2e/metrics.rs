@@ -1,6 +1,7 @@
 //! Prometheus `/metrics` on the headless gateway: requests over a fake upstream (an answer, a 500 that falls back,
 //! a stream, a model the client made up), the scrape read by a strict parser of the text format and held against
-//! the ledger's rows; the scrape token; nothing of it on the API's port; off by default.
+//! the ledger's rows; requests refused before routing counted by reason, and refusals with a row not counted there;
+//! the scrape token; nothing of it on the API's port; off by default.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
@@ -121,6 +122,90 @@ async fn the_scrape_counts_what_the_ledger_holds() {
     assert_eq!(streamed, 1);
     assert_eq!(scraped.sum("switchboard_time_to_first_token_seconds_count", &[("alias", "general")]), 1.0);
     assert_eq!(scraped.sum("switchboard_ledger_rows_lost_total", &[]), 0.0);
+    assert_eq!(scraped.sum("switchboard_refused_total", &[]), 0.0, "answered requests are no refusals");
+}
+
+#[tokio::test]
+async fn refusals_before_routing_are_counted_by_reason_and_rows_are_not() {
+    let fake = FakeUpstream::start(FakeKind::OpenAi).await;
+    let port = free_port();
+    // One request a minute for all apps: the second good request is refused by the limit, which makes a row.
+    let metrics = format!("[server]\nmax_body_mb = 1\n[limits]\nrpm = 1\n[metrics]\nenabled = true\nport = {port}\n");
+    let mut gateway = start(config(&fake, &metrics)).await;
+    // A connection per request: the server closes the one a refused body was left unread on, and a pooled request
+    // sent on it meanwhile would fail.
+    let client = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
+    let url = format!("{}/v1/chat/completions", gateway.root());
+    let good = json!({ "model": "general", "messages": [{ "role": "user", "content": "hi" }] }).to_string();
+    let post = |token: Option<&str>, body: String| {
+        let request = client.post(&url).header("content-type", "application/json").body(body);
+        match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    };
+    let huge = format!(r#"{{"model":"general","messages":[{{"role":"user","content":"{}"}}]}}"#, "x".repeat(2 << 20));
+    let unknown = json!({ "model": "nobody-configured-this", "messages": [] }).to_string();
+    let no_model = json!({ "messages": [{ "role": "user", "content": "hi" }] }).to_string();
+    // (what is sent, its status, its reason, how many times)
+    let cases = [
+        (post(None, good.clone()), StatusCode::UNAUTHORIZED, "no_token", 2),
+        (post(Some("sb-not-a-token-anybody-has"), good.clone()), StatusCode::UNAUTHORIZED, "bad_token", 1),
+        (post(Some(FAKE_TOKEN), "{\"model\": \"general\",".into()), StatusCode::BAD_REQUEST, "bad_json", 3),
+        (post(Some(FAKE_TOKEN), huge), StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", 1),
+        (post(Some(FAKE_TOKEN), unknown), StatusCode::NOT_FOUND, "unknown_model", 1),
+        (post(Some(FAKE_TOKEN), no_model), StatusCode::BAD_REQUEST, "invalid_request", 1),
+        (post(Some(FAKE_TOKEN), good.clone()).header("host", "evil.example"), StatusCode::FORBIDDEN, "host", 1),
+        (
+            post(Some(FAKE_TOKEN), good.clone()).header("origin", "https://evil.example"),
+            StatusCode::FORBIDDEN,
+            "origin",
+            1,
+        ),
+    ];
+    for (request, status, reason, times) in &cases {
+        for _ in 0..*times {
+            let response = request.try_clone().unwrap().send().await;
+            let response = response.unwrap_or_else(|e| panic!("{reason}: {e:?}"));
+            assert_eq!(response.status(), *status, "{reason}");
+            response.text().await.unwrap();
+        }
+    }
+    for status in [StatusCode::OK, StatusCode::TOO_MANY_REQUESTS] {
+        let response = post(Some(FAKE_TOKEN), good.clone()).send().await.unwrap();
+        assert_eq!(response.status(), status);
+        response.text().await.unwrap();
+    }
+
+    let mut text = String::new();
+    for _ in 0..100 {
+        text = scrape(port, None).await.1;
+        if parse(&text).sum("switchboard_requests_total", &[]) == 2.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let scraped = parse(&text);
+    for (_, _, reason, times) in &cases {
+        let counted = scraped.sum("switchboard_refused_total", &[("reason", reason)]);
+        assert_eq!(counted, f64::from(*times), "{reason}\n{text}");
+    }
+    let sent: i32 = cases.iter().map(|c| c.3).sum();
+    assert_eq!(scraped.sum("switchboard_refused_total", &[]), f64::from(sent), "nothing else is counted\n{text}");
+    for reason in ["headers_too_large", "body_timeout", "model_not_allowed"] {
+        assert_eq!(scraped.sum("switchboard_refused_total", &[("reason", reason)]), 0.0, "{reason} is shown at 0");
+    }
+    // The two requests with a row are in the ledger's series only, the rate-limited one as `refused` there.
+    let status = gateway.terminate(Duration::from_secs(10)).unwrap();
+    assert!(status.success(), "{}", gateway.stderr());
+    let store = Store::open(&gateway.data().join(DATABASE_FILE)).unwrap();
+    let page = queries::Page { limit: 100, before_id: None };
+    let rows = queries::requests(&store, &queries::RequestFilter::default(), page).unwrap();
+    assert_eq!(rows.len(), 2, "refusals before routing make no row");
+    assert_eq!(scraped.sum("switchboard_requests_total", &[]), 2.0);
+    assert_eq!(scraped.sum("switchboard_requests_total", &[("outcome", "refused"), ("status_class", "4xx")]), 1.0);
+    assert_eq!(scraped.sum("switchboard_errors_total", &[("kind", "refused")]), 1.0);
+    assert!(fake.requests().iter().filter(|r| r.method == "POST").count() == 1, "only the first good one went up");
 }
 
 #[tokio::test]

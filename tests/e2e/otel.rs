@@ -1,8 +1,8 @@
 //! OpenTelemetry export from the headless gateway: a tiny OTLP/HTTP collector in the test receives the spans of an
 //! answer, a fallback after an upstream 500, a stream and a refused model, flushed by a clean stop (SIGTERM); their
 //! GenAI attributes, their tree, token counts and error types are checked, and the provider key, the app token, the
-//! prompt and the answer are looked for in every byte received. A collector that is down changes nothing for
-//! requests.
+//! prompt and the answer are looked for in every byte received. A client's W3C `traceparent` makes the request span
+//! its child; a malformed one is ignored. A collector that is down changes nothing for requests.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -221,6 +221,73 @@ async fn spans_reach_the_collector_with_genai_attributes_and_nothing_secret() {
     assert!(sturdy.1 >= 2, "the fallback made at least two attempts: {sent:?}");
     let expected = sent.iter().map(|(_, attempts)| attempts + 1).sum::<usize>() + 1;
     assert_eq!(spans.len(), expected, "no other spans");
+}
+
+/// Every span in the collector's exports.
+fn spans_in(exports: &[(HeaderMap, Bytes)]) -> Vec<Span> {
+    let decode = |body: &Bytes| ExportTraceServiceRequest::decode(body.as_ref()).expect("an OTLP protobuf body");
+    let resources = exports.iter().flat_map(|(_, body)| decode(body).resource_spans);
+    resources.flat_map(|resource| resource.scope_spans).flat_map(|scope| scope.spans).collect()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clients_traceparent_makes_the_request_span_its_child() {
+    const TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
+    const PARENT: &str = "b7ad6b7169203331";
+    let fake = FakeUpstream::start(FakeKind::OpenAi).await;
+    let (port, received) = collector().await;
+    let gateway = start(config(&fake, port)).await;
+    let client = reqwest::Client::new();
+    let url = format!("{}/v1/chat/completions", gateway.root());
+    let body = json!({ "model": "general", "messages": [{ "role": "user", "content": PROMPT }] });
+    let traced = format!("00-{TRACE}-{PARENT}-01");
+    // A good one (with a tracestate), then malformed ones: an uppercase trace id, a zero span id, no dashes.
+    let malformed = [
+        format!("00-{}-{PARENT}-01", TRACE.to_uppercase()),
+        format!("00-{TRACE}-0000000000000000-01"),
+        "garbage".into(),
+    ];
+    for traceparent in std::iter::once(&traced).chain(&malformed) {
+        let response = client
+            .post(&url)
+            .bearer_auth(FAKE_TOKEN)
+            .header("traceparent", traceparent)
+            .header("tracestate", "team=checkout")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{traceparent}");
+        assert!(response.text().await.unwrap().contains("Hello"));
+    }
+    let (gateway, _) = stop(gateway).await;
+
+    let spans = spans_in(&received.all());
+    let mut requests: Vec<&Span> = spans.iter().filter(|s| s.kind == SpanKind::Server as i32).collect();
+    assert_eq!(requests.len(), 1 + malformed.len(), "{}: {spans:#?}", gateway.stderr());
+    requests.sort_by_key(|s| s.start_time_unix_nano);
+    let (joined, fresh) = requests.split_first().unwrap();
+    assert_eq!(hex(&joined.trace_id), TRACE);
+    assert_eq!(hex(&joined.parent_span_id), PARENT);
+    assert_eq!(joined.trace_state, "team=checkout");
+    assert_eq!(joined.name, "chat general");
+    let attempt = spans.iter().find(|s| s.parent_span_id == joined.span_id).expect("its attempt");
+    assert_eq!(hex(&attempt.trace_id), TRACE);
+    let mut trace_ids = Vec::new();
+    for span in fresh {
+        assert!(span.parent_span_id.is_empty(), "a malformed traceparent makes a root: {span:#?}");
+        assert_eq!(span.trace_id.len(), 16);
+        assert!(span.trace_id.iter().any(|b| *b != 0), "a valid trace id");
+        assert_ne!(hex(&span.trace_id), TRACE);
+        assert!(span.trace_state.is_empty(), "a tracestate without its traceparent is dropped");
+        trace_ids.push(span.trace_id.clone());
+    }
+    trace_ids.dedup();
+    assert_eq!(trace_ids.len(), malformed.len(), "each a trace of its own");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

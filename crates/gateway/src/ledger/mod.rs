@@ -435,6 +435,12 @@ impl Ledger {
         let _ = self.shared.core.metrics.set(metrics);
     }
 
+    /// The metrics this ledger's rows are counted into, if `/metrics` is served: where requests refused before they
+    /// could make a row are counted (`Metrics::refused`). One load of a `OnceLock`.
+    pub fn metrics(&self) -> Option<&Metrics> {
+        self.shared.core.metrics.get()
+    }
+
     /// How many rows found the channel full and had to wait for room (none of them lost).
     pub fn delayed(&self) -> u64 {
         self.shared.delayed.load(Ordering::Relaxed)

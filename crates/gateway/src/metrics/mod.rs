@@ -6,6 +6,12 @@
 //! work for them at all: no lock, no atomic, no allocation. A row the database refuses is counted in
 //! `switchboard_ledger_rows_lost_total` instead.
 //!
+//! The one exception is `switchboard_refused_total{reason}`: requests refused before routing (the guards, the body,
+//! the request's fields, its model) make no ledger row, so the place that refuses one counts it
+//! ([`Metrics::refused`]): one relaxed atomic add on a fixed counter per [`Refusal`], no lock, no allocation, no label
+//! from the request. It is reached through the ledger's handle (`Ledger::metrics`), so without `/metrics` a refusal
+//! costs one load of an empty `OnceLock`.
+//!
 //! Label values come from the configuration ([`Known`]): a configured app, alias or provider keeps its name, and a
 //! model keeps its name only when the configuration names it as some alias's target or a `[[models]]` entry. Any
 //! other value (a model a client made up, `provider/anything`) becomes `other`, so no client can add series; a
@@ -19,7 +25,8 @@ use std::collections::HashSet;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, PoisonError, RwLock};
 
-use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeLabelValue, EncodeMetric};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
@@ -56,6 +63,7 @@ struct Inner {
     latency: Family<Route, Histogram>,
     ttft: Family<Route, Histogram>,
     lost: Counter,
+    refused: Arc<Refused>,
 }
 
 /// Who asked, through what, answered by whom: the labels every series carries.
@@ -127,6 +135,74 @@ pub(crate) enum ErrorKind {
     /// Refused by a rate limit or a budget, before any attempt.
     refused,
     other,
+}
+
+/// Why a request was refused before routing, where no ledger row is made: the `reason` of
+/// `switchboard_refused_total`. A fixed set, so the series is always the same size.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
+#[allow(non_camel_case_types)]
+pub enum Refusal {
+    /// Too many or too large header fields (431).
+    headers_too_large,
+    /// A `Host` that is not loopback or allow-listed, or none (403).
+    host,
+    /// A web page's `Origin` not allow-listed (403).
+    origin,
+    /// No app token on a `/v1` or `/v1beta` request (401).
+    no_token,
+    /// An app token no app has, or a disabled app's (401).
+    bad_token,
+    /// A body over `server.max_body_mb` (413).
+    body_too_large,
+    /// A body that did not arrive within `server.body_timeout_secs` (408).
+    body_timeout,
+    /// A body that is not a JSON object, or could not be read (400).
+    bad_json,
+    /// A field the route or the client protocol refuses, or no target able to serve the request (400).
+    invalid_request,
+    /// A model the app may not use (403).
+    model_not_allowed,
+    /// A model or alias the configuration does not have (404).
+    unknown_model,
+}
+
+impl Refusal {
+    pub const ALL: [Refusal; 11] = [
+        Refusal::headers_too_large,
+        Refusal::host,
+        Refusal::origin,
+        Refusal::no_token,
+        Refusal::bad_token,
+        Refusal::body_too_large,
+        Refusal::body_timeout,
+        Refusal::bad_json,
+        Refusal::invalid_request,
+        Refusal::model_not_allowed,
+        Refusal::unknown_model,
+    ];
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RefusalLabels {
+    reason: Refusal,
+}
+
+/// `switchboard_refused_total`: one counter per [`Refusal`], indexed by its discriminant, each rendered on every
+/// scrape (zeros included) so the series never appear out of nowhere.
+#[derive(Debug, Default)]
+struct Refused {
+    counts: [Counter; Refusal::ALL.len()],
+}
+
+impl Collector for Refused {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let help = "Requests refused before routing (guards, body, fields, model), which make no ledger row, by reason";
+        let mut family = encoder.encode_descriptor("refused", help, None, self.counts[0].metric_type())?;
+        for reason in Refusal::ALL {
+            self.counts[reason as usize].encode(family.encode_family(&RefusalLabels { reason })?)?;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
@@ -261,6 +337,8 @@ impl Metrics {
             "Rows the database refused (not counted in the other series)",
             lost.clone(),
         );
+        let refused = Arc::new(Refused::default());
+        registry.register_collector(Box::new(refused.clone()));
         Metrics {
             inner: Arc::new(Inner {
                 registry,
@@ -274,6 +352,7 @@ impl Metrics {
                 latency,
                 ttft,
                 lost,
+                refused,
             }),
         }
     }
@@ -352,6 +431,11 @@ impl Metrics {
     /// Counts rows the database refused.
     pub fn lost(&self, rows: u64) {
         self.inner.lost.inc_by(rows);
+    }
+
+    /// Counts one request refused before routing. On the request path: one relaxed atomic add.
+    pub fn refused(&self, reason: Refusal) {
+        self.inner.refused.counts[reason as usize].inc();
     }
 
     /// Every series in the Prometheus text format (0.0.4), whose content type is [`CONTENT_TYPE`].

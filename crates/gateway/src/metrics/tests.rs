@@ -222,3 +222,26 @@ fn a_token_env_that_is_not_set_refuses_to_start_rather_than_serve_anyone() {
     let error = Scrapers::from_config(&config(Some("UNSET")), env).err().unwrap();
     assert!(error.contains("metrics.token_env names UNSET, which is not set"), "{error}");
 }
+
+#[test]
+fn refusals_are_counted_by_reason_every_reason_shown() {
+    let metrics = Metrics::new(&config());
+    metrics.refused(Refusal::no_token);
+    metrics.refused(Refusal::no_token);
+    metrics.refused(Refusal::bad_json);
+    let text = metrics.render();
+    assert_eq!(text.matches("# TYPE switchboard_refused_total counter").count(), 1, "{text}");
+    assert_eq!(text.matches("# HELP switchboard_refused_total ").count(), 1, "{text}");
+    for reason in Refusal::ALL {
+        let name = format!("{reason:?}");
+        let count = match reason {
+            Refusal::no_token => 2,
+            Refusal::bad_json => 1,
+            _ => 0,
+        };
+        let line = format!(r#"switchboard_refused_total{{reason="{name}"}} {count}"#);
+        assert!(text.lines().any(|l| l == line), "missing {line:?} in:\n{text}");
+    }
+    // A refusal is no request row: the ledger's series are untouched.
+    assert!(!text.contains("switchboard_requests_total{"), "{text}");
+}

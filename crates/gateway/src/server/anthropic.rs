@@ -14,6 +14,7 @@ use super::body::{self, JsonBody};
 use super::relay::{self, Client, Ctx, anthropic_error};
 use crate::apps::App;
 use crate::error::ApiError;
+use crate::metrics::Refusal;
 use crate::protocol::{Protocol, anthropic};
 use crate::providers::{Call, Operation};
 use crate::routing::Needs;
@@ -30,7 +31,10 @@ pub(super) async fn messages(
     };
     let model = match body::model(&body).and_then(|m| body::stream_flag(&body).map(|_| m)) {
         Ok(model) => model.to_owned(),
-        Err(error) => return anthropic_error(error),
+        Err(error) => {
+            state.refused(Refusal::invalid_request);
+            return anthropic_error(error);
+        }
     };
     let ctx = Ctx::new(app, model, "anthropic", state.ledger());
     relay::chat(state.resolver(), state.memory(), ctx, Client::Anthropic, Value::Object(body), &headers).await

@@ -1,6 +1,7 @@
 //! Reading request bodies: our own JSON extractor, so a body that is too large, not JSON, or not an object gets an
 //! OpenAI-shaped error that says what is wrong instead of axum's plain-text rejection. The whole body must arrive
-//! within [`BodyTimeout`]: a client dripping it byte by byte gets a 408 rather than holding a task forever.
+//! within [`BodyTimeout`]: a client dripping it byte by byte gets a 408 rather than holding a task forever. Each
+//! refusal is counted in `/metrics` by its reason, when that is served.
 
 use std::time::Duration;
 
@@ -9,7 +10,9 @@ use axum::http::StatusCode;
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
+use super::AppState;
 use crate::error::ApiError;
+use crate::metrics::Refusal;
 
 /// A JSON object body.
 pub struct JsonBody(pub Map<String, Value>);
@@ -19,49 +22,60 @@ pub struct JsonBody(pub Map<String, Value>);
 #[derive(Debug, Clone, Copy)]
 pub struct BodyTimeout(pub Duration);
 
-impl<S: Send + Sync> FromRequest<S> for JsonBody {
+impl FromRequest<AppState> for JsonBody {
     type Rejection = ApiError;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let limit = request
-            .extensions()
-            .get::<BodyTimeout>()
-            .map_or(Duration::from_secs(crate::config::DEFAULT_BODY_TIMEOUT_SECS), |timeout| timeout.0);
-        let read = tokio::time::timeout(limit, Bytes::from_request(request, state)).await.map_err(|_| {
-            tracing::warn!(?limit, "a request body did not arrive in time");
-            ApiError::new(
-                StatusCode::REQUEST_TIMEOUT,
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        read(request, state).await.map(JsonBody).map_err(|(reason, error)| {
+            state.refused(reason);
+            error
+        })
+    }
+}
+
+/// The body as a JSON object, or the refusal with its reason.
+async fn read<S: Send + Sync>(request: Request, state: &S) -> Result<Map<String, Value>, (Refusal, ApiError)> {
+    let limit = request
+        .extensions()
+        .get::<BodyTimeout>()
+        .map_or(Duration::from_secs(crate::config::DEFAULT_BODY_TIMEOUT_SECS), |timeout| timeout.0);
+    let read = tokio::time::timeout(limit, Bytes::from_request(request, state)).await.map_err(|_| {
+        tracing::warn!(?limit, "a request body did not arrive in time");
+        let error = ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "invalid_request_error",
+            format!(
+                "the request body did not arrive within {} s; send the whole body at once, or raise \
+                 server.body_timeout_secs",
+                limit.as_secs()
+            ),
+        )
+        .code("request_timeout");
+        (Refusal::body_timeout, error)
+    })?;
+    let bytes = read.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            let error = ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
                 "invalid_request_error",
-                format!(
-                    "the request body did not arrive within {} s; send the whole body at once, or raise \
-                     server.body_timeout_secs",
-                    limit.as_secs()
-                ),
+                "the request body is larger than this gateway accepts; send less (e.g. fewer or smaller images), or \
+                 raise server.max_body_mb",
             )
-            .code("request_timeout")
-        })?;
-        let bytes = read.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "invalid_request_error",
-                    "the request body is larger than this gateway accepts; send less (e.g. fewer or smaller images), \
-                     or raise server.max_body_mb",
-                )
-                .code("request_too_large")
-            } else {
-                ApiError::invalid(format!("could not read the request body: {}", rejection.body_text()), None)
-            }
-        })?;
-        match serde_json::from_slice::<Value>(&bytes) {
-            Ok(Value::Object(object)) => Ok(JsonBody(object)),
-            Ok(_) => Err(ApiError::invalid("the request body must be a JSON object", None).code("invalid_json")),
-            Err(error) => {
-                Err(ApiError::invalid(format!("the request body is not valid JSON: {error}"), None)
-                    .code("invalid_json"))
-            }
+            .code("request_too_large");
+            (Refusal::body_too_large, error)
+        } else {
+            let text = rejection.body_text();
+            (Refusal::bad_json, ApiError::invalid(format!("could not read the request body: {text}"), None))
+        }
+    })?;
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Object(object)) => Ok(object),
+        Ok(_) => Err(ApiError::invalid("the request body must be a JSON object", None).code("invalid_json")),
+        Err(error) => {
+            Err(ApiError::invalid(format!("the request body is not valid JSON: {error}"), None).code("invalid_json"))
         }
     }
+    .map_err(|error| (Refusal::bad_json, error))
 }
 
 /// The `model` field, which every relayed request needs.
@@ -105,9 +119,10 @@ mod tests {
         // One byte, then nothing: the paused clock jumps straight to the deadline.
         let first = stream::iter([Ok::<_, std::io::Error>(Bytes::from_static(b"{"))]);
         let body = Body::from_stream(futures_util::StreamExt::chain(first, stream::pending()));
-        let Err(error) = JsonBody::from_request(request(body, Duration::from_secs(5)), &()).await else {
+        let Err((reason, error)) = read(request(body, Duration::from_secs(5)), &()).await else {
             panic!("a body that never ends was accepted");
         };
+        assert_eq!(reason, Refusal::body_timeout);
         let response = axum::response::IntoResponse::into_response(error);
         assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
         let text = axum::body::to_bytes(response.into_body(), 4096).await.unwrap();
@@ -118,7 +133,7 @@ mod tests {
     #[tokio::test]
     async fn a_body_in_time_is_read() {
         let body = Body::from(r#"{"model":"m"}"#);
-        let Ok(JsonBody(object)) = JsonBody::from_request(request(body, Duration::from_secs(5)), &()).await else {
+        let Ok(object) = read(request(body, Duration::from_secs(5)), &()).await else {
             panic!("a whole body was refused");
         };
         assert_eq!(object["model"], "m");
@@ -128,9 +143,10 @@ mod tests {
     async fn deep_nesting_is_a_clear_400() {
         let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
         let body = Body::from(format!(r#"{{"model":"m","x":{deep}}}"#));
-        let Err(error) = JsonBody::from_request(request(body, Duration::from_secs(5)), &()).await else {
+        let Err((reason, error)) = read(request(body, Duration::from_secs(5)), &()).await else {
             panic!("100,000 levels of nesting were accepted");
         };
+        assert_eq!(reason, Refusal::bad_json);
         let response = axum::response::IntoResponse::into_response(error);
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     }

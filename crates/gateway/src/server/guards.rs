@@ -12,6 +12,8 @@
 //!   clients), `api-key` (Azure-style clients) or `x-goog-api-key` (Gemini clients); Gemini routes also take it as
 //!   `?key=`, as Google's API does (the query never reaches a trace). A missing, unknown or disabled token gets the
 //!   same 401, which never says which, in the shape of the route's protocol.
+//!
+//! Each refusal is counted in `/metrics` by its reason (`metrics::Refusal`) when that is served.
 
 use std::net::IpAddr;
 
@@ -27,6 +29,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use crate::error::ApiError;
+use crate::metrics::Refusal;
 
 /// Which `Host` values are accepted.
 #[derive(Debug, Clone)]
@@ -77,12 +80,13 @@ pub(super) const MAX_HEADER_BYTES: usize = 64 * 1024;
 /// Refuses a request whose headers are too many or too large, with a 431 in OpenAI's shape. It runs first, so an
 /// oversized request is not looked at further (nor echoed back in a preflight answer). Over HTTP/1 hyper stops at
 /// 100 header lines by itself, so there the count rule matters for HTTP/2; the byte rule applies to both.
-pub(super) async fn check_header_bounds(request: Request, next: Next) -> Response {
+pub(super) async fn check_header_bounds(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let headers = request.headers();
     let count = headers.len();
     let bytes = if count > MAX_HEADERS { None } else { Some(header_bytes(headers)) };
     if count > MAX_HEADERS || bytes.is_some_and(|b| b > MAX_HEADER_BYTES) {
         tracing::warn!(count, bytes, "refused a request with too many or too large headers");
+        state.refused(Refusal::headers_too_large);
         return ApiError::headers_too_large(format!(
             "the request's headers are too large ({count} fields{}); Switchboard accepts at most {MAX_HEADERS} \
              header fields and {} KiB of headers",
@@ -130,11 +134,15 @@ const CORS_MAX_AGE_SECONDS: &str = "600";
 /// valid token, none of which `CorsLayer` does as such.
 pub(super) async fn check_host_and_origin(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if let Some(refusal) = check_host(&state, &request) {
+        state.refused(Refusal::host);
         return refusal;
     }
     let origin = match allowed_origin(&state.inner.allowed_origins, request.headers()) {
         Ok(origin) => origin,
-        Err(refusal) => return refusal.into_response(),
+        Err(refusal) => {
+            state.refused(Refusal::origin);
+            return refusal.into_response();
+        }
     };
     let Some(origin) = origin else {
         let mut response = next.run(request).await;
@@ -243,13 +251,16 @@ pub(super) async fn require_app_token(State(state): State<AppState>, mut request
     let apps = state.apps();
     let path = request.extensions().get::<OriginalUri>().map_or(request.uri().path(), |uri| uri.path());
     let gemini = super::gemini::is_gemini(request.method(), path, request.headers(), request.uri().query());
-    let app = presented_token(&request, gemini).and_then(|token| apps.authenticate(token)).cloned();
+    let token = presented_token(&request, gemini);
+    let presented = token.is_some();
+    let app = token.and_then(|token| apps.authenticate(token)).cloned();
     match app {
         Some(app) => {
             request.extensions_mut().insert(app);
             next.run(request).await
         }
         None => {
+            state.refused(if presented { Refusal::bad_token } else { Refusal::no_token });
             // Anthropic and Gemini clients get their error shapes on their routes.
             if gemini {
                 super::gemini::unauthorized()

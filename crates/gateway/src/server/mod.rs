@@ -32,6 +32,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use crate::apps::{AppRegistry, LimitHits};
 use crate::config::{Config, ServerConfig};
 use crate::ledger::Ledger;
+use crate::metrics::Refusal;
 use crate::models::ModelList;
 use crate::providers::{HttpSettings, Registry, http_client};
 use crate::routing::{Imported, Memory, Resolver};
@@ -143,6 +144,14 @@ impl AppState {
         self.inner.ledger.clone()
     }
 
+    /// Counts a request refused before routing into `/metrics`, when it is served (the ledger's metrics); nothing
+    /// else otherwise.
+    pub(crate) fn refused(&self, reason: Refusal) {
+        if let Some(metrics) = self.inner.ledger.as_ref().and_then(Ledger::metrics) {
+            metrics.refused(reason);
+        }
+    }
+
     pub fn memory(&self) -> Arc<Memory> {
         self.inner.memory.clone()
     }
@@ -243,7 +252,7 @@ pub fn router(state: AppState, server: &ServerConfig) -> Router {
         .layer(DefaultBodyLimit::max(server.max_body_mb * 1024 * 1024))
         .layer(Extension(body::BodyTimeout(Duration::from_secs(server.body_timeout_secs))))
         .layer(middleware::from_fn_with_state(state.clone(), guards::check_host_and_origin))
-        .layer(middleware::from_fn(guards::check_header_bounds))
+        .layer(middleware::from_fn_with_state(state.clone(), guards::check_header_bounds))
         .layer(
             ServiceBuilder::new()
                 .layer(SetSensitiveRequestHeadersLayer::new(sensitive))

@@ -13,6 +13,7 @@ use super::AppState;
 use super::body::{self, JsonBody};
 use super::relay::{self, Client, Ctx};
 use crate::apps::App;
+use crate::metrics::Refusal;
 
 /// `POST /v1/responses`, the OpenAI Responses API (Codex CLI): passthrough to OpenAI, translation elsewhere.
 pub(super) async fn responses(
@@ -23,7 +24,10 @@ pub(super) async fn responses(
 ) -> Response {
     let model = match body::model(&body).and_then(|m| body::stream_flag(&body).map(|_| m)) {
         Ok(model) => model.to_owned(),
-        Err(error) => return error.into_response(),
+        Err(error) => {
+            state.refused(Refusal::invalid_request);
+            return error.into_response();
+        }
     };
     let ctx = Ctx::new(app, model, "responses", state.ledger());
     relay::chat(state.resolver(), state.memory(), ctx, Client::Responses, Value::Object(body), &headers).await

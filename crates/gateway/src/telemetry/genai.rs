@@ -5,12 +5,22 @@
 //! unless `[telemetry]` exports them (or `RUST_LOG` asks for them) no layer wants them and each macro below costs one
 //! cached interest check and returns a disabled span; every function here returns at once for a disabled span.
 //!
+//! A client that sends a W3C `traceparent` (and `tracestate`) has the request span made a child of its span
+//! ([`continues`]), so the gateway's spans join the caller's trace; without one, or with a malformed one, the request
+//! span is the root of a trace of its own.
+//!
 //! What goes in: operation, models, provider, upstream host and port, token counts, the error's kind, and
 //! Switchboard's app, alias, target and attempt count. Never a prompt, an answer, an error message (an upstream may
 //! echo the prompt in one), a header, a key or a token.
 
+use axum::http::HeaderMap;
+use opentelemetry::propagation::TextMapPropagator as _;
+use opentelemetry::trace::TraceContextExt as _;
+use opentelemetry_http::HeaderExtractor;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
 use tracing::Span;
 use tracing::field::Empty;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use crate::protocol::neutral::Usage;
 use crate::providers::Operation;
@@ -83,6 +93,21 @@ pub fn request(operation: &'static str, model: &str, app: &str, protocol: &'stat
         switchboard.target = Empty,
         switchboard.attempts = Empty,
     )
+}
+
+/// Makes `request` (just opened, not yet entered) a child of the client's span when `headers` carry a valid W3C
+/// `traceparent`, `tracestate` kept: same trace id, the client's span id as its parent, the client's sampling
+/// decision honoured. A missing or malformed `traceparent` leaves it a root. Reads nothing for a disabled span, so
+/// without export this is one check.
+pub fn continues(request: &Span, headers: &HeaderMap) {
+    if request.is_disabled() || !headers.contains_key("traceparent") {
+        return;
+    }
+    let remote = TraceContextPropagator::new().extract(&HeaderExtractor(headers));
+    if remote.span().span_context().is_valid() {
+        // Fails only when no OpenTelemetry layer is installed (spans wanted by `RUST_LOG` alone): nothing to join.
+        let _ = request.set_parent(remote);
+    }
 }
 
 /// The span of one call to an upstream, a child of `request`: `model` is the upstream's own model id, `provider`

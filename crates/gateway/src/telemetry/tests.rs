@@ -103,6 +103,84 @@ fn a_request_and_its_attempts_become_a_tree_of_genai_spans() {
     }
 }
 
+/// The client's trace context as headers.
+fn trace_headers(pairs: &[(&'static str, &str)]) -> axum::http::HeaderMap {
+    pairs.iter().map(|(name, value)| (axum::http::HeaderName::from_static(name), value.parse().unwrap())).collect()
+}
+
+#[test]
+fn a_clients_traceparent_makes_the_request_span_its_child() {
+    const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const PARENT: &str = "00f067aa0ba902b7";
+    let traced =
+        trace_headers(&[("traceparent", &format!("00-{TRACE}-{PARENT}-01")), ("tracestate", "team=abc,other=1")]);
+    let spans = exported(|| {
+        let request = genai::request("chat", "general", "scripts", "openai-chat");
+        genai::continues(&request, &traced);
+        drop(genai::attempt(&request, "chat", "m", "oa", "openai", "http://h/v1"));
+    });
+    assert_eq!(spans.len(), 2, "{spans:#?}");
+    let (attempt, request) = (&spans[0], &spans[1]);
+    assert_eq!(request.span_context.trace_id().to_string(), TRACE);
+    assert_eq!(request.parent_span_id.to_string(), PARENT);
+    assert!(request.parent_span_is_remote);
+    assert_eq!(request.span_context.trace_state().header(), "team=abc,other=1");
+    assert_eq!(attempt.span_context.trace_id().to_string(), TRACE);
+    assert_eq!(attempt.parent_span_id, request.span_context.span_id());
+}
+
+#[test]
+fn a_client_that_did_not_sample_its_trace_is_not_exported() {
+    let unsampled = trace_headers(&[("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00")]);
+    let spans = exported(|| {
+        let request = genai::request("chat", "general", "scripts", "openai-chat");
+        genai::continues(&request, &unsampled);
+        drop(genai::attempt(&request, "chat", "m", "oa", "openai", "http://h/v1"));
+    });
+    assert!(spans.is_empty(), "{spans:#?}");
+}
+
+#[test]
+fn a_missing_or_malformed_traceparent_starts_a_trace_of_its_own() {
+    for headers in [
+        trace_headers(&[]),
+        trace_headers(&[("traceparent", "not-a-traceparent")]),
+        trace_headers(&[("traceparent", "00-00000000000000000000000000000000-00f067aa0ba902b7-01")]),
+        trace_headers(&[("traceparent", "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01")]),
+        trace_headers(&[("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01")]),
+        trace_headers(&[("tracestate", "team=abc")]),
+    ] {
+        let spans = exported(|| {
+            let request = genai::request("chat", "general", "scripts", "openai-chat");
+            genai::continues(&request, &headers);
+        });
+        assert_eq!(spans.len(), 1, "{headers:?}");
+        let request = &spans[0];
+        assert!(request.span_context.is_valid(), "{headers:?}");
+        assert_eq!(request.parent_span_id, opentelemetry::trace::SpanId::INVALID, "{headers:?}");
+        assert_ne!(request.span_context.trace_id().to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
+    }
+}
+
+#[test]
+fn a_traceparent_without_export_changes_nothing() {
+    use tracing_subscriber::filter::Targets;
+    let traced = trace_headers(&[("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")]);
+    // Without export no layer wants the span: it is disabled, and `continues` reads nothing.
+    tracing::subscriber::with_default(tracing_subscriber::registry().with(Targets::new()), || {
+        let request = genai::request("chat", "general", "scripts", "openai-chat");
+        assert!(request.is_disabled());
+        genai::continues(&request, &traced);
+    });
+    // Spans wanted by a log filter alone (no OpenTelemetry layer) have no parent to take: nothing fails.
+    let logged = Targets::new().with_target(genai::TARGET, tracing::Level::DEBUG);
+    tracing::subscriber::with_default(tracing_subscriber::registry().with(logged), || {
+        let request = genai::request("chat", "general", "scripts", "openai-chat");
+        assert!(!request.is_disabled());
+        genai::continues(&request, &traced);
+    });
+}
+
 #[test]
 fn server_address_and_port_come_from_the_base_url() {
     for (url, address, port) in [

@@ -45,6 +45,7 @@ use crate::apps::App;
 use crate::error::ApiError;
 use crate::ledger::{FailureKind, Ledger, budgets::Verdict};
 use crate::limits::{Now, Permit};
+use crate::metrics::Refusal;
 use crate::protocol;
 use crate::providers::Operation;
 use crate::routing::{Memory, Needs, Resolution, Resolver, Target, conversation_key};
@@ -109,15 +110,25 @@ impl Ctx {
         }
     }
 
-    /// Opens the request's span, for `op` on the model the client named.
-    fn open_span(&mut self, op: Operation) {
+    /// Opens the request's span, for `op` on the model the client named, in the client's trace when `headers` carry
+    /// a `traceparent`.
+    fn open_span(&mut self, op: Operation, headers: &HeaderMap) {
         self.span = genai::request(genai::operation(op), &self.client_model, &self.app.name, self.protocol);
+        genai::continues(&self.span, headers);
     }
 
     /// Keeps the alias the model resolved to, for the record and the span.
     fn resolved(&mut self, resolution: &Resolution) {
         self.alias = resolution.alias.as_ref().map(|a| a.name.clone());
         genai::resolved(&self.span, self.alias.as_deref());
+    }
+
+    /// Counts this request in `/metrics` as refused before routing, when that is served: such a request makes no
+    /// ledger row.
+    fn refused(&self, reason: Refusal) {
+        if let Some(metrics) = self.ledger.as_ref().and_then(Ledger::metrics) {
+            metrics.refused(reason);
+        }
     }
 
     /// Keeps the request's id from `headers` for the record, when the ledger expects request ids (one atomic load
@@ -202,7 +213,8 @@ fn admit(ctx: &mut Ctx, body: &Value) -> Result<(), ApiError> {
 }
 
 /// A chat request in any client protocol: the alias's settings applied, the request validated, a plan made and
-/// walked. `headers` are the client's, for passing Anthropic's version and beta flags to an Anthropic upstream.
+/// walked. `headers` are the client's, for its trace context and for passing Anthropic's version and beta flags to an
+/// Anthropic upstream.
 pub async fn chat(
     resolver: Arc<Resolver>,
     memory: Arc<Memory>,
@@ -211,7 +223,7 @@ pub async fn chat(
     body: Value,
     headers: &HeaderMap,
 ) -> Response {
-    ctx.open_span(Operation::Chat);
+    ctx.open_span(Operation::Chat, headers);
     let span = ctx.span.clone();
     let response = chat_relayed(resolver, memory, ctx, client, body, headers).await;
     responded(&span, &response);
@@ -259,7 +271,10 @@ async fn chat_relayed(
     // Decoding validates every known field (types, roles, tool shapes) before anything is spent upstream.
     let mut request = match decoded {
         Ok(request) => request,
-        Err(e) => return client.error_response(ApiError::invalid(e.message, e.param.as_deref())),
+        Err(e) => {
+            ctx.refused(Refusal::invalid_request);
+            return client.error_response(ApiError::invalid(e.message, e.param.as_deref()));
+        }
     };
     if let (Some(alias), Client::Anthropic | Client::Responses | Client::Gemini { .. }) = (&resolution.alias, client) {
         settings::neutral(&mut request, alias);
@@ -281,6 +296,7 @@ async fn chat_relayed(
     let mut plan = match resolver.plan(&ctx.client_model, &resolution, &needs, conversation, &memory, Instant::now()) {
         Ok(plan) => plan,
         Err(no_target) => {
+            ctx.refused(Refusal::invalid_request);
             let error = ApiError::invalid(no_target.to_string(), Some("model")).code("no_capable_target");
             return with_routing_headers(client.error_response(error), &resolution, None, &[]);
         }
@@ -315,6 +331,7 @@ async fn chat_relayed(
                 )
                 .code("needs_openai_upstream"),
             };
+            ctx.refused(Refusal::invalid_request);
             return with_routing_headers(client.error_response(error), &resolution, None, &[]);
         }
     }
@@ -370,17 +387,26 @@ async fn chat_relayed(
     with_budget_header(deliver(ctx, client, &resolution, won, stream, wants_usage), budget)
 }
 
-/// `/v1/completions` and `/v1/embeddings`: OpenAI-compatible upstreams only, always passthrough.
+/// What a `/v1/completions` or `/v1/embeddings` request asks for besides its body.
+#[derive(Debug, Clone, Copy)]
+pub struct Raw {
+    pub op: Operation,
+    pub stream: bool,
+    /// A stream's `stream_options.include_usage`.
+    pub wants_usage: bool,
+}
+
+/// `/v1/completions` and `/v1/embeddings`: OpenAI-compatible upstreams only, always passthrough. `headers` are the
+/// client's, for its trace context.
 pub async fn openai_raw(
     resolver: Arc<Resolver>,
     memory: Arc<Memory>,
     mut ctx: Ctx,
-    op: Operation,
+    Raw { op, stream, wants_usage }: Raw,
     body: Value,
-    stream: bool,
-    wants_usage: bool,
+    headers: &HeaderMap,
 ) -> Response {
-    ctx.open_span(op);
+    ctx.open_span(op, headers);
     let span = ctx.span.clone();
     let response = openai_raw_relayed(resolver, memory, ctx, op, body, stream, wants_usage).await;
     responded(&span, &response);
@@ -405,7 +431,10 @@ async fn openai_raw_relayed(
     let needs = Needs::default();
     let plan = match resolver.plan(&ctx.client_model, &resolution, &needs, None, &memory, Instant::now()) {
         Ok(plan) => plan,
-        Err(no_target) => return ApiError::invalid(no_target.to_string(), Some("model")).into_response(),
+        Err(no_target) => {
+            ctx.refused(Refusal::invalid_request);
+            return ApiError::invalid(no_target.to_string(), Some("model")).into_response();
+        }
     };
     let budget = match budget_check(&ctx, &plan).and_then(|warning| admit(&mut ctx, &body).map(|()| warning)) {
         Ok(warning) => warning,
@@ -451,8 +480,10 @@ fn stored_instead(field: &str) -> &'static str {
     }
 }
 
+/// The model's targets, or the refusal (counted: it makes no ledger row).
 fn resolve(resolver: &Resolver, ctx: &Ctx) -> Result<Resolution, ApiError> {
     if !ctx.app.may_use(&ctx.client_model) {
+        ctx.refused(Refusal::model_not_allowed);
         let allowed = ctx.app.allowed_aliases.as_deref().unwrap_or_default().join(", ");
         let mut error = ApiError::forbidden(format!(
             "app {:?} may not use {:?}; it may use: {allowed} (change this in Apps)",
@@ -463,6 +494,7 @@ fn resolve(resolver: &Resolver, ctx: &Ctx) -> Result<Resolution, ApiError> {
         return Err(error);
     }
     resolver.resolve(&ctx.client_model).map_err(|e| {
+        ctx.refused(Refusal::unknown_model);
         let mut error = ApiError::not_found(e.to_string()).code("model_not_found");
         error.param = Some("model".into());
         error
