@@ -77,6 +77,13 @@ fn assert_consistent(pg: &PgServer, n: i64) {
     }
 }
 
+/// `switchboard_ledger_rows_waiting` from the replica's `/metrics` on `port`.
+async fn waiting(port: u16) -> i64 {
+    let text = reqwest::get(format!("http://127.0.0.1:{port}/metrics")).await.unwrap().text().await.unwrap();
+    let line = text.lines().find(|l| l.starts_with("switchboard_ledger_rows_waiting ")).expect("the gauge");
+    line.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
 /// The CPU time (user + system) process `pid` has used, in ms.
 fn cpu_ms(pid: u32) -> u64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
@@ -185,7 +192,10 @@ async fn a_database_away_for_a_while_loses_no_row() {
     let fake = FakeUpstream::start(FakeKind::OpenAi).await;
     let mut pg = pg_server().await;
     let config = config(&fake, &pg.url(), "");
-    let (a, b) = (replica(&config).await, replica(&config).await);
+    // A serves /metrics, to show the rows waiting for the database.
+    let metrics_port = free_port();
+    let with_metrics = format!("[metrics]\nenabled = true\nport = {metrics_port}\n{config}");
+    let (a, b) = (replica(&with_metrics).await, replica(&config).await);
     assert_eq!(chat(&a, false).await.0, StatusCode::OK);
     assert_eq!(rows_reach(&pg, 1, Duration::from_secs(10)).await, 1);
 
@@ -209,6 +219,7 @@ async fn a_database_away_for_a_while_loses_no_row() {
         let used = cpu_ms(replica.pid()) - before;
         assert!(used < 300, "{used} ms of CPU in a second of waiting for the database");
     }
+    assert_eq!(waiting(metrics_port).await, 10, "A's ten rows wait for the database");
     tokio::task::block_in_place(|| pg.start_again()).unwrap();
 
     let found = rows_reach(&pg, 21, Duration::from_secs(30)).await;
@@ -216,6 +227,7 @@ async fn a_database_away_for_a_while_loses_no_row() {
     // Nothing more arrives late, and nothing twice.
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_consistent(&pg, 21);
+    assert_eq!(waiting(metrics_port).await, 0);
     for replica in [&a, &b] {
         let log = replica.stderr();
         assert!(log.contains("keeping") && log.contains("rows in memory"), "{log}");

@@ -187,6 +187,9 @@ pub(super) async fn write_loop(
             let _ = ack.send(());
         }
         let idle = queue.rows.is_empty() && writing.is_none();
+        if let Some(metrics) = core.metrics.get() {
+            metrics.waiting(queue.rows.len() + writing.as_ref().map_or(0, |(_, n)| *n));
+        }
         // Closed (on shutdown, or with every handle gone) and drained: nothing more can come.
         if !open && idle {
             break;

@@ -29,6 +29,7 @@ use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeLabelValue, EncodeMetric};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
 
@@ -63,6 +64,7 @@ struct Inner {
     latency: Family<Route, Histogram>,
     ttft: Family<Route, Histogram>,
     lost: Counter,
+    waiting: Gauge,
     refused: Arc<Refused>,
 }
 
@@ -337,6 +339,12 @@ impl Metrics {
             "Rows the database refused (not counted in the other series)",
             lost.clone(),
         );
+        let waiting = Gauge::default();
+        registry.register(
+            "ledger_rows_waiting",
+            "Rows a replica sharing PostgreSQL holds in memory until the database takes them (0 when it keeps up)",
+            waiting.clone(),
+        );
         let refused = Arc::new(Refused::default());
         registry.register_collector(Box::new(refused.clone()));
         Metrics {
@@ -352,6 +360,7 @@ impl Metrics {
                 latency,
                 ttft,
                 lost,
+                waiting,
                 refused,
             }),
         }
@@ -431,6 +440,11 @@ impl Metrics {
     /// Counts rows the database refused.
     pub fn lost(&self, rows: u64) {
         self.inner.lost.inc_by(rows);
+    }
+
+    /// How many rows wait for the shared database right now (the PostgreSQL writer says after each turn).
+    pub fn waiting(&self, rows: usize) {
+        self.inner.waiting.set(i64::try_from(rows).unwrap_or(i64::MAX));
     }
 
     /// Counts one request refused before routing. On the request path: one relaxed atomic add.

@@ -5,8 +5,8 @@
 //! holding an unlocked gnome-keyring. The e2e crate's harness is not reused, because it would pull tokio, reqwest,
 //! WebDriver and the gateway into the xtask; the three daemons are started the same way here. Before the first
 //! launch `seed-app` writes a provider pointed at the bench's fake upstream, an alias and an app into that HOME's
-//! store, so the load goes through the app's real endpoint with a real token. Chat turns from the window are not
-//! driven: that needs WebDriver (tauri-driver), which the e2e tests use and this bench does not.
+//! store, so the load goes through the app's real endpoint with a real token. The last reading follows chat turns
+//! typed into the window's Chat page: WebKitWebDriver launches the app, and `webdriver.rs` drives it.
 
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -17,16 +17,20 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use serde_json::json;
 
 use super::Target;
 use super::load::first_chunk;
 use super::servers::free_port;
+use super::webdriver::{ENTER, Session};
 use crate::cmd;
 
 /// Launches timed for the start-up figure (its median is reported).
 pub(super) const LAUNCHES: usize = 5;
 /// Requests through the app's endpoint before the second memory reading.
 pub(super) const REQUESTS: usize = 1_000;
+/// Turns of one conversation on the Chat page before the third.
+pub(super) const CHAT_TURNS: usize = 20;
 /// How long the app is left alone before a memory reading: the window's first paint and the UI's first calls are
 /// over well within this on the build machine.
 const SETTLE: Duration = Duration::from_secs(5);
@@ -44,6 +48,8 @@ pub(super) struct Footprint {
     pub(super) launches: Vec<Duration>,
     pub(super) idle: Memory,
     pub(super) loaded: Memory,
+    /// After [`CHAT_TURNS`] turns in the window (the app launched by WebKitWebDriver).
+    pub(super) chatted: Memory,
 }
 
 /// The app's processes and their proportional set sizes.
@@ -110,7 +116,10 @@ impl Footprint {
         first_chunk(&target, REQUESTS)?;
         thread::sleep(SETTLE);
         let loaded = running.memory()?;
-        Ok(Footprint { binary_bytes, deb, launches, idle, loaded })
+        drop(running);
+        eprintln!("==> footprint: {CHAT_TURNS} chat turns in the window, driven through WebKitWebDriver");
+        let chatted = chat_turns(app, &desktop)?;
+        Ok(Footprint { binary_bytes, deb, launches, idle, loaded, chatted })
     }
 
     pub(super) fn median_launch(&self) -> Duration {
@@ -189,6 +198,22 @@ impl Desktop {
         command
     }
 
+    /// `program` (the app, or the driver that launches it) with the app's environment: its port, a quiet log,
+    /// and WebKit told to draw in software as Xvfb needs (as in the e2e harness).
+    fn app_command(&self, program: &Path, port: u16) -> Command {
+        let mut command = self.command(program);
+        command
+            .env("SWITCHBOARD_PORT", port.to_string())
+            .env("RUST_LOG", "warn")
+            .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+            .env("WEBKIT_DISABLE_DMABUF_RENDERER", "1")
+            .env("LIBGL_ALWAYS_SOFTWARE", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        command
+    }
+
     /// Writes the provider, alias and app into the app's store; returns the app's token.
     fn seed(&self, seed: &Path, upstream_port: u16) -> Result<String> {
         let db = self.home.join(APP_DATA).join("switchboard.db");
@@ -215,17 +240,7 @@ struct RunningApp {
 impl RunningApp {
     fn launch(app: &Path, desktop: &Desktop) -> Result<RunningApp> {
         let port = free_port()?;
-        let mut command = desktop.command(app);
-        command
-            .env("SWITCHBOARD_PORT", port.to_string())
-            .env("RUST_LOG", "warn")
-            // As in the e2e harness: WebKit's GPU paths need things Xvfb lacks.
-            .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
-            .env("WEBKIT_DISABLE_DMABUF_RENDERER", "1")
-            .env("LIBGL_ALWAYS_SOFTWARE", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+        let mut command = desktop.app_command(app, port);
         let spawned = Instant::now();
         let child = command.spawn().with_context(|| format!("could not start {}", app.display()))?;
         let mut child = Guarded(child);
@@ -252,18 +267,92 @@ impl RunningApp {
     /// The PSS of the app and every process descended from it (WebKit's web and network processes).
     fn memory(&self) -> Result<Memory> {
         let root = self.child.0.id();
-        let mut processes = Vec::new();
-        for pid in std::iter::once(root).chain(descendants(root)) {
-            // A helper that exits between the listing and the reading is simply not counted.
-            let Ok(kib) = pss_kib(pid) else { continue };
-            let name = process_name(pid);
-            processes.push((name, kib));
-        }
-        if processes.is_empty() {
-            bail!("could not read /proc/{root}/smaps_rollup");
-        }
-        Ok(Memory { processes })
+        memory_of(std::iter::once(root).chain(descendants(root)))
     }
+}
+
+/// The PSS of each of `pids`, the first first.
+fn memory_of(pids: impl Iterator<Item = u32>) -> Result<Memory> {
+    let mut processes = Vec::new();
+    for pid in pids {
+        // A helper that exits between the listing and the reading is simply not counted.
+        let Ok(kib) = pss_kib(pid) else { continue };
+        processes.push((process_name(pid), kib));
+    }
+    if processes.is_empty() {
+        bail!("could not read the app's /proc/PID/smaps_rollup");
+    }
+    Ok(Memory { processes })
+}
+
+/// Launches the app through WebKitWebDriver, types [`CHAT_TURNS`] questions into one conversation on the Chat page
+/// (each answered, streamed, by the fake upstream through the seeded alias), and reads the memory of the app and its
+/// helpers (not the driver's).
+fn chat_turns(app: &Path, desktop: &Desktop) -> Result<Memory> {
+    let (port, driver_port) = (free_port()?, free_port()?);
+    let mut command = desktop.app_command(Path::new("WebKitWebDriver"), port);
+    // The app lets WebKit's automation in only when asked (tauri-driver sets the same).
+    command.arg(format!("--port={driver_port}")).env("TAURI_WEBVIEW_AUTOMATION", "true");
+    let driver =
+        Guarded(command.spawn().context("could not start WebKitWebDriver (apt-get install webkit2gtk-driver)")?);
+    let driver_pid = driver.0.id();
+    let capabilities = json!({ "webkitgtk:browserOptions": { "binary": app, "args": [] } });
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, driver_port));
+    let session = Session::start(addr, &capabilities, LAUNCH_LIMIT)?;
+    let text = |id: &str| {
+        format!("const e = document.querySelector(\"[data-testid='{id}']\"); return e ? e.textContent : null;")
+    };
+    session.until("the gateway to listen", &text("gateway-status"), LAUNCH_LIMIT, |v| v == "Listening")?;
+    session.click(&session.find("[data-testid='nav-chat']")?)?;
+    let model = session.find("[data-testid='chat-model']")?;
+    session.clear(&model)?;
+    session.type_text(&model, &format!("bench{ENTER}"))?;
+    let value = "return document.querySelector(\"[data-testid='chat-model']\").value;";
+    session.until("the model to stick", value, Duration::from_secs(10), |v| v == "bench")?;
+    // The page may keep only the newest messages in the DOM, so each turn is found by its words, not by counting.
+    // Whether the newest question is turn N's, whether an answer follows it, and whether the composer is idle and
+    // empty.
+    let state = |turn: usize| {
+        format!(
+            "const all = [...document.querySelectorAll(\"[data-testid='message']\")]; \
+             const users = all.filter(e => e.dataset.role === 'user'); \
+             const last = all[all.length - 1]; \
+             const input = document.querySelector(\"[data-testid='composer-input']\"); \
+             return [users.length > 0 && users[users.length - 1].textContent.includes('Turn {turn}:'), \
+             !!last && last.dataset.role === 'assistant' && last.textContent.trim().length > 0, \
+             !document.querySelector(\"[data-testid='composer-stop']\"), !!input && input.value.length === 0];"
+        )
+    };
+    for turn in 1..=CHAT_TURNS {
+        let input = session.find("[data-testid='composer-input']")?;
+        session.type_text(&input, &format!("Turn {turn}: tell me something new."))?;
+        // The composer ignores Enter while it is busy (the last answer being stored, say): press it until the
+        // question is among the messages.
+        let started = Instant::now();
+        loop {
+            session.type_text(&session.find("[data-testid='composer-input']")?, &ENTER.to_string())?;
+            let now = session.until("the composer", &state(turn), Duration::from_secs(10), |_| true)?;
+            if now[0] == true {
+                break;
+            }
+            if started.elapsed() > Duration::from_secs(60) {
+                bail!("question {turn} was never sent; last: {now}");
+            }
+            thread::sleep(Duration::from_millis(300));
+        }
+        session.until(&format!("answer {turn}"), &state(turn), Duration::from_secs(60), |v| {
+            v[0] == true && v[1] == true && v[2] == true
+        })?;
+    }
+    thread::sleep(SETTLE);
+    let memory = memory_of(descendants(driver_pid).into_iter());
+    let helpers = descendants(driver_pid);
+    drop(session);
+    drop(driver);
+    for pid in helpers {
+        let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).stderr(Stdio::null()).status();
+    }
+    memory
 }
 
 impl Drop for RunningApp {

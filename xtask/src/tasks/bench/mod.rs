@@ -16,6 +16,7 @@ mod footprint;
 mod load;
 mod report;
 mod servers;
+mod webdriver;
 
 use std::fs;
 use std::net::SocketAddr;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use super::footprint::{Footprint, LAUNCHES, REQUESTS};
+use super::footprint::{CHAT_TURNS, Footprint, LAUNCHES, REQUESTS};
 use super::{FIRST_CHUNK_REQUESTS, GatewayReport, LEDGER_ROWS, MANY, ROUNDS, Stats};
 use super::{MAX_ADDED_P50_MS, MAX_PEAK_RSS_MB, MAX_QUERY_MS, MIN_INGEST_ROWS_PER_S, MIN_THROUGHPUT_SHARE};
 use crate::cmd;
@@ -206,13 +206,16 @@ pub(super) fn print_footprint(footprint: &Footprint) {
     );
     println!("| PSS idle after start (app + WebKit helpers) | {:.1} MB |", footprint.idle.total_mb());
     println!("| PSS after {REQUESTS} requests through the endpoint | {:.1} MB |", footprint.loaded.total_mb());
+    println!("| PSS after {CHAT_TURNS} chat turns in the window | {:.1} MB |", footprint.chatted.total_mb());
     println!();
     println!("Idle: {}.", footprint.idle.breakdown());
     println!("After {REQUESTS} requests: {}.", footprint.loaded.breakdown());
+    println!("After {CHAT_TURNS} chat turns: {}.", footprint.chatted.breakdown());
     println!(
         "Under Xvfb with a private HOME and D-Bus session; PSS summed from /proc/PID/smaps_rollup over the app and its \
-         descendants; requests streamed one at a time through an app token to the fake upstream. Chat turns from the \
-         window are not measured (they need WebDriver)."
+         descendants; requests streamed one at a time through an app token to the fake upstream; chat turns typed \
+         into one conversation of the Chat page through WebKitWebDriver (which launched that instance), each \
+         streamed answer waited for."
     );
 }
 
