@@ -172,20 +172,27 @@ pub fn totals(store: &Store, since_ms: i64, until_ms: i64, group_by: GroupBy) ->
 /// One row of totals over everything in the range (its `key` is `None`).
 pub fn overall(store: &Store, since_ms: i64, until_ms: i64) -> Result<TotalRow, LedgerError> {
     let rows = aggregate(store, since_ms, until_ms, None)?;
-    Ok(rows.into_iter().next().unwrap_or(TotalRow {
-        key: None,
-        requests: 0,
-        errors: 0,
-        input: 0,
-        cached_input: 0,
-        cache_write: 0,
-        cache_write_1h: 0,
-        output: 0,
-        reasoning: 0,
-        cost_usd: 0.0,
-        unpriced: 0,
-        avg_latency_ms: None,
-    }))
+    Ok(rows.into_iter().next().unwrap_or_else(TotalRow::empty))
+}
+
+impl TotalRow {
+    /// The totals of no requests.
+    pub fn empty() -> TotalRow {
+        TotalRow {
+            key: None,
+            requests: 0,
+            errors: 0,
+            input: 0,
+            cached_input: 0,
+            cache_write: 0,
+            cache_write_1h: 0,
+            output: 0,
+            reasoning: 0,
+            cost_usd: 0.0,
+            unpriced: 0,
+            avg_latency_ms: None,
+        }
+    }
 }
 
 fn aggregate(

@@ -32,7 +32,7 @@ impl Postgres {
             let found = client.query(&totals(key), &[&from, &until]).await?;
             rows.push(found.iter().map(total_row).collect::<Vec<_>>());
         }
-        let total = rows.pop().and_then(|mut r| r.pop()).unwrap_or_else(total_row_empty);
+        let total = rows.pop().and_then(|mut r| r.pop()).unwrap_or_else(TotalRow::empty);
         let by_model = rows.pop().unwrap_or_default();
         let by_alias = rows.pop().unwrap_or_default();
         let by_app = rows.pop().unwrap_or_default();
@@ -58,22 +58,5 @@ fn total_row(row: &Row) -> TotalRow {
         cost_usd: row.get(9),
         unpriced: count(row, 10),
         avg_latency_ms: row.get(11),
-    }
-}
-
-fn total_row_empty() -> TotalRow {
-    TotalRow {
-        key: None,
-        requests: 0,
-        errors: 0,
-        input: 0,
-        cached_input: 0,
-        cache_write: 0,
-        cache_write_1h: 0,
-        output: 0,
-        reasoning: 0,
-        cost_usd: 0.0,
-        unpriced: 0,
-        avg_latency_ms: None,
     }
 }
