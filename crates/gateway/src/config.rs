@@ -28,15 +28,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::ledger::budgets::Budget;
 use crate::limits::Limits;
+// `[metrics]`, `[telemetry]` and `[store]` live with the rooms that use them; the document names them here.
+pub use crate::metrics::{DEFAULT_METRICS_PORT, MetricsConfig};
 use crate::postgres::StoreConfig;
 use crate::providers::presets;
+pub use crate::telemetry::{DEFAULT_SERVICE_NAME, TelemetryConfig};
 
 pub const DEFAULT_PORT: u16 = 7352;
 pub const DEFAULT_MAX_BODY_MB: usize = 32;
 pub const DEFAULT_BODY_TIMEOUT_SECS: u64 = 30;
 pub const DEFAULT_RETENTION_DAYS: u32 = 7;
-/// Where `/metrics` listens when `[metrics]` is enabled without a port.
-pub const DEFAULT_METRICS_PORT: u16 = 9352;
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -138,84 +139,6 @@ pub struct LoggingConfig {
 impl Default for LoggingConfig {
     fn default() -> Self {
         LoggingConfig { bodies: false, retention_days: DEFAULT_RETENTION_DAYS }
-    }
-}
-
-/// `[metrics]`: Prometheus `/metrics`, never on the API's port: its own listener on `server.bind`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct MetricsConfig {
-    pub enabled: bool,
-    /// The port of the metrics listener (0 picks a free one).
-    pub port: u16,
-    /// The environment variable holding the token scrapes must send as `Authorization: Bearer <token>`; without
-    /// one, anyone who can reach the port may scrape.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub token_env: Option<String>,
-}
-
-impl Default for MetricsConfig {
-    fn default() -> Self {
-        MetricsConfig { enabled: false, port: DEFAULT_METRICS_PORT, token_env: None }
-    }
-}
-
-/// `[telemetry]`: a span per request and per upstream attempt (OpenTelemetry's GenAI conventions), sent in batches
-/// to an OTLP/HTTP collector. Spans carry names, models, providers, token counts and errors, never a body or a key.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct TelemetryConfig {
-    /// The collector's OTLP/HTTP base URL (`http://host:4318`); spans go to `<url>/v1/traces`. None: no export.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub otlp_endpoint: Option<String>,
-    /// The `service.name` the spans are reported under.
-    pub service_name: String,
-    /// Headers sent with every export, each value read from the environment variable named here
-    /// (`{ authorization = "OTLP_AUTH" }`), so a collector's credentials stay out of the file.
-    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pub headers_env: std::collections::BTreeMap<String, String>,
-}
-
-/// The `service.name` of the gateway's spans unless `[telemetry] service_name` says otherwise.
-pub const DEFAULT_SERVICE_NAME: &str = "switchboard";
-
-impl Default for TelemetryConfig {
-    fn default() -> Self {
-        TelemetryConfig {
-            otlp_endpoint: None,
-            service_name: DEFAULT_SERVICE_NAME.to_owned(),
-            headers_env: std::collections::BTreeMap::new(),
-        }
-    }
-}
-
-impl TelemetryConfig {
-    fn validate(&self) -> Result<(), String> {
-        if let Some(url) = &self.otlp_endpoint {
-            let parsed = reqwest::Url::parse(url).map_err(|e| {
-                format!("telemetry.otlp_endpoint {url:?} is not a URL ({e}); write it as http://host:4318")
-            })?;
-            if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-                return Err(format!("telemetry.otlp_endpoint {url:?} must be an http:// or https:// URL with a host"));
-            }
-            if !parsed.username().is_empty() || parsed.password().is_some() {
-                return Err(
-                    "telemetry.otlp_endpoint holds credentials; send them as a header (headers_env) instead".into()
-                );
-            }
-        }
-        if self.service_name.trim().is_empty() {
-            return Err("telemetry.service_name is empty; leave it out for \"switchboard\"".into());
-        }
-        for (name, var) in &self.headers_env {
-            if axum::http::HeaderName::from_bytes(name.as_bytes()).is_err() {
-                return Err(format!("telemetry.headers_env: {name:?} is not a header name"));
-            }
-            if var.is_empty() {
-                return Err(format!("telemetry.headers_env.{name} is empty; name the variable holding its value"));
-            }
-        }
-        Ok(())
     }
 }
 
@@ -393,9 +316,7 @@ impl Config {
                 self.metrics.port
             ));
         }
-        if self.metrics.token_env.as_deref() == Some("") {
-            return Err("metrics.token_env is empty; name the variable holding the scrape token".into());
-        }
+        self.metrics.validate()?;
         self.telemetry.validate()?;
         self.store.validate()?;
         if self.logging.retention_days == 0 {

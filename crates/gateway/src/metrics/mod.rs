@@ -17,6 +17,7 @@
 //! other value (a model a client made up, `provider/anything`) becomes `other`, so no client can add series; a
 //! missing value (no alias, no target) is empty, which Prometheus shows as the label being absent.
 
+mod config;
 mod server;
 #[cfg(test)]
 mod tests;
@@ -35,6 +36,7 @@ use prometheus_client::registry::{Registry, Unit};
 
 use crate::config::Config;
 use crate::ledger::{FailureKind, Record};
+pub use config::{DEFAULT_METRICS_PORT, MetricsConfig};
 pub use server::{MetricsServer, Scrapers};
 
 /// The value a label takes for a name the configuration does not know.

@@ -3,6 +3,7 @@
 //! (`genai.rs`) to an OpenTelemetry collector (`otlp.rs`, `[telemetry] otlp_endpoint`), through a layer that takes
 //! those spans only: no log line, no event and no other span is exported.
 
+mod config;
 pub mod genai;
 mod otlp;
 #[cfg(test)]
@@ -10,6 +11,7 @@ mod tests;
 
 use std::path::Path;
 
+pub use config::{DEFAULT_SERVICE_NAME, TelemetryConfig};
 pub use otlp::{Exporter, traces_url};
 pub use tracing_appender::non_blocking::WorkerGuard;
 use tracing_appender::rolling::{RollingFileAppender, Rotation};

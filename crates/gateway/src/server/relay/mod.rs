@@ -24,6 +24,8 @@
 //! permit a request is admitted with lives in its `Ctx`, so it ends with the response (a stream's ends with its
 //! task), and the tokens the ledger record carries are counted into the windows as it is made.
 
+mod gate;
+use gate::{admit, budget_check, with_budget_header};
 mod passthrough;
 mod record;
 mod settings;
@@ -35,7 +37,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::Value;
@@ -43,8 +45,8 @@ use tokio::sync::oneshot;
 
 use crate::apps::App;
 use crate::error::ApiError;
-use crate::ledger::{FailureKind, Ledger, budgets::Verdict};
-use crate::limits::{Now, Permit};
+use crate::ledger::{FailureKind, Ledger};
+use crate::limits::Permit;
 use crate::metrics::Refusal;
 use crate::protocol;
 use crate::providers::Operation;
@@ -168,48 +170,6 @@ pub struct Attempt {
     pub elapsed: Duration,
     /// Why it failed, in one word; `None` when it answered.
     pub failure: Option<FailureKind>,
-}
-
-/// The spend budget's word on a request about to go to `plan`'s first target. Local models cost nothing and are
-/// never blocked. Read from memory: no SQLite on the request path.
-fn budget_check(ctx: &Ctx, plan: &[Target]) -> Result<Option<HeaderValue>, ApiError> {
-    let Some(ledger) = &ctx.ledger else { return Ok(None) };
-    if plan.first().is_some_and(|t| crate::ledger::prices::is_local(t.provider.preset().id)) {
-        return Ok(None);
-    }
-    match ledger.budget_verdict(ctx.app.id, crate::store::now_ms()) {
-        Verdict::Ok => Ok(None),
-        Verdict::Warn { budget, spent, limit } => {
-            Ok(HeaderValue::from_str(&format!("warn; {budget}; spent={spent:.4}; limit={limit:.2}")).ok())
-        }
-        Verdict::Block { budget, spent, limit, resets_at_ms } => {
-            let resets = resets_at_ms.saturating_sub(crate::store::now_ms()).max(0) / 1000;
-            let mut error = ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "insufficient_quota",
-                format!(
-                    "the {budget} is spent (${spent:.2} of ${limit:.2}); it resets in {}h{:02}m — raise it in Apps \
-                     or Settings to continue now",
-                    resets / 3600,
-                    resets % 3600 / 60
-                ),
-            )
-            .code("budget_exceeded");
-            error.retry_after = HeaderValue::from_str(&resets.to_string()).ok().map(Box::new);
-            Err(error)
-        }
-    }
-}
-
-/// The rate limits' word on a request about to be walked: the permit goes into `ctx`, or the 429 comes back. Apps
-/// without limits (and without limits for all apps) pass at no cost. Read from memory; no lock is held past this call.
-fn admit(ctx: &mut Ctx, body: &Value) -> Result<(), ApiError> {
-    if ctx.app.gate.is_open() {
-        return Ok(());
-    }
-    let permit = ctx.app.gate.admit(body, Now::current())?;
-    ctx.permit = Some(permit);
-    Ok(())
 }
 
 /// A chat request in any client protocol: the alias's settings applied, the request validated, a plan made and
@@ -592,13 +552,6 @@ fn deliver(
         }
     };
     with_routing_headers(response, resolution, Some(label), &attempts)
-}
-
-fn with_budget_header(mut response: Response, warning: Option<HeaderValue>) -> Response {
-    if let Some(warning) = warning {
-        response.headers_mut().insert(X_BUDGET.clone(), warning);
-    }
-    response
 }
 
 /// `x-switchboard-alias`, `-target` and `-attempts`: what routing decided, on every response.
